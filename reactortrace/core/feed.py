@@ -1,0 +1,50 @@
+"""What the UI reads: one interface for a live program and a recorded trace.
+
+A feed is polled by the UI a few times a second. Each poll returns the newest
+snapshot and the events that arrived since the previous poll. Live feeds read a
+socket on their own thread; replay feeds walk a loaded trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .events import Event
+from .snapshot import Snapshot
+
+LIVE = "live"
+PAUSED = "paused"
+REPLAY = "replay"
+ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """The result of one poll."""
+
+    snapshot: Snapshot
+    events: tuple[Event, ...]  # new since the previous poll, oldest first (bounded)
+    state: str  # LIVE, PAUSED, REPLAY or ENDED
+    viewer_dropped: int = 0  # events the viewer could not keep up with
+    position: int = 0  # ns since trace start the snapshot stands for
+    duration: int = 0  # ns: the whole trace (replay) or uptime (live)
+    output: tuple[str, ...] = field(default=())  # new lines of program output
+
+
+class Feed(Protocol):
+    """A source of updates for the UI."""
+
+    meta: dict[str, Any]
+
+    def poll(self) -> FeedUpdate:
+        """Return what is new; never blocks for long."""
+
+    def pause(self) -> None:
+        """Stop advancing (replay) or stop taking new events (live)."""
+
+    def resume(self) -> None:
+        """Advance again."""
+
+    def close(self) -> None:
+        """Release the socket or file; idempotent."""

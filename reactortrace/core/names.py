@@ -1,0 +1,73 @@
+"""Turn the cheap keys recorded on the hot path into readable names.
+
+The recorder stores a code object, a class or a ready string for each callable
+(never the callable itself, which could keep the program's objects alive).
+Names are resolved here, later and off the reactor thread, and cached.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from typing import Any
+
+_module_of_file: dict[str, str] = {}
+_names: dict[int, tuple[Any, str]] = {}
+
+
+def module_for_file(filename: str) -> str:
+    """The dotted module name of a source file, or its stem if unknown."""
+    name = _module_of_file.get(filename)
+    if name is None:
+        for mod_name, module in list(sys.modules.items()):
+            if getattr(module, "__file__", None) == filename:
+                name = mod_name
+                break
+        else:
+            name = os.path.splitext(os.path.basename(filename))[0]
+        _module_of_file[filename] = name
+    return name
+
+
+def key_name(key: Any) -> str:
+    """A qualified name for a recorded callable key."""
+    if isinstance(key, str):
+        return key
+    cached = _names.get(id(key))
+    if cached is not None and cached[0] is key:
+        return cached[1]
+    if isinstance(key, types.CodeType):
+        module = module_for_file(key.co_filename)
+        name = f"{module}.{key.co_qualname}" if module != "__main__" else key.co_qualname
+    elif isinstance(key, type):
+        name = f"{key.__module__}.{key.__qualname__}"
+        if key.__module__ == "builtins":
+            name = key.__qualname__
+    elif key is None:
+        name = "?"
+    else:
+        name = repr(key)
+    _names[id(key)] = (key, name)
+    return name
+
+
+def class_name(cls: Any) -> str | None:
+    """``module.Class`` for a class, None for None."""
+    if cls is None:
+        return None
+    return key_name(cls) if isinstance(cls, type) else str(cls)
+
+
+def site(code: types.CodeType | None, line: int | None) -> str | None:
+    """``file:line`` for a code object and a line number."""
+    if code is None:
+        return None
+    return f"{code.co_filename}:{line if line is not None else code.co_firstlineno}"
+
+
+def definition_site(key: Any) -> str | None:
+    """Where a callable key was defined, if it is Python code."""
+    if isinstance(key, types.CodeType):
+        return f"{key.co_filename}:{key.co_firstlineno}"
+    return None

@@ -1,0 +1,113 @@
+"""Frozen views of the reactor's state at one moment, for the UI and files.
+
+A snapshot is computed by :class:`reactortrace.core.state.LoopState` from the
+events alone, so a live program and a replayed trace give the same picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TimerInfo:
+    """A DelayedCall still pending."""
+
+    timer: int
+    name: str
+    site: str | None
+    due_in: int  # ns from the snapshot time; negative when overdue
+    delay: int  # ns asked for at scheduling
+    looping: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """A transport or listening port that is open."""
+
+    conn: int
+    type: str
+    protocol: str
+    local: str | None
+    peer: str | None
+    fd: int | None
+    opened: int  # ns since trace start
+    age: int  # ns
+    bytes_in: int
+    bytes_out: int
+    reads: int
+    writes: int
+    last_activity: int | None  # ns since trace start
+    write_buffer: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallableStats:
+    """How often and how long one callable ran."""
+
+    name: str
+    kind: str
+    count: int
+    total: int  # ns
+    mean: int
+    max: int
+    p95: int
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoopStats:
+    """The reactor loop as a whole."""
+
+    iterations: int
+    utilization: float  # busy / elapsed over the recent window, 0..1
+    events_per_second: float  # over the recent window
+    lag: int  # ns: mean timer lateness over the recent window
+    busy: int  # ns, whole trace
+    wait: int  # ns, whole trace
+    events: int  # events seen in all
+    uptime: int  # ns since trace start
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything known at time ``ts`` (ns since trace start)."""
+
+    ts: int
+    timers: tuple[TimerInfo, ...] = ()
+    connections: tuple[ConnectionInfo, ...] = ()
+    callables: tuple[CallableStats, ...] = ()
+    loop: LoopStats = field(
+        default_factory=lambda: LoopStats(0, 0.0, 0.0, 0, 0, 0, 0, 0)
+    )
+    dropped: int = 0
+    warnings: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of this snapshot."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Snapshot":
+        """Rebuild a snapshot from :meth:`to_dict` output."""
+        return cls(
+            ts=data["ts"],
+            timers=tuple(_build(TimerInfo, t) for t in data.get("timers", ())),
+            connections=tuple(
+                _build(ConnectionInfo, c) for c in data.get("connections", ())
+            ),
+            callables=tuple(
+                _build(CallableStats, c) for c in data.get("callables", ())
+            ),
+            loop=_build(LoopStats, data["loop"]) if "loop" in data else Snapshot(0).loop,
+            dropped=data.get("dropped", 0),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+def _build(cls: type[T], data: dict[str, Any]) -> T:
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,105 @@
+"""Deferreds: every callback and errback invocation.
+
+All of them run inside ``Deferred._runCallbacks``, chained Deferreds included,
+so that one method is recompiled with the call timed (see ``rewrite``). It is a
+class attribute shared by every Deferred in the process, patched while any
+tracer is active; records go to the newest tracer. A resumption of an
+``inlineCallbacks`` function or a coroutine is named by the user's function
+and the line it waited at, not by Twisted's helper.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from . import records as R
+from .globals import current, original_of, shared_patch
+from .keys import callable_key
+from .recorder import Recorder
+from .rewrite import Timed, rewrite
+
+_RESUME = getattr(defer, "_gotResultInlineCallbacks", None)
+
+
+def _is_callback_call(stmt: ast.stmt) -> bool:
+    """``current.result = callback(current.result, *args, **kwargs)``."""
+    if not isinstance(stmt, ast.Assign) or not isinstance(stmt.value, ast.Call):
+        return False
+    target = stmt.targets[0]
+    func = stmt.value.func
+    return (
+        isinstance(target, ast.Attribute)
+        and target.attr == "result"
+        and isinstance(func, ast.Name)
+        and func.id == "callback"
+    )
+
+
+def _resumed_at(args: tuple[Any, ...]) -> tuple[Any, int | None]:
+    """The code and current line of the generator or coroutine being resumed."""
+    gen = args[1]
+    code = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None)
+    frame = getattr(gen, "gi_frame", None) or getattr(gen, "cr_frame", None)
+    return code, (frame.f_lineno if frame is not None else None)
+
+
+def _callback_ran(
+    callback: Any, item: Any, pre: Any, result: Any, t0: int, exc: BaseException | None
+) -> None:
+    t1 = R_CLOCK()
+    rec = current()
+    if rec is None:
+        return
+    part = rec.parts.get("deferreds")
+    if part is None or not part.on:
+        return
+    try:
+        if pre is not None:
+            key, line = pre
+        else:
+            key, line = callable_key(callback), None
+        if exc is not None:
+            failed = type(exc)
+        elif type(result) is Failure:
+            failed = result.type
+        else:
+            failed = None
+        errback = callback is not item[0][0]
+        rec.append((rec.next_seq(), R.DEFERRED, t0, t1, key, errback, failed, line))
+    except Exception as error:  # noqa: BLE001 - never raise into the program
+        part.fail(error)
+
+
+def _make_run_callbacks(original: Any) -> Any:
+    return rewrite(
+        original,
+        [
+            Timed(
+                _is_callback_call,
+                "_rt_deferred",
+                "callback, item, _rt_pre, current.result",
+                before="_rt_resumed_at(args) if callback is _rt_resume else None",
+            )
+        ],
+        {
+            "_rt_deferred": _callback_ran,
+            "_rt_clock": R_CLOCK,
+            "_rt_resume": _RESUME,
+            "_rt_resumed_at": _resumed_at,
+        },
+    )
+
+
+def install(rec: Recorder) -> None:
+    """Record Deferred callbacks while ``rec`` is the newest active recorder."""
+    part = rec.part("deferreds")
+    # Fail early (and only this part) if the installed Twisted looks different.
+    _make_run_callbacks(original_of(defer.Deferred, "_runCallbacks"))
+    shared_patch(part, defer.Deferred, "_runCallbacks", _make_run_callbacks)
+
+
+from time import perf_counter_ns as R_CLOCK  # noqa: E402  (one clock for all records)

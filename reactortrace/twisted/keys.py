@@ -1,0 +1,71 @@
+"""Cheap keys for callables, taken on the reactor thread.
+
+A key is a code object (functions and methods), a class, or a string; it never
+holds on to the callable's instance or closure. Wrappers that Twisted puts
+around user code (LoopingCall, deferLater, partial) are seen through.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from typing import Any
+
+from twisted.internet import defer, task
+
+_FUNCTION = types.FunctionType
+_METHOD = types.MethodType
+_BUILTIN = types.BuiltinFunctionType
+_LOOPING = task.LoopingCall
+_PARTIAL = functools.partial
+_DEFERRED_CALLBACK = defer.Deferred.callback
+_DEFER_LATER_CODE = next(
+    c for c in task.deferLater.__code__.co_consts
+    if isinstance(c, types.CodeType) and c.co_name == "cb"
+)
+
+
+def callable_key(func: Any, depth: int = 0) -> Any:
+    """The key that names ``func`` in a trace."""
+    kind = type(func)
+    if kind is _FUNCTION:
+        return func.__code__
+    if kind is _METHOD:
+        inner = func.__func__
+        if inner is _DEFERRED_CALLBACK:
+            return _deferred_target(func.__self__, depth)
+        if type(inner) is _FUNCTION:
+            return inner.__code__
+        return callable_key(inner, depth + 1) if depth < 5 else kind
+    if kind is _LOOPING:
+        return callable_key(func.f, depth + 1) if depth < 5 else kind
+    if kind is _PARTIAL:
+        return callable_key(func.func, depth + 1) if depth < 5 else kind
+    if kind is _BUILTIN:
+        owner = getattr(func, "__self__", None)
+        module = getattr(func, "__module__", None)
+        if module is None and owner is not None and not isinstance(owner, types.ModuleType):
+            module = type(owner).__module__
+        return f"{module}.{func.__qualname__}" if module and module != "builtins" else func.__qualname__
+    if isinstance(func, type):
+        return func
+    return kind
+
+
+def _deferred_target(deferred: Any, depth: int) -> Any:
+    """Name ``deferLater``'s timer by the user's callable, not Deferred.callback."""
+    callbacks = getattr(deferred, "_callbacks", None)
+    if callbacks:
+        first = callbacks[0][0][0]
+        code = getattr(first, "__code__", None)
+        if code is _DEFER_LATER_CODE and first.__closure__:
+            cells = dict(zip(code.co_freevars, first.__closure__))
+            target = cells.get("callable")
+            if target is not None:
+                try:
+                    value = target.cell_contents
+                except ValueError:
+                    value = None
+                if value is not None and depth < 5:
+                    return callable_key(value, depth + 1)
+    return _DEFERRED_CALLBACK.__code__

@@ -1,0 +1,72 @@
+"""The recorder: a ring, a clock, and the rule that a failing part turns off."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..core.ring import Ring
+from .patching import Patcher
+
+log = logging.getLogger("reactortrace")
+
+
+class Part:
+    """One instrumented concern (timers, I/O, ...) that can be turned off alone."""
+
+    __slots__ = ("name", "on", "patcher", "recorder")
+
+    def __init__(self, name: str, recorder: "Recorder") -> None:
+        self.name = name
+        self.on = True
+        self.patcher = Patcher()
+        self.recorder = recorder
+
+    def fail(self, exc: BaseException) -> None:
+        """Log once, restore this part's patches, and stop recording it."""
+        if not self.on:
+            return
+        self.on = False
+        try:
+            self.patcher.restore()
+        finally:
+            log.warning(
+                "reactortrace: %s recording failed and is now off: %s: %s",
+                self.name,
+                type(exc).__name__,
+                exc,
+            )
+            self.recorder.failures.append(f"{self.name}: {type(exc).__name__}: {exc}")
+
+
+class Recorder:
+    """Owns the ring and the time origin of one trace."""
+
+    def __init__(self, max_events: int) -> None:
+        self.ring = Ring(max_events)
+        self.append: Callable[[tuple[Any, ...]], None] = self.ring.append
+        self.next_seq: Callable[[], int] = self.ring.next_seq
+        self.clock: Callable[[], int] = time.perf_counter_ns
+        self.start_ns = self.clock()
+        self.start_wall = time.time()
+        self.parts: dict[str, Part] = {}
+        self.failures: list[str] = []
+
+    def part(self, name: str) -> Part:
+        """The part called ``name``, made on first use."""
+        part = self.parts.get(name)
+        if part is None:
+            part = self.parts[name] = Part(name, self)
+        return part
+
+    def wall_to_ns(self, wall: float) -> int:
+        """A ``time.time()`` value as ns since the trace started."""
+        return int((wall - self.start_wall) * 1e9)
+
+    def restore(self) -> None:
+        """Undo every part's patches, newest part first."""
+        for part in reversed(list(self.parts.values())):
+            part.on = False
+            part.patcher.restore()

@@ -1,0 +1,196 @@
+"""Time one statement inside a Twisted function without adding a stack frame.
+
+Some dispatches (a timer firing, a Deferred callback, a thread-pool job) happen
+in the middle of a Twisted function, where no wrapper can see them one by one.
+Instead of copying those functions, we recompile Twisted's own source with the
+one statement wrapped::
+
+    _rt_t0 = _rt_clock()
+    try:
+        <statement>
+    except BaseException as _rt_exc:
+        <hook>(<args>, _rt_t0, _rt_exc)
+        raise
+    else:
+        <hook>(<args>, _rt_t0, None)
+
+Line numbers, file name and globals stay those of the original, so tracebacks,
+warnings and logging look exactly as before. If the source no longer has the
+statement we look for, :class:`RewriteError` tells the caller to disable that
+part instead of guessing.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import time
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ReactorTraceError
+
+Matcher = Callable[[ast.stmt], bool]
+
+
+class RewriteError(ReactorTraceError):
+    """The function's source is not what the rewrite expects."""
+
+
+class _Wrapper(ast.NodeTransformer):
+    def __init__(self, matches: Matcher, hook: str, args: str, before: str | None) -> None:
+        self.matches = matches
+        self.hook = hook
+        self.args = args
+        self.before = before
+        self.count = 0
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                setattr(node, name, self._block(block))
+        for handler in getattr(node, "handlers", ()):
+            self.generic_visit(handler)
+        return node
+
+    def _block(self, block: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in block:
+            if self.matches(stmt):
+                out.extend(self._wrap(stmt))
+                self.count += 1
+            else:
+                self.generic_visit(stmt)
+                out.append(stmt)
+        return out
+
+    def _wrap(self, stmt: ast.stmt) -> list[ast.stmt]:
+        call_args = f"{self.args}, " if self.args else ""
+        before = f"_rt_pre = {self.before}\n" if self.before else ""
+        template = (
+            before + "_rt_t0 = _rt_clock()\n"
+            "try:\n    pass\n"
+            "except BaseException as _rt_exc:\n"
+            f"    {self.hook}({call_args}_rt_t0, _rt_exc)\n"
+            "    raise\n"
+            "else:\n"
+            f"    {self.hook}({call_args}_rt_t0, None)\n"
+        )
+        *starts, wrapped = ast.parse(template).body
+        assert isinstance(wrapped, ast.Try)
+        wrapped.body = [stmt]
+        for node in (*starts, wrapped):
+            for sub in ast.walk(node):
+                if sub is not stmt and not _inside(sub, stmt):
+                    ast.copy_location(sub, stmt)
+                    if hasattr(sub, "end_lineno"):
+                        sub.end_lineno = stmt.lineno
+        return [*starts, wrapped]
+
+
+def _inside(node: ast.AST, stmt: ast.stmt) -> bool:
+    return any(node is sub for sub in ast.walk(stmt))
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One kind of statement to time: which, the hook to call, and its arguments."""
+
+    matches: Matcher
+    hook: str
+    args: str
+    before: str | None = None
+    expected: int = 1
+
+
+def rewrite(
+    func: Callable[..., Any],
+    timed: list[Timed],
+    hooks: dict[str, Any],
+    prologue: str | None = None,
+) -> types.FunctionType:
+    """Return a copy of ``func`` with the statements each ``Timed`` matches timed.
+
+    ``hooks`` maps the names the inserted code uses to values; they become
+    closure variables, never globals of Twisted's modules. ``prologue`` is a
+    statement run first in the function (e.g. to take the time a job was
+    queued); ``Timed.before`` an expression evaluated just before each timed
+    statement, whose value the hook's ``args`` can name as ``_rt_pre``.
+    """
+    original = inspect.unwrap(func)
+    if not isinstance(original, types.FunctionType):
+        raise RewriteError(f"{func!r} is not a Python function")
+    try:
+        source = textwrap.dedent(inspect.getsource(original))
+    except (OSError, TypeError) as exc:
+        raise RewriteError(f"no source for {original.__qualname__}: {exc}") from None
+    tree = ast.parse(source)
+    ast.increment_lineno(tree, original.__code__.co_firstlineno - 1)
+    definition = tree.body[0]
+    if not isinstance(definition, ast.FunctionDef):
+        raise RewriteError(f"{original.__qualname__} is not a plain function")
+    _refuse_private_names(definition, original.__qualname__)
+    definition.decorator_list = []
+    for spec in timed:
+        wrapper = _Wrapper(spec.matches, spec.hook, spec.args, spec.before)
+        wrapper.generic_visit(definition)
+        if wrapper.count != spec.expected:
+            raise RewriteError(
+                f"{original.__qualname__}: expected {spec.expected} statement(s) "
+                f"for {spec.hook}, found {wrapper.count}"
+            )
+    if prologue:
+        first = ast.parse(prologue).body
+        for node in first:
+            for sub in ast.walk(node):
+                ast.copy_location(sub, definition.body[0])
+        definition.body[0:0] = first
+    names = dict(hooks)
+    names.setdefault("_rt_clock", time.perf_counter_ns)
+    factory = ast.FunctionDef(
+        name="_rt_factory",
+        args=ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(arg=name) for name in names],
+            kwonlyargs=[],
+            kw_defaults=[],
+            defaults=[],
+        ),
+        body=[definition, ast.Return(value=ast.Name(id=definition.name, ctx=ast.Load()))],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+    )
+    module = ast.Module(body=[factory], type_ignores=[])
+    ast.fix_missing_locations(module)
+    flags = original.__code__.co_flags & _FUTURE_FLAGS
+    code = compile(module, original.__code__.co_filename, "exec", flags=flags, dont_inherit=True)
+    namespace: dict[str, Any] = {}
+    exec(code, original.__globals__, namespace)  # noqa: S102 - Twisted's own source
+    new = namespace["_rt_factory"](*names.values())
+    new.__qualname__ = original.__qualname__
+    new.__module__ = original.__module__
+    new.__doc__ = original.__doc__
+    new.__defaults__ = original.__defaults__
+    new.__kwdefaults__ = original.__kwdefaults__
+    new.__dict__.update(original.__dict__)
+    return new
+
+
+def _refuse_private_names(node: ast.AST, where: str) -> None:
+    # Compiled outside its class, a name like self.__x would be mangled wrongly.
+    for sub in ast.walk(node):
+        name = getattr(sub, "attr", None) or getattr(sub, "id", None)
+        if isinstance(name, str) and name.startswith("__") and not name.endswith("__"):
+            raise RewriteError(f"{where} uses the class-private name {name}")
+        if isinstance(sub, ast.Name) and sub.id == "super":
+            raise RewriteError(f"{where} uses super(), which needs its class")
+
+
+_FUTURE_FLAGS = 0
+for _feature in ("annotations", "generator_stop", "division"):
+    _FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag

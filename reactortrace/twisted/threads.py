@@ -1,0 +1,78 @@
+"""Threads: calls from other threads and thread-pool jobs.
+
+``callFromThread`` is wrapped on the reactor to note when each call was queued
+(the call itself runs in ``runUntilCurrent``, timed by ``timers``). Every
+thread-pool job (``callInThread``, ``deferToThread``, name resolution) passes
+through ``ThreadPool.callInThreadWithCallback``, which is recompiled so that the
+job is timed on its worker thread without adding a frame to its traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+from collections import deque
+from typing import Any
+
+from twisted.python import threadpool
+
+from . import records as R
+from .globals import current, original_of, shared_patch
+from .keys import callable_key
+from .recorder import Recorder
+from .rewrite import Timed, rewrite
+from time import perf_counter_ns as _clock
+
+
+def _is_work_call(stmt: ast.stmt) -> bool:
+    """``result = inContext.theWork()`` inside the worker's closure."""
+    return (
+        isinstance(stmt, ast.Assign)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr == "theWork"
+    )
+
+
+def _job_ran(func: Any, queued_at: int, t0: int, exc: BaseException | None) -> None:
+    t1 = _clock()
+    rec = current()
+    if rec is None:
+        return
+    part = rec.parts.get("threads")
+    if part is None or not part.on:
+        return
+    try:
+        rec.append(
+            (
+                rec.next_seq(), R.THREAD, t0, t1, callable_key(func), "pool", queued_at,
+                threading.current_thread().name, None if exc is None else type(exc),
+            )
+        )
+    except Exception as error:  # noqa: BLE001
+        part.fail(error)
+
+
+def _make_call_in_thread(original: Any) -> Any:
+    return rewrite(
+        original,
+        [Timed(_is_work_call, "_rt_job", "func, _rt_queued")],
+        {"_rt_job": _job_ran, "_rt_clock": _clock},
+        prologue="_rt_queued = _rt_clock()",
+    )
+
+
+def install(rec: Recorder, reactor: Any, queued: deque[int]) -> None:
+    """Record thread-pool jobs, and when ``callFromThread`` calls were queued."""
+    part = rec.part("threads")
+    _make_call_in_thread(original_of(threadpool.ThreadPool, "callInThreadWithCallback"))
+    shared_patch(part, threadpool.ThreadPool, "callInThreadWithCallback", _make_call_in_thread)
+    original = reactor.callFromThread
+    clock = rec.clock
+
+    def callFromThread(f: Any, *args: Any, **kwargs: Any) -> Any:
+        if part.on:
+            queued.append(clock())
+        return original(f, *args, **kwargs)
+
+    part.patcher.set(reactor, "callFromThread", callFromThread)

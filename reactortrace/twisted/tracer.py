@@ -1,0 +1,206 @@
+"""The Tracer: instrument an installed reactor in place, and undo it exactly."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import twisted
+from twisted.internet.base import ReactorBase
+
+from ..core.events import Event
+from ..core.ring import DEFAULT_MAX_EVENTS
+from ..core.snapshot import Snapshot
+from ..core.state import LoopState
+from ..errors import ReactorTraceError
+from . import deferreds, io, loop, threads, timers
+from .globals import ACTIVE
+from .recorder import Recorder
+from .resolve import Resolver
+
+DEFAULT_SLOW_MS = 100.0
+
+
+def is_real_reactor(reactor: Any) -> bool:
+    """True for reactors reactortrace can instrument (not test fakes)."""
+    return isinstance(reactor, ReactorBase) and (
+        hasattr(reactor, "_asyncioEventloop") or hasattr(type(reactor), "_doReadOrWrite")
+    )
+
+
+class Tracer:
+    """Records what one reactor does; see :func:`instrument`."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        *,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        slow_ms: float = DEFAULT_SLOW_MS,
+        program: str | None = None,
+        argv: list[str] | None = None,
+    ) -> None:
+        if not is_real_reactor(reactor):
+            raise ReactorTraceError(
+                f"cannot instrument {type(reactor).__qualname__}: not a real Twisted reactor"
+            )
+        if any(rec_reactor is reactor for rec_reactor in _instrumented.values()):
+            raise ReactorTraceError("this reactor is already instrumented")
+        self.reactor = reactor
+        self.options = {"max_events": max_events, "slow_ms": slow_ms}
+        self.recorder = rec = Recorder(max_events)
+        self._resolver = Resolver(rec.start_ns, rec.start_wall)
+        self._state = LoopState()
+        self._seen = -1
+        self._lock = threading.Lock()
+        self._closed = False
+        self.meta = _meta(reactor, rec.start_wall, self.options, program, argv)
+        queued: deque[int] = deque()
+        ACTIVE.append(rec)
+        _instrumented[id(self)] = reactor
+        try:
+            for install in (
+                lambda: timers.install(rec, reactor, queued),
+                lambda: threads.install(rec, reactor, queued),
+                lambda: io.install(rec, reactor),
+                lambda: loop.install(rec, reactor),
+                lambda: deferreds.install(rec),
+            ):
+                try:
+                    install()
+                except ReactorTraceError as exc:
+                    rec.failures.append(str(exc))
+        except BaseException:
+            self.close()
+            raise
+
+    # -- reading -------------------------------------------------------------
+
+    def _drain(self) -> list[Event]:
+        """Resolve records appended since the last call and feed the state."""
+        with self._lock:
+            records = self.recorder.ring.since(self._seen)
+            if not records:
+                return []
+            self._seen = records[-1][0]
+            new = list(self._resolver.resolve(records))
+            self._state.dropped = self.recorder.ring.dropped
+            self._state.feed(new)
+            return new
+
+    def now(self) -> int:
+        """Nanoseconds since the trace started."""
+        return self.recorder.clock() - self.recorder.start_ns
+
+    def snapshot(self) -> Snapshot:
+        """Pending timers, open connections and statistics as of now."""
+        self._drain()
+        with self._lock:
+            return self._state.snapshot(self.now())
+
+    def events(self) -> list[Event]:
+        """Every event still in the ring, oldest first."""
+        self._drain()
+        records = list(self.recorder.ring.records)
+        resolver = Resolver(self.recorder.start_ns, self.recorder.start_wall)
+        resolver.protocols = dict(self._resolver.protocols)
+        return list(resolver.resolve(records))
+
+    def new_events(self) -> list[Event]:
+        """Events recorded since the previous call (for streaming)."""
+        return self._drain()
+
+    @property
+    def dropped(self) -> int:
+        """Events that fell out of the ring."""
+        return self.recorder.ring.dropped
+
+    @property
+    def failures(self) -> list[str]:
+        """Parts that failed and were turned off, with why."""
+        return list(self.recorder.failures)
+
+    def export(self, path: str | os.PathLike[str], format: str | None = None) -> None:
+        """Write the trace to ``path`` (format from the extension by default)."""
+        from ..export import write_trace
+
+        snapshot = self.snapshot()
+        write_trace(
+            os.fspath(path),
+            self.meta,
+            (event.to_dict() for event in self.events()),
+            snapshot.to_dict(),
+            self.dropped,
+            format=format,
+        )
+
+    # -- undoing -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Restore the reactor and classes exactly as they were. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._drain()
+        rec = self.recorder
+        if rec in ACTIVE:
+            ACTIVE.remove(rec)
+        _instrumented.pop(id(self), None)
+        rec.restore()
+        for table in (timers.LIVE_TIMERS, io.LIVE_CONNS):
+            for key in [k for k, entry in table.items() if entry[0] is rec]:
+                table.pop(key, None)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> "Tracer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_instrumented: dict[int, Any] = {}
+
+
+def _meta(
+    reactor: Any,
+    start_wall: float,
+    options: dict[str, Any],
+    program: str | None,
+    argv: list[str] | None,
+) -> dict[str, Any]:
+    return {
+        "program": program or (sys.argv[0] if sys.argv else None) or "python",
+        "argv": list(argv if argv is not None else sys.argv),
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "twisted": twisted.__version__,
+        "reactor": f"{type(reactor).__module__}.{type(reactor).__qualname__}",
+        "start_wall": start_wall,
+        "options": dict(options),
+        "host": platform.node(),
+    }
+
+
+def instrument(reactor: Any = None, **options: Any) -> Tracer:
+    """Instrument an installed reactor in place (default: the global one)."""
+    if reactor is None:
+        from twisted.internet import reactor as installed
+
+        reactor = installed
+    return Tracer(reactor, **options)
+
+
+def tracers_of(reactors: Iterable[Any]) -> list[Any]:
+    """Which of ``reactors`` are instrumented now."""
+    live = set(map(id, _instrumented.values()))
+    return [r for r in reactors if id(r) in live]

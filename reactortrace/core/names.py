@@ -46,6 +46,12 @@ def key_name(key: Any) -> str:
             name = key.__qualname__
     elif key is None:
         name = "?"
+    elif hasattr(key, "__qualname__"):
+        owner = getattr(key, "__objclass__", None)
+        module = getattr(key, "__module__", None) or getattr(owner, "__module__", None)
+        name = key.__qualname__
+        if module and module != "builtins":
+            name = f"{module}.{name}"
     else:
         name = repr(key)
     _names[id(key)] = (key, name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 DEFAULT_MAX_EVENTS = 1_000_000
@@ -42,15 +44,19 @@ class Ring:
         """How many records fell out of the ring."""
         return max(0, self.total - len(self.records))
 
-    def since(self, seq: int) -> list[tuple[Any, ...]]:
-        """Records with a sequence number above ``seq``, oldest first."""
+    def since(self, seq: int, seq_of: Callable[[Any], int] = itemgetter(0)) -> list[Any]:
+        """Records with a sequence number above ``seq``, oldest first.
+
+        ``seq_of`` reads a record's sequence number (the first item of a tuple
+        by default).
+        """
         records = list(self.records)  # one atomic copy
-        if not records or records[-1][0] <= seq:
+        if not records or seq_of(records[-1]) <= seq:
             return []
-        first = records[0][0]
+        first = seq_of(records[0])
         start = max(0, seq + 1 - first)
         # Sequence numbers are taken before the append, so two threads may
         # append slightly out of order: fall back to a scan if the guess is off.
-        if start < len(records) and records[start][0] == seq + 1:
+        if start < len(records) and seq_of(records[start]) == seq + 1:
             return records[start:]
-        return [r for r in records if r[0] > seq]
+        return [r for r in records if seq_of(r) > seq]

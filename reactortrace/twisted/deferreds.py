@@ -11,18 +11,22 @@ and the line it waited at, not by Twisted's helper.
 from __future__ import annotations
 
 import ast
+import types
+from time import perf_counter_ns as _clock
 from typing import Any
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from . import records as R
-from .globals import current, original_of, shared_patch
+from .globals import ACTIVE, original_of, shared_patch
 from .keys import callable_key
 from .recorder import Recorder
 from .rewrite import Timed, rewrite
 
 _RESUME = getattr(defer, "_gotResultInlineCallbacks", None)
+_FUNCTION = types.FunctionType
+_pack = R.DEFERRED_FMT.pack
 
 
 def _is_callback_call(stmt: ast.stmt) -> bool:
@@ -44,16 +48,16 @@ def _resumed_at(args: tuple[Any, ...]) -> tuple[Any, int | None]:
     gen = args[1]
     code = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None)
     frame = getattr(gen, "gi_frame", None) or getattr(gen, "cr_frame", None)
-    return code, (frame.f_lineno if frame is not None else None)
+    return code, (frame.f_lineno if frame is not None else -1)
 
 
 def _callback_ran(
     callback: Any, item: Any, pre: Any, result: Any, t0: int, exc: BaseException | None
 ) -> None:
-    t1 = R_CLOCK()
-    rec = current()
-    if rec is None:
+    t1 = _clock()
+    if not ACTIVE:
         return
+    rec = ACTIVE[-1]
     part = rec.parts.get("deferreds")
     if part is None or not part.on:
         return
@@ -61,15 +65,20 @@ def _callback_ran(
         if pre is not None:
             key, line = pre
         else:
-            key, line = callable_key(callback), None
+            key = callback.__code__ if type(callback) is _FUNCTION else callable_key(callback)
+            line = -1
+        ref = rec.interner.get
+        key_ref = ref(id(key))
+        if key_ref is None:
+            key_ref = rec.interner.add(key)
         if exc is not None:
-            failed = type(exc)
+            failed = rec.interner.ref(type(exc))
         elif type(result) is Failure:
-            failed = result.type
+            failed = rec.interner.ref(result.type)
         else:
-            failed = None
+            failed = 0
         errback = callback is not item[0][0]
-        rec.append((rec.next_seq(), R.DEFERRED, t0, t1, key, errback, failed, line))
+        rec.append(_pack(rec.next_seq(), R.DEFERRED, t0, t1, key_ref, errback, failed, line))
     except Exception as error:  # noqa: BLE001 - never raise into the program
         part.fail(error)
 
@@ -87,7 +96,7 @@ def _make_run_callbacks(original: Any) -> Any:
         ],
         {
             "_rt_deferred": _callback_ran,
-            "_rt_clock": R_CLOCK,
+            "_rt_clock": _clock,
             "_rt_resume": _RESUME,
             "_rt_resumed_at": _resumed_at,
         },
@@ -102,4 +111,3 @@ def install(rec: Recorder) -> None:
     shared_patch(part, defer.Deferred, "_runCallbacks", _make_run_callbacks)
 
 
-from time import perf_counter_ns as R_CLOCK  # noqa: E402  (one clock for all records)

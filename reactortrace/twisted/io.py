@@ -1,16 +1,19 @@
 """I/O: readiness dispatched to selectables, and connections opening and closing.
 
-Every reactor family funnels readiness through one method looked up at call
-time (``_doReadOrWrite`` on epoll/poll/select, ``_readOrWrite`` on asyncio);
-wrapping it on the instance sees every dispatch. Connections are registered
-when they start reading (``addReader``) or at their first dispatch, and their
-close is seen in the transport class's ``connectionLost``, which every close
-path reaches.
+On epoll/poll/select the dispatch loop lives in ``doIteration``, which ``loop``
+recompiles with each dispatch timed by the hooks made here. asyncio keeps a
+bound ``_readOrWrite`` in each of its handles, so there it is wrapped on the
+instance and existing descriptors are registered again. Connections are
+registered when they start reading (``addReader``) or at their first dispatch,
+and their close is seen in the transport class's ``connectionLost``, which
+every close path reaches. Byte counts come from ``tcp.Connection``, through
+which TCP and UNIX streams read and write.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import tcp
@@ -21,10 +24,14 @@ from .recorder import Part, Recorder
 
 #: id(selectable) -> (recorder, connection id) for open connections.
 LIVE_CONNS: dict[int, tuple[Recorder, int]] = {}
-#: Bytes handed to protocols during the current dispatch (reactor thread only).
-_READ_BYTES = [0]
+#: Bytes read and written during the current dispatch (reactor thread only).
+_BYTES = [0, 0]
 _conn_ids = itertools.count(1)
-_WRAPPER_ATTRS = ("wrappedProtocol", "_wrappedProtocol")
+# Attributes by which Twisted's wrapping protocols (TLS, endpoints, HTTP's
+# protocol switcher) lead to the application's protocol.
+_WRAPPER_ATTRS = ("wrappedProtocol", "_wrappedProtocol", "_channel")
+
+IoHook = Callable[[Any, Any, int, "BaseException | None"], None]
 
 
 def _pending_out(selectable: Any) -> int:
@@ -62,6 +69,13 @@ def _address(selectable: Any, method: str) -> Any:
         return None
 
 
+def _fileno(selectable: Any) -> int:
+    try:
+        return int(selectable.fileno())
+    except Exception:  # noqa: BLE001
+        return -1
+
+
 class Connections:
     """Gives selectables stable ids and records their opening and closing."""
 
@@ -71,18 +85,20 @@ class Connections:
         self.patched: set[type] = set()
 
     def register(self, selectable: Any) -> int:
-        """The connection id of ``selectable``, recording its opening if new."""
+        """The connection id of ``selectable``, recording its opening if new.
+
+        A selectable that is already closed gets id 0 and no record.
+        """
         key = id(selectable)
         entry = LIVE_CONNS.get(key)
         if entry is not None:
             return entry[1]
+        fd = _fileno(selectable)
+        if fd == -1 or getattr(selectable, "disconnected", False):
+            return 0
         conn = next(_conn_ids)
         LIVE_CONNS[key] = (self.rec, conn)
         protocol, tls = _protocol_classes(selectable)
-        try:
-            fd = selectable.fileno()
-        except Exception:  # noqa: BLE001
-            fd = -1
         rec = self.rec
         rec.append(
             (
@@ -120,7 +136,7 @@ def _make_connection_lost(original: Any) -> Any:
 
 
 def _make_data_received(original: Any) -> Any:
-    counter = _READ_BYTES
+    counter = _BYTES
 
     def _dataReceived(self: Any, data: Any) -> Any:
         if data:
@@ -130,35 +146,57 @@ def _make_data_received(original: Any) -> Any:
     return _dataReceived
 
 
-def install(rec: Recorder, reactor: Any) -> None:
-    """Record the I/O dispatches and connections of ``reactor``."""
+def _make_write_some_data(original: Any) -> Any:
+    counter = _BYTES
+
+    def writeSomeData(self: Any, data: Any) -> Any:
+        written = original(self, data)
+        if type(written) is int:
+            counter[1] += written
+        return written
+
+    return writeSomeData
+
+
+def make_hook(
+    rec: Recorder, reactor: Any, kind: type
+) -> tuple[Part, Callable[[Any, Any, int, Any], None]]:
+    """The hook timing one dispatch: ``hook(selectable, how, t0, exc)``.
+
+    ``how`` is what the reactor family passes: a poll event mask (epoll,
+    poll), ``"doRead"``/``"doWrite"`` (select) or a bool ``read`` (asyncio).
+    """
     part = rec.part("io")
     conns = Connections(rec, part)
     append, next_seq, clock = rec.append, rec.next_seq, rec.clock
     live = LIVE_CONNS
-    read_bytes = _READ_BYTES
+    counts = _BYTES
     register = conns.register
+    pack = R.IO_FMT.pack
+    poll_in = getattr(reactor, "_POLL_IN", None)
+    if poll_in is not None:
+        reading: Callable[[Any], bool] = lambda how: bool(how & poll_in)  # noqa: E731
+    else:
+        reading = lambda how: how is True or how == "doRead"  # noqa: E731
 
-    def conn_of(selectable: Any) -> int:
-        entry = live.get(id(selectable))
-        return entry[1] if entry is not None else register(selectable)
-
-    def record(selectable: Any, conn: int, reading: bool, t0: int, before: int) -> None:
+    def dispatched(selectable: Any, how: Any, t0: int, exc: BaseException | None) -> None:
         t1 = clock()
+        if not part.on:
+            return
         try:
-            fd = selectable.fileno()
-        except Exception:  # noqa: BLE001
-            fd = -1
-        got = read_bytes[0]
-        if reading:
-            append((next_seq(), R.READ, t0, t1, conn, fd, got, None))
-        else:
-            after = _pending_out(selectable)
-            append((next_seq(), R.WRITE, t0, t1, conn, fd, max(0, before - after), after))
+            entry = live.get(id(selectable))
+            conn = entry[1] if entry is not None else register(selectable)
+            if reading(how):
+                append(pack(next_seq(), R.READ, t0, t1, conn, counts[0], -1))
+            else:
+                append(pack(next_seq(), R.WRITE, t0, t1, conn, counts[1], _pending_out(selectable)))
+            counts[0] = counts[1] = 0
+        except Exception as error:  # noqa: BLE001 - never raise into the program
+            part.fail(error)
 
     def add_reader_hook(original: Any) -> Any:
-        def addReader(reader: Any) -> Any:
-            result = original(reader)
+        def addReader(self: Any, reader: Any) -> Any:
+            result = original(self, reader)
             if part.on and id(reader) not in live:
                 try:
                     register(reader)
@@ -168,59 +206,32 @@ def install(rec: Recorder, reactor: Any) -> None:
 
         return addReader
 
-    if hasattr(reactor, "_asyncioEventloop"):
-        original_rw = reactor._readOrWrite
-
-        def _readOrWrite(selectable: Any, read: bool) -> Any:
-            if not part.on:
-                return original_rw(selectable, read)
-            read_bytes[0] = 0
-            before = 0 if read else _pending_out(selectable)
-            conn = conn_of(selectable)
-            t0 = clock()
-            try:
-                return original_rw(selectable, read)
-            finally:
-                try:
-                    record(selectable, conn, read, t0, before)
-                except Exception as exc:  # noqa: BLE001
-                    part.fail(exc)
-
-        _reregister_asyncio(reactor, part, _readOrWrite)
-    else:
-        original_drw = reactor._doReadOrWrite
-        poll_in = getattr(reactor, "_POLL_IN", None)
-
-        def _doReadOrWrite(selectable: Any, *how: Any) -> Any:
-            if not part.on:
-                return original_drw(selectable, *how)
-            read_bytes[0] = 0
-            # select passes ("doRead"|"doWrite"); poll/epoll pass (fd, event)
-            reading = how[0] == "doRead" if poll_in is None else bool(how[1] & poll_in)
-            before = 0 if reading else _pending_out(selectable)
-            conn = conn_of(selectable)
-            t0 = clock()
-            try:
-                return original_drw(selectable, *how)
-            finally:
-                try:
-                    record(selectable, conn, reading, t0, before)
-                except Exception as exc:  # noqa: BLE001
-                    part.fail(exc)
-
-        part.patcher.set(reactor, "_doReadOrWrite", _doReadOrWrite)
-    part.patcher.set(reactor, "addReader", add_reader_hook(reactor.addReader))
+    part.patcher.set(kind, "addReader", add_reader_hook(kind.addReader))
     shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
+    shared_patch(part, tcp.Connection, "writeSomeData", _make_write_some_data)
     for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):
         register(selectable)
+    return part, dispatched
 
 
-def _reregister_asyncio(reactor: Any, part: Part, hook: Any) -> None:
-    """Install ``hook`` as ``_readOrWrite`` and re-add existing descriptors.
+def install_asyncio(part: Part, reactor: Any, kind: type, dispatched: IoHook) -> None:
+    """asyncio: wrap ``_readOrWrite`` and add existing descriptors anew.
 
     asyncio keeps the bound ``_readOrWrite`` in each handle, so descriptors
     added before (or after, on restore) must be added again to switch.
     """
+    original = kind._readOrWrite
+    clock = part.recorder.clock
+
+    def _readOrWrite(self: Any, selectable: Any, read: bool) -> Any:
+        t0 = clock()
+        try:
+            result = original(self, selectable, read)
+        except BaseException as exc:
+            dispatched(selectable, read, t0, exc)
+            raise
+        dispatched(selectable, read, t0, None)
+        return result
 
     def cycle() -> None:
         for reader in list(reactor._readers):
@@ -231,5 +242,5 @@ def _reregister_asyncio(reactor: Any, part: Part, hook: Any) -> None:
             reactor.addWriter(writer)
 
     part.patcher.on_restore(cycle)  # runs after _readOrWrite is restored
-    part.patcher.set(reactor, "_readOrWrite", hook)
+    part.patcher.set(kind, "_readOrWrite", _readOrWrite)
     cycle()

@@ -1,7 +1,8 @@
 """Cheap keys for callables, taken on the reactor thread.
 
-A key is a code object (functions and methods), a class, or a string; it never
-holds on to the callable's instance or closure. Wrappers that Twisted puts
+A key is a code object (functions and methods), a class, or a builtin function
+or method descriptor: always an object that lives as long as the program, never
+the callable's instance or closure, so it can be interned by identity. Wrappers that Twisted puts
 around user code (LoopingCall, deferLater, partial) are seen through.
 """
 
@@ -42,11 +43,11 @@ def callable_key(func: Any, depth: int = 0) -> Any:
     if kind is _PARTIAL:
         return callable_key(func.func, depth + 1) if depth < 5 else kind
     if kind is _BUILTIN:
+        # A bound builtin method holds its instance: key it by the unbound one.
         owner = getattr(func, "__self__", None)
-        module = getattr(func, "__module__", None)
-        if module is None and owner is not None and not isinstance(owner, types.ModuleType):
-            module = type(owner).__module__
-        return f"{module}.{func.__qualname__}" if module and module != "builtins" else func.__qualname__
+        if owner is not None and not isinstance(owner, types.ModuleType):
+            return getattr(type(owner), func.__name__, kind)
+        return func
     if isinstance(func, type):
         return func
     return kind

@@ -1,55 +1,96 @@
-"""The loop itself: iterations (waiting versus busy) and system events.
+"""The loop itself: iterations (waiting versus busy), dispatches, system events.
 
-An iteration runs from the end of one wait-and-dispatch to the end of the next.
-On epoll/poll/select that step is ``doIteration`` (wrapped on the instance);
-asyncio has none, so its selector's ``select`` marks the step instead. The
-records keep when the wait started; ``resolve`` works out the wait itself.
+An iteration runs from the end of one wait to the end of the next, so it holds
+the timers and dispatches of one pass plus the wait. On epoll/poll/select the
+wait and the dispatches are both inside ``doIteration``, which is recompiled
+with the poll call and each dispatch timed. asyncio has no ``doIteration``: its
+selector's ``select`` is wrapped instead, and dispatches are timed by ``io``.
 """
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
+from . import io
 from . import records as R
 from .recorder import Recorder
+from .rewrite import Timed, rewrite
 
 
-def install(rec: Recorder, reactor: Any) -> None:
-    """Record iterations and system events of ``reactor``."""
+def _is_wait(stmt: ast.stmt) -> bool:
+    """``l = self._poller.poll(...)`` (epoll, poll) or ``r, w, x = _select(...)``."""
+    if not isinstance(stmt, ast.Assign) or not isinstance(stmt.value, ast.Call):
+        return False
+    func = stmt.value.func
+    return (isinstance(func, ast.Attribute) and func.attr == "poll") or (
+        isinstance(func, ast.Name) and func.id in ("_select", "select")
+    )
+
+
+def _is_dispatch(stmt: ast.stmt) -> bool:
+    """``log.callWithLogger(selectable, _drdw, ...)`` or ``_logrun(selectable, ...)``."""
+    if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
+        return False
+    func = stmt.value.func
+    return (isinstance(func, ast.Attribute) and func.attr == "callWithLogger") or (
+        isinstance(func, ast.Name) and func.id == "_logrun"
+    )
+
+
+def install(rec: Recorder, reactor: Any, kind: type) -> None:
+    """Record iterations, dispatches and system events of ``reactor`` (class ``kind``)."""
     part = rec.part("loop")
     append, next_seq, clock = rec.append, rec.next_seq, rec.clock
-    last_end = [0]
+    io_part, dispatched = io.make_hook(rec, reactor, kind)
 
-    def timed(original: Any) -> Any:
-        def step(*args: Any, **kw: Any) -> Any:
-            if not part.on:
-                return original(*args, **kw)
-            t0 = clock()
-            try:
-                return original(*args, **kw)
-            finally:
-                t1 = clock()
-                append((next_seq(), R.ITERATION, last_end[0] or t0, t1, t0))
-                last_end[0] = t1
+    pack = R.ITERATION_FMT.pack
 
-        return step
+    def waited(t0: int, exc: BaseException | None) -> None:
+        if part.on:
+            append(pack(next_seq(), R.ITERATION, t0, clock()))
 
     loop = getattr(reactor, "_asyncioEventloop", None)
     if loop is not None:
         selector = loop._selector
-        part.patcher.set(selector, "select", timed(selector.select))
+        original_select = selector.select
+
+        def select(*args: Any, **kw: Any) -> Any:
+            t0 = clock()
+            try:
+                return original_select(*args, **kw)
+            finally:
+                waited(t0, None)
+
+        part.patcher.set(selector, "select", select)
+        io.install_asyncio(io_part, reactor, kind, dispatched)
     else:
-        part.patcher.set(reactor, "doIteration", timed(reactor.doIteration))
+        step = kind.doIteration
+        # select passes the method name along; epoll and poll the event mask
+        how = "method" if "method" in step.__code__.co_varnames else "event"
+        do_iteration = rewrite(
+            step,
+            [
+                Timed(_is_wait, "_rt_waited", ""),
+                Timed(_is_dispatch, "_rt_io", f"selectable, {how}"),
+            ],
+            {"_rt_waited": waited, "_rt_io": dispatched, "_rt_clock": clock},
+        )
+        part.patcher.set(kind, "doIteration", do_iteration)
+    _install_system_events(rec, kind, part)
 
-    original_fire = reactor.fireSystemEvent
 
-    def fireSystemEvent(eventType: str) -> None:
+def _install_system_events(rec: Recorder, kind: type, part: Any) -> None:
+    append, next_seq, clock = rec.append, rec.next_seq, rec.clock
+    original_fire = kind.fireSystemEvent
+
+    def fireSystemEvent(self: Any, eventType: str) -> None:
         if not part.on:
-            return original_fire(eventType)
+            return original_fire(self, eventType)
         t0 = clock()
         try:
-            return original_fire(eventType)
+            return original_fire(self, eventType)
         finally:
             append((next_seq(), R.SYSTEM, t0, clock(), str(eventType)))
 
-    part.patcher.set(reactor, "fireSystemEvent", fireSystemEvent)
+    part.patcher.set(kind, "fireSystemEvent", fireSystemEvent)

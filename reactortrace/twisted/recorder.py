@@ -9,6 +9,7 @@ from typing import Any
 
 from ..core.ring import Ring
 from .patching import Patcher
+from .records import Interner
 
 log = logging.getLogger("reactortrace")
 
@@ -51,6 +52,7 @@ class Recorder:
         self.clock: Callable[[], int] = time.perf_counter_ns
         self.start_ns = self.clock()
         self.start_wall = time.time()
+        self.interner = Interner()
         self.parts: dict[str, Part] = {}
         self.failures: list[str] = []
 

@@ -1,41 +1,112 @@
 """Raw record layouts: what the reactor thread appends to the ring.
 
-Each record is a tuple ``(seq, code, ...)``. They hold only cheap, long-lived
-values (ints, floats, code objects, classes, shared info tuples) so that the
-ring never keeps the program's own objects alive. ``resolve`` turns them into
-:class:`~reactortrace.core.events.Event` later, off the hot path.
+Frequent records are packed into ``bytes`` with :mod:`struct`: about 80 bytes
+each, and invisible to the garbage collector, so a million of them neither
+cost much memory nor slow the program's collections. Objects they mention
+(code objects, classes, thread names) are stored as small integers through an
+:class:`Interner`. Rare records (connections, cancels, system events) are plain
+tuples. Every record starts with its sequence number and then its code.
+``resolve`` turns them into :class:`~reactortrace.core.events.Event` later,
+off the hot path.
 """
 
-# (seq, TIMER, t0, t1, info, now, due_wall, error_type)
+from __future__ import annotations
+
+import struct
+import threading
+from typing import Any
+
+# Packed records (all little-endian; "ref" is an Interner index, 0 for None).
+# TIMER: seq, code, t0, t1, id(call), now, due, ref(error type)
 TIMER = 1
-# (seq, SCHEDULE, t, info, due_wall)
+TIMER_FMT = struct.Struct("<qBqqQddI")
+# SCHEDULE: seq, code, t, id(call), ref(key), ref(site code), site line,
+#           delay, origin, queued_at (0 if none)
 SCHEDULE = 2
-# (seq, CANCEL, t, info, site_code, site_line)
-CANCEL = 3
-# (seq, RESET, t, info, due_wall)
-RESET = 4
-# (seq, READ|WRITE, t0, t1, conn, fd, bytes, buffered)
+SCHEDULE_FMT = struct.Struct("<qBqQIIidBq")
+# READ / WRITE: seq, code, t0, t1, conn, bytes, buffered
 READ = 5
 WRITE = 6
-# (seq, OPEN, t, conn, fd, transport_class, protocol_class, local, peer)
-OPEN = 7
-# (seq, CLOSE, t, conn, reason_type)
-CLOSE = 8
-# (seq, THREAD, t0, t1, key, source, queued_at, thread_name, error_type)
+IO_FMT = struct.Struct("<qBqqIqq")
+# THREAD: seq, code, t0, t1, ref(key), source (0 reactor, 1 pool), queued_at,
+#         ref(thread name), ref(error type)
 THREAD = 9
-# (seq, DEFERRED, t0, t1, key, errback, failure_type, line)
+THREAD_FMT = struct.Struct("<qBqqIBqII")
+# DEFERRED: seq, code, t0, t1, ref(key), errback, ref(failure type), line (-1)
 DEFERRED = 10
-# (seq, SYSTEM, t0, t1, event_type)
-SYSTEM = 11
-# (seq, ITERATION, t0, t1, wait_ns or None)
+DEFERRED_FMT = struct.Struct("<qBqqIBIi")
+# ITERATION: seq, code, wait start, wait end (the iteration began where the
+# previous wait ended)
 ITERATION = 12
-# (seq, SLOW, t0, t1, key, stack)
-SLOW = 13
-# (seq, WARNING, t, code, message, where)
-WARNING = 14
+ITERATION_FMT = struct.Struct("<qBqq")
 
-# Timer info tuple, shared by a timer's records: (tid, key, site_code,
-# site_line, delay_seconds, origin, queued_at)
+PACKED = {
+    TIMER: TIMER_FMT,
+    SCHEDULE: SCHEDULE_FMT,
+    READ: IO_FMT,
+    WRITE: IO_FMT,
+    THREAD: THREAD_FMT,
+    DEFERRED: DEFERRED_FMT,
+    ITERATION: ITERATION_FMT,
+}
+
+# Tuple records.
+CANCEL = 3  # (seq, CANCEL, t, id(call), site_code, site_line)
+RESET = 4  # (seq, RESET, t, id(call), due)
+OPEN = 7  # (seq, OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls)
+CLOSE = 8  # (seq, CLOSE, t, conn, reason_type)
+SYSTEM = 11  # (seq, SYSTEM, t0, t1, event_type)
+SLOW = 13  # (seq, SLOW, t0, t1, key, stack)
+WARNING = 14  # (seq, WARNING, t, code, message, where)
+
 ORIGIN_TIMER = 0
 ORIGIN_LOOPING = 1
 ORIGIN_THREAD = 2  # asyncio runs callFromThread calls as callLater(0)
+
+_SEQ = struct.Struct("<q")
+
+
+def seq_of(record: Any) -> int:
+    """The sequence number of a packed or tuple record."""
+    if type(record) is bytes:
+        return _SEQ.unpack_from(record)[0]
+    return record[0]
+
+
+def code_of(record: Any) -> int:
+    """The record code of a packed or tuple record."""
+    if type(record) is bytes:
+        return record[8]
+    return record[1]
+
+
+class Interner:
+    """Small integer references to long-lived objects (code, classes, names).
+
+    Index 0 stands for None. The table holds a reference to each object so
+    that its ``id`` is never reused while the table lives; only objects that
+    live as long as the program anyway (code objects, classes, method
+    descriptors, thread names) are interned.
+    """
+
+    def __init__(self) -> None:
+        self.objects: list[Any] = [None]
+        self.ids: dict[int, int] = {id(None): 0}
+        #: Bound ``dict.get`` for the hot path: ``get(id(obj))``.
+        self.get = self.ids.get
+        self._lock = threading.Lock()
+
+    def add(self, obj: Any) -> int:
+        """The index of ``obj``, adding it if new (thread-safe)."""
+        with self._lock:
+            index = self.ids.get(id(obj))
+            if index is None:
+                index = len(self.objects)
+                self.objects.append(obj)
+                self.ids[id(obj)] = index
+            return index
+
+    def ref(self, obj: Any) -> int:
+        """The index of ``obj`` (the slow path in one call)."""
+        index = self.get(id(obj))
+        return index if index is not None else self.add(obj)

@@ -57,89 +57,137 @@ def address(addr: Any) -> str | None:
     return str(addr)
 
 
-class Resolver:
-    """Stateful: remembers connections' protocols and iteration boundaries."""
+_UNKNOWN = ("?", None)
 
-    def __init__(self, start_ns: int, start_wall: float) -> None:
+
+class Resolver:
+    """Stateful: numbers timers, and remembers each open connection's protocol.
+
+    ``objects`` is the recorder's interner table, to turn references back
+    into the objects they stand for.
+    """
+
+    def __init__(self, start_ns: int, start_wall: float, objects: list[Any]) -> None:
         self.start_ns = start_ns
         self.start_wall = start_wall
-        self.protocols: dict[int, str] = {}
-        self._io_starts: list[int] = []
+        self.objects = objects
+        #: connection id -> (protocol name, fd) of open connections
+        self.conns: dict[int, tuple[str, int | None]] = {}
+        #: id(DelayedCall) -> (timer id, name, site, delay ns, origin, queued_at)
+        # A timer's id is the sequence number of its schedule record (or of its
+        # firing, if the schedule was not seen): unique, and the same whichever
+        # resolver reads the records.
+        self.timers: dict[int, tuple[int, str, str | None, int, int, int]] = {}
+        self.last_wait_end = 0
+
+    def copy(self) -> "Resolver":
+        """A resolver that knows what this one knows, to resolve a ring anew."""
+        other = Resolver(self.start_ns, self.start_wall, self.objects)
+        other.conns = dict(self.conns)
+        other.timers = dict(self.timers)
+        return other
 
     def _due(self, wall: float) -> int:
         return int((wall - self.start_wall) * 1e9)
 
-    def resolve(self, records: Iterable[tuple[Any, ...]]) -> Iterator[Event]:
-        """Events for ``records`` (oldest first); unknown records are skipped."""
+    def _name(self, ref: int) -> str:
+        return key_name(self.objects[ref])
+
+    def _class(self, ref: int) -> str | None:
+        return class_name(self.objects[ref]) if ref else None
+
+    def resolve(self, records: Iterable[Any]) -> Iterator[Event]:
+        """Events for ``records`` (oldest first); records of unknown timers are skipped."""
         handlers = self._handlers
+        unpackers = _UNPACK
         for record in records:
-            handler = handlers.get(record[1])
+            if type(record) is bytes:
+                code = record[8]
+                record = unpackers[code](record)
+            else:
+                code = record[1]
+            handler = handlers.get(code)
             if handler is not None:
-                yield handler(self, record)
+                event = handler(self, record)
+                if event is not None:
+                    yield event
 
     def _timer(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, info, now, due_wall, error = r
-        tid, key, code, line, delay, origin, queued = info
+        seq, _, t0, t1, call_id, now, due_wall, error = r
+        info = self.timers.pop(call_id, None)
         ts, dur = t0 - self.start_ns, t1 - t0
+        if info is None:  # scheduled before the oldest record we still have
+            info = (seq, "?", None, 0, R.ORIGIN_TIMER, 0)
+        tid, name, where, delay, origin, queued = info
         if origin == R.ORIGIN_THREAD:
-            return Event(seq, ts, dur, E.THREAD, key_name(key), {
+            return Event(seq, ts, dur, E.THREAD, name, {
                 "source": "reactor",
-                "wait": (t0 - queued) if queued is not None else None,
+                "wait": (t0 - queued) if queued else None,
                 "thread": None,
-                "error": class_name(error),
+                "error": self._class(error),
             })
-        return Event(seq, ts, dur, E.TIMER, key_name(key), {
+        return Event(seq, ts, dur, E.TIMER, name, {
             "timer": tid,
-            "site": site(code, line),
-            "delay": int(delay * 1e9),
+            "site": where,
+            "delay": delay,
             "late": max(0, int((now - due_wall) * 1e9)),
             "looping": origin == R.ORIGIN_LOOPING,
-            "error": class_name(error),
+            "error": self._class(error),
         })
 
-    def _schedule(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t, info, due_wall = r
-        tid, key, code, line, delay, origin, _queued = info
-        return Event(seq, t - self.start_ns, 0, E.TIMER_SCHEDULE, key_name(key), {
-            "timer": tid,
-            "site": site(code, line),
-            "delay": int(delay * 1e9),
-            "due": self._due(due_wall),
+    def _schedule(self, r: tuple[Any, ...]) -> Event | None:
+        seq, _, t, call_id, key_ref, code_ref, line, delay, origin, queued = r
+        name = self._name(key_ref)
+        where = site(self.objects[code_ref], line) if code_ref else None
+        info = (seq, name, where, int(delay * 1e9), origin, queued)
+        self.timers[call_id] = info
+        if origin == R.ORIGIN_THREAD:
+            return None
+        return Event(seq, t - self.start_ns, 0, E.TIMER_SCHEDULE, name, {
+            "timer": info[0],
+            "site": where,
+            "delay": info[3],
+            "due": t - self.start_ns + info[3],
             "looping": origin == R.ORIGIN_LOOPING,
         })
 
-    def _cancel(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t, info, code, line = r
-        return Event(seq, t - self.start_ns, 0, E.TIMER_CANCEL, key_name(info[1]), {
+    def _cancel(self, r: tuple[Any, ...]) -> Event | None:
+        seq, _, t, call_id, code, line = r
+        info = self.timers.pop(call_id, None)
+        if info is None:
+            return None
+        return Event(seq, t - self.start_ns, 0, E.TIMER_CANCEL, info[1], {
             "timer": info[0],
             "site": site(code, line),
         })
 
-    def _reset(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t, info, due_wall = r
-        return Event(seq, t - self.start_ns, 0, E.TIMER_RESET, key_name(info[1]), {
+    def _reset(self, r: tuple[Any, ...]) -> Event | None:
+        seq, _, t, call_id, due_wall = r
+        info = self.timers.get(call_id)
+        if info is None:
+            return None
+        return Event(seq, t - self.start_ns, 0, E.TIMER_RESET, info[1], {
             "timer": info[0],
-            "site": site(info[2], info[3]),
+            "site": info[2],
             "due": self._due(due_wall),
         })
 
     def _io(self, r: tuple[Any, ...]) -> Event:
-        seq, code, t0, t1, conn, fd, nbytes, buffered = r
-        self._io_starts.append(t0)
-        name = self.protocols.get(conn, "?")
+        seq, code, t0, t1, conn, nbytes, buffered = r
+        name, fd = self.conns.get(conn, _UNKNOWN)
         if code == R.READ:
             return Event(seq, t0 - self.start_ns, t1 - t0, E.IO_READ, name, {
-                "conn": conn, "fd": fd, "bytes": nbytes, "error": None,
+                "conn": conn or None, "fd": fd, "bytes": nbytes, "error": None,
             })
         return Event(seq, t0 - self.start_ns, t1 - t0, E.IO_WRITE, name, {
-            "conn": conn, "fd": fd, "bytes": nbytes, "buffered": buffered, "error": None,
+            "conn": conn or None, "fd": fd, "bytes": nbytes, "buffered": buffered, "error": None,
         })
 
     def _open(self, r: tuple[Any, ...]) -> Event:
         seq, _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls = r
         transport = class_name(transport_cls)
         protocol = class_name(protocol_cls) or transport or "?"
-        self.protocols[conn] = protocol
+        self.conns[conn] = (protocol, fd)
         return Event(seq, t - self.start_ns, 0, E.CONN_OPEN, protocol, {
             "conn": conn,
             "fd": fd,
@@ -151,28 +199,29 @@ class Resolver:
 
     def _close(self, r: tuple[Any, ...]) -> Event:
         seq, _, t, conn, reason = r
-        name = self.protocols.pop(conn, "?")
+        name = self.conns.pop(conn, _UNKNOWN)[0]
         return Event(seq, t - self.start_ns, 0, E.CONN_CLOSE, name, {
             "conn": conn, "reason": class_name(reason),
         })
 
     def _thread(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, key, source, queued, thread, error = r
-        return Event(seq, t0 - self.start_ns, t1 - t0, E.THREAD, key_name(key), {
-            "source": source,
-            "wait": (t0 - queued) if queued is not None else None,
-            "thread": thread,
-            "error": class_name(error),
+        seq, _, t0, t1, key_ref, source, queued, thread_ref, error = r
+        return Event(seq, t0 - self.start_ns, t1 - t0, E.THREAD, self._name(key_ref), {
+            "source": "pool" if source else "reactor",
+            "wait": (t0 - queued) if queued else None,
+            "thread": self.objects[thread_ref] if thread_ref else None,
+            "error": self._class(error),
         })
 
     def _deferred(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, key, errback, failed, line = r
+        seq, _, t0, t1, key_ref, errback, failed, line = r
+        key = self.objects[key_ref]
         return Event(seq, t0 - self.start_ns, t1 - t0, E.DEFERRED, key_name(key), {
-            "outcome": "failure" if failed is not None else "success",
-            "failure": class_name(failed),
-            "errback": errback,
+            "outcome": "failure" if failed else "success",
+            "failure": self._class(failed),
+            "errback": bool(errback),
             "site": definition_site(key),
-            "line": line,
+            "line": line if line >= 0 else None,
         })
 
     def _system(self, r: tuple[Any, ...]) -> Event:
@@ -180,11 +229,11 @@ class Resolver:
         return Event(seq, t0 - self.start_ns, t1 - t0, E.SYSTEM, event_type, {"phase": event_type})
 
     def _iteration(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, wait_from = r
-        first_io = min((t for t in self._io_starts if t >= wait_from), default=t1)
-        self._io_starts.clear()
-        return Event(seq, t0 - self.start_ns, t1 - t0, E.ITERATION, "iteration", {
-            "wait": max(0, first_io - wait_from),
+        seq, _, wait_start, wait_end = r
+        start = self.last_wait_end or wait_start
+        self.last_wait_end = wait_end
+        return Event(seq, start - self.start_ns, wait_end - start, E.ITERATION, "iteration", {
+            "wait": wait_end - wait_start,
         })
 
     _handlers = {
@@ -201,3 +250,6 @@ class Resolver:
         R.SYSTEM: _system,
         R.ITERATION: _iteration,
     }
+
+
+_UNPACK = {code: fmt.unpack for code, fmt in R.PACKED.items()}

@@ -92,6 +92,19 @@ class _Wrapper(ast.NodeTransformer):
         return [*starts, wrapped]
 
 
+class _Inserter(_Wrapper):
+    def _wrap(self, stmt: ast.stmt) -> list[ast.stmt]:
+        target = ""
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            target = stmt.targets[0].id
+        call = ast.parse(f"{self.hook}({self.args.format(target=target)})").body[0]
+        for sub in ast.walk(call):
+            ast.copy_location(sub, stmt)
+            if hasattr(sub, "end_lineno"):
+                sub.end_lineno = stmt.lineno
+        return [stmt, call]
+
+
 def _inside(node: ast.AST, stmt: ast.stmt) -> bool:
     return any(node is sub for sub in ast.walk(stmt))
 
@@ -107,9 +120,22 @@ class Timed:
     expected: int = 1
 
 
+@dataclass(frozen=True)
+class After:
+    """A hook called right after each statement that matches (not timed).
+
+    ``args`` may name ``{target}``: the name the statement assigned to.
+    """
+
+    matches: Matcher
+    hook: str
+    args: str
+    expected: int = 1
+
+
 def rewrite(
     func: Callable[..., Any],
-    timed: list[Timed],
+    timed: list[Timed | After],
     hooks: dict[str, Any],
     prologue: str | None = None,
 ) -> types.FunctionType:
@@ -136,7 +162,11 @@ def rewrite(
     _refuse_private_names(definition, original.__qualname__)
     definition.decorator_list = []
     for spec in timed:
-        wrapper = _Wrapper(spec.matches, spec.hook, spec.args, spec.before)
+        wrapper: _Wrapper = (
+            _Inserter(spec.matches, spec.hook, spec.args, None)
+            if isinstance(spec, After)
+            else _Wrapper(spec.matches, spec.hook, spec.args, spec.before)
+        )
         wrapper.generic_visit(definition)
         if wrapper.count != spec.expected:
             raise RewriteError(

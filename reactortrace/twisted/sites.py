@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from types import CodeType, FrameType
@@ -10,6 +11,8 @@ import twisted
 
 _TWISTED_DIR = os.path.dirname(twisted.__file__) + os.sep
 _OUR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# asyncio runs the asyncio reactor's callbacks: its frames are plumbing too.
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _getframe = sys._getframe
 
 
@@ -23,14 +26,32 @@ def caller_site(depth: int = 2, limit: int = 12) -> tuple[CodeType | None, int |
         frame: FrameType | None = _getframe(depth)
     except ValueError:
         return None, None
+    return site_of(frame, limit)
+
+
+def site_of(frame: FrameType | None, limit: int = 12) -> tuple[CodeType | None, int | None]:
+    """Like :func:`caller_site`, starting the search at ``frame``."""
     first = frame
     for _ in range(limit):
         if frame is None:
             break
-        filename = frame.f_code.co_filename
-        if not (filename.startswith(_TWISTED_DIR) or filename.startswith(_OUR_DIR)):
+        if not internal_code(frame.f_code):
             return frame.f_code, frame.f_lineno
         frame = frame.f_back
     if first is None:
         return None, None
     return first.f_code, first.f_lineno
+
+
+_internal: dict[int, tuple[CodeType, bool]] = {}
+
+
+def internal_code(code: CodeType) -> bool:
+    """Whether ``code`` belongs to Twisted or reactortrace (cached by identity)."""
+    entry = _internal.get(id(code))
+    if entry is not None and entry[0] is code:
+        return entry[1]
+    filename = code.co_filename
+    inside = filename.startswith((_TWISTED_DIR, _OUR_DIR, _ASYNCIO_DIR))
+    _internal[id(code)] = (code, inside)
+    return inside

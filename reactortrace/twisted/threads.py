@@ -43,10 +43,12 @@ def _job_ran(func: Any, queued_at: int, t0: int, exc: BaseException | None) -> N
     if part is None or not part.on:
         return
     try:
+        interner = rec.interner
         rec.append(
-            (
-                rec.next_seq(), R.THREAD, t0, t1, callable_key(func), "pool", queued_at,
-                threading.current_thread().name, None if exc is None else type(exc),
+            R.THREAD_FMT.pack(
+                rec.next_seq(), R.THREAD, t0, t1, interner.ref(callable_key(func)), 1, queued_at,
+                interner.ref(threading.current_thread().name),
+                0 if exc is None else interner.ref(type(exc)),
             )
         )
     except Exception as error:  # noqa: BLE001
@@ -62,17 +64,17 @@ def _make_call_in_thread(original: Any) -> Any:
     )
 
 
-def install(rec: Recorder, reactor: Any, queued: deque[int]) -> None:
+def install(rec: Recorder, kind: type, queued: deque[int]) -> None:
     """Record thread-pool jobs, and when ``callFromThread`` calls were queued."""
     part = rec.part("threads")
     _make_call_in_thread(original_of(threadpool.ThreadPool, "callInThreadWithCallback"))
     shared_patch(part, threadpool.ThreadPool, "callInThreadWithCallback", _make_call_in_thread)
-    original = reactor.callFromThread
+    original = kind.callFromThread
     clock = rec.clock
 
-    def callFromThread(f: Any, *args: Any, **kwargs: Any) -> Any:
+    def callFromThread(self: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
         if part.on:
             queued.append(clock())
-        return original(f, *args, **kwargs)
+        return original(self, f, *args, **kwargs)
 
-    part.patcher.set(reactor, "callFromThread", callFromThread)
+    part.patcher.set(kind, "callFromThread", callFromThread)

@@ -1,17 +1,18 @@
 """Timers: every DelayedCall scheduled, cancelled, reset and fired.
 
-Scheduling is seen by wrapping ``reactor.callLater`` on the instance. Firing
-happens inside ``runUntilCurrent``, which is recompiled (see ``rewrite``) with
-the call timed; the same rewrite times ``callFromThread`` calls drained from
+``callLater`` and ``runUntilCurrent`` are recompiled (see ``rewrite``) so that
+the new DelayedCall is reported right after it is made and each call is timed
+where it runs; the same rewrite times ``callFromThread`` calls drained from
 ``threadCallQueue``. Cancel and reset are methods of ``DelayedCall`` itself and
-are wrapped on the class while any tracer is active.
+are wrapped on the class while any tracer is active. Records name a timer by
+``id(call)``, unique while it is pending; ``resolve`` numbers timers for good.
 """
 
 from __future__ import annotations
 
 import ast
-import itertools
 import sys
+import types
 import weakref
 from collections import deque
 from typing import Any
@@ -19,15 +20,12 @@ from typing import Any
 from twisted.internet import asyncioreactor, base, task
 
 from . import records as R
-from .globals import shared_patch
+from .globals import current, shared_patch
 from .keys import callable_key
-from .recorder import Recorder
-from .rewrite import Timed, rewrite
-from .sites import caller_site
+from .recorder import Part, Recorder
+from .rewrite import After, RewriteError, Timed, rewrite
+from .sites import _internal, internal_code, site_of
 
-#: id(DelayedCall) -> (recorder, info) for timers scheduled while tracing.
-LIVE_TIMERS: dict[int, tuple[Recorder, tuple[Any, ...]]] = {}
-_tids = itertools.count(1)
 _getframe = sys._getframe
 _looping_sites: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
 _ASYNCIO_FROM_THREAD = next(
@@ -63,119 +61,179 @@ def _is_thread_call(stmt: ast.stmt) -> bool:
     )
 
 
-def install(rec: Recorder, reactor: Any, queued: deque[int]) -> None:
-    """Record timers of ``reactor``; ``queued`` holds callFromThread enqueue times."""
+def _creates_timer(stmt: ast.stmt) -> bool:
+    """``x = DelayedCall(...)`` (ReactorBase) or ``x = ....callLater(...)`` (asyncio)."""
+    if not (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Call)
+    ):
+        return False
+    func = stmt.value.func
+    return (isinstance(func, ast.Name) and func.id == "DelayedCall") or (
+        isinstance(func, ast.Attribute) and func.attr == "callLater"
+    )
+
+
+def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None:
+    """Record timers of ``reactor`` (whose class is now ``kind``).
+
+    ``queued`` holds the times callFromThread calls were queued.
+    """
     part = rec.part("timers")
     append, next_seq, clock = rec.append, rec.next_seq, rec.clock
-    next_tid = _tids.__next__
-    live = LIVE_TIMERS
-    original_call_later = reactor.callLater
+    ref, add = rec.interner.get, rec.interner.add
+    pack_schedule, pack_timer, pack_thread = (
+        R.SCHEDULE_FMT.pack, R.TIMER_FMT.pack, R.THREAD_FMT.pack
+    )
     looping = task.LoopingCall
+    function = types.FunctionType
+    internal = _internal
     from_thread_code = _ASYNCIO_FROM_THREAD
+    getframe = _getframe
 
-    def new_info(func: Any, delay: float, caller_depth: int) -> tuple[Any, ...]:
-        origin = R.ORIGIN_TIMER
-        queued_at = None
+    def unusual_site(func: Any, caller: Any) -> tuple[Any, Any, int, int]:
+        """(site code, line, origin, queued_at) when callLater was called by Twisted."""
         if type(func) is looping:
-            origin = R.ORIGIN_LOOPING
             where = _looping_sites.get(func)
             if where is None:
-                where = _looping_sites[func] = caller_site(caller_depth + 1)
-        elif from_thread_code is not None and _getframe(caller_depth).f_code is from_thread_code:
-            origin = R.ORIGIN_THREAD
-            queued_at = queued.popleft() if queued else None
-            where = (None, None)
-        else:
-            where = caller_site(caller_depth + 1)
-        return (next_tid(), callable_key(func), where[0], where[1], delay, origin, queued_at)
+                where = _looping_sites[func] = site_of(caller)
+            return where[0], where[1], R.ORIGIN_LOOPING, 0
+        if caller.f_code is from_thread_code:
+            return None, -1, R.ORIGIN_THREAD, (queued.popleft() if queued else 0)
+        code, line = site_of(caller)
+        return code, line if line is not None else -1, R.ORIGIN_TIMER, 0
 
-    def callLater(delay: float, callable: Any, *args: Any, **kw: Any) -> Any:
-        call = original_call_later(delay, callable, *args, **kw)
-        if part.on:
-            try:
-                info = new_info(callable, delay, 2)
-                live[id(call)] = (rec, info)
-                if info[5] != R.ORIGIN_THREAD:
-                    append((next_seq(), R.SCHEDULE, clock(), info, call.time))
-            except Exception as exc:  # noqa: BLE001 - never raise into the program
-                part.fail(exc)
-        return call
+    def scheduled(call: Any, func: Any, delay: float) -> None:
+        """Called by the rewritten callLater right after it made ``call``."""
+        if not part.on:
+            return
+        try:
+            caller = getframe(2)
+            code = caller.f_code
+            known = internal.get(id(code))
+            if (known[1] if known is not None and known[0] is code else internal_code(code)):
+                code, line, origin, queued_at = unusual_site(func, caller)
+            else:
+                line, origin, queued_at = caller.f_lineno, R.ORIGIN_TIMER, 0
+            key = func.__code__ if type(func) is function else callable_key(func)
+            key_ref = ref(id(key))
+            if key_ref is None:
+                key_ref = add(key)
+            code_ref = ref(id(code))
+            if code_ref is None:
+                code_ref = add(code)
+            append(
+                pack_schedule(
+                    next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, line,
+                    delay, origin, queued_at,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            part.fail(exc)
 
     def timer_fired(call: Any, now: float, t0: int, exc: BaseException | None) -> None:
         t1 = clock()
         if not part.on:
             return
         try:
-            entry = live.pop(id(call), None)
-            info = entry[1] if entry is not None else new_info(call.func, 0.0, 3)
-            append(
-                (next_seq(), R.TIMER, t0, t1, info, now, call.time, None if exc is None else type(exc))
-            )
-        except Exception as error:  # noqa: BLE001
-            part.fail(error)
+            error = 0 if exc is None else rec.interner.ref(type(exc))
+            append(pack_timer(next_seq(), R.TIMER, t0, t1, id(call), now, call.time, error))
+        except Exception as error_:  # noqa: BLE001
+            part.fail(error_)
 
     def thread_call_ran(func: Any, t0: int, exc: BaseException | None) -> None:
         t1 = clock()
         if not part.on:
             return
         try:
-            queued_at = queued.popleft() if queued else None
-            append(
-                (
-                    next_seq(), R.THREAD, t0, t1, callable_key(func), "reactor", queued_at,
-                    None, None if exc is None else type(exc),
-                )
-            )
-        except Exception as error:  # noqa: BLE001
-            part.fail(error)
+            queued_at = queued.popleft() if queued else 0
+            error = 0 if exc is None else rec.interner.ref(type(exc))
+            key_ref = rec.interner.ref(callable_key(func))
+            append(pack_thread(next_seq(), R.THREAD, t0, t1, key_ref, 0, queued_at, 0, error))
+        except Exception as error_:  # noqa: BLE001
+            part.fail(error_)
 
-    timed = [Timed(_is_timed_call, "_rt_timer", "call, now")]
+    timed: list[Timed | After] = [Timed(_is_timed_call, "_rt_timer", "call, now")]
     if hasattr(reactor, "threadCallQueue"):
         timed.append(Timed(_is_thread_call, "_rt_thread", "f"))
     run_until_current = rewrite(
-        type(reactor).runUntilCurrent,
+        kind.runUntilCurrent,
         timed,
         {"_rt_timer": timer_fired, "_rt_thread": thread_call_ran, "_rt_clock": clock},
     )
-    part.patcher.set(reactor, "runUntilCurrent", run_until_current.__get__(reactor))
-    part.patcher.set(reactor, "callLater", callLater)
+    part.patcher.set(kind, "runUntilCurrent", run_until_current)
+    try:
+        call_later = rewrite(
+            kind.callLater,
+            [After(_creates_timer, "_rt_scheduled", "{target}, callable, delay")],
+            {"_rt_scheduled": scheduled},
+        )
+    except RewriteError:
+        call_later = _wrapped_call_later(kind.callLater, scheduled)
+    part.patcher.set(kind, "callLater", call_later)
     _install_class_hooks(part)
+    for call in reactor.getDelayedCalls():
+        # Timers made before we came: announce them, so that their firing is named.
+        key = callable_key(call.func)
+        append(
+            pack_schedule(
+                next_seq(), R.SCHEDULE, clock(), id(call), rec.interner.ref(key), 0, -1,
+                max(0.0, call.getTime() - reactor.seconds()), R.ORIGIN_TIMER, 0,
+            )
+        )
 
 
-def _install_class_hooks(part: Any) -> None:
-    """Cancel, reset and delay are DelayedCall methods: wrap them once, shared."""
-    delayed_call = base.DelayedCall
-    live = LIVE_TIMERS
+def _wrapped_call_later(original: Any, scheduled: Any) -> Any:
+    """For a reactor whose callLater we cannot rewrite: an ordinary wrapper."""
+
+    def callLater(self: Any, delay: float, callable: Any, *args: Any, **kw: Any) -> Any:
+        call = original(self, delay, callable, *args, **kw)
+        scheduled(call, callable, delay)
+        return call
+
+    return callLater
+
+
+def _install_class_hooks(part: Part) -> None:
+    """Cancel, reset and delay are DelayedCall methods: wrap them once, shared.
+
+    They record into the newest tracer; ``resolve`` ignores records about
+    timers it never saw scheduled (another reactor's, or a test clock's).
+    """
 
     def make_cancel(original: Any) -> Any:
         def cancel(self: Any) -> None:
             original(self)
-            entry = live.pop(id(self), None)
-            if entry is not None:
-                _record(entry[0], R.CANCEL, entry[1], *caller_site(2))
+            rec = current()
+            if rec is not None:
+                code, line = site_of(_getframe(1))
+                _record(rec, (R.CANCEL, id(self), code, line))
 
         return cancel
 
     def make_move(original: Any) -> Any:
         def moved(self: Any, seconds: float) -> None:
             original(self, seconds)
-            entry = live.get(id(self))
-            if entry is not None:
-                _record(entry[0], R.RESET, entry[1], self.time + self.delayed_time)
+            rec = current()
+            if rec is not None:
+                _record(rec, (R.RESET, id(self), self.time + self.delayed_time))
 
         return moved
 
+    delayed_call = base.DelayedCall
     shared_patch(part, delayed_call, "cancel", make_cancel)
     shared_patch(part, delayed_call, "reset", make_move)
     shared_patch(part, delayed_call, "delay", make_move)
 
 
-def _record(rec: Recorder, code: int, info: tuple[Any, ...], *values: Any) -> None:
-    """Append a cancel or reset record for ``rec``; never raises."""
+def _record(rec: Recorder, fields: tuple[Any, ...]) -> None:
+    """Append a cancel or reset record ``(code, id, ...)``; never raises."""
     part = rec.parts.get("timers")
     if part is None or not part.on:
         return
     try:
-        rec.append((rec.next_seq(), code, rec.clock(), info, *values))
+        rec.append((rec.next_seq(), fields[0], rec.clock(), *fields[1:]))
     except Exception as exc:  # noqa: BLE001
         part.fail(exc)

@@ -21,6 +21,7 @@ from ..errors import ReactorTraceError
 from . import deferreds, io, loop, threads, timers
 from .globals import ACTIVE
 from .recorder import Recorder
+from .records import seq_of
 from .resolve import Resolver
 
 DEFAULT_SLOW_MS = 100.0
@@ -54,21 +55,32 @@ class Tracer:
         self.reactor = reactor
         self.options = {"max_events": max_events, "slow_ms": slow_ms}
         self.recorder = rec = Recorder(max_events)
-        self._resolver = Resolver(rec.start_ns, rec.start_wall)
+        self._resolver = Resolver(rec.start_ns, rec.start_wall, rec.interner.objects)
         self._state = LoopState()
         self._seen = -1
         self._lock = threading.Lock()
         self._closed = False
         self.meta = _meta(reactor, rec.start_wall, self.options, program, argv)
         queued: deque[int] = deque()
+        # Hooks live on a subclass that looks like the original (same name,
+        # module, no new slots). Setting attributes on the reactor itself would
+        # turn its inline attribute values into a dict and slow the program
+        # down even after close().
+        self._class = type(reactor)
+        kind = type(
+            self._class.__name__,
+            (self._class,),
+            {"__module__": self._class.__module__, "__qualname__": self._class.__qualname__,
+             "__slots__": ()},
+        )
+        reactor.__class__ = kind
         ACTIVE.append(rec)
         _instrumented[id(self)] = reactor
         try:
             for install in (
-                lambda: timers.install(rec, reactor, queued),
-                lambda: threads.install(rec, reactor, queued),
-                lambda: io.install(rec, reactor),
-                lambda: loop.install(rec, reactor),
+                lambda: timers.install(rec, reactor, kind, queued),
+                lambda: threads.install(rec, kind, queued),
+                lambda: loop.install(rec, reactor, kind),
                 lambda: deferreds.install(rec),
             ):
                 try:
@@ -84,10 +96,10 @@ class Tracer:
     def _drain(self) -> list[Event]:
         """Resolve records appended since the last call and feed the state."""
         with self._lock:
-            records = self.recorder.ring.since(self._seen)
+            records = self.recorder.ring.since(self._seen, seq_of)
             if not records:
                 return []
-            self._seen = records[-1][0]
+            self._seen = seq_of(records[-1])
             new = list(self._resolver.resolve(records))
             self._state.dropped = self.recorder.ring.dropped
             self._state.feed(new)
@@ -107,9 +119,7 @@ class Tracer:
         """Every event still in the ring, oldest first."""
         self._drain()
         records = list(self.recorder.ring.records)
-        resolver = Resolver(self.recorder.start_ns, self.recorder.start_wall)
-        resolver.protocols = dict(self._resolver.protocols)
-        return list(resolver.resolve(records))
+        return list(self._resolver.copy().resolve(records))
 
     def new_events(self) -> list[Event]:
         """Events recorded since the previous call (for streaming)."""
@@ -152,9 +162,10 @@ class Tracer:
             ACTIVE.remove(rec)
         _instrumented.pop(id(self), None)
         rec.restore()
-        for table in (timers.LIVE_TIMERS, io.LIVE_CONNS):
-            for key in [k for k, entry in table.items() if entry[0] is rec]:
-                table.pop(key, None)
+        if type(self.reactor).__bases__ == (self._class,):
+            self.reactor.__class__ = self._class
+        for key in [k for k, entry in io.LIVE_CONNS.items() if entry[0] is rec]:
+            io.LIVE_CONNS.pop(key, None)
 
     @property
     def closed(self) -> bool:

@@ -1,0 +1,1 @@
+"""reactortrace._bootstrap."""

@@ -1,0 +1,196 @@
+"""The ``reactortrace`` command: argument parsing and one function per command.
+
+Errors the user can fix (a wrong flag, a missing file, a broken trace) are
+printed as one line on stderr with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from . import __version__
+from .errors import ReactorTraceError, UsageError
+from .runner import Target, exec_program
+
+PROG = "reactortrace"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+# -- run ----------------------------------------------------------------------
+
+_RUN_FLAGS = {"--no-tui", "--quiet", "-q"}
+_RUN_VALUES = {"-o", "--output", "--format", "--slow", "--max-events"}
+RUN_USAGE = (
+    "reactortrace run [-o FILE] [--format json|jsonl] [--no-tui] [--slow MS] "
+    "[--max-events N] (SCRIPT [ARGS...] | -m MODULE [ARGS...] | -- COMMAND [ARGS...])"
+)
+
+
+def parse_run(argv: Sequence[str]) -> tuple[dict[str, object], Target]:
+    """Split ``run``'s own options from the program and its arguments."""
+    options: dict[str, object] = {"no_tui": False, "quiet": False}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, _, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if arg == "--":
+            if i + 1 >= len(argv):
+                raise UsageError("'--' must be followed by a command to run")
+            return options, Target("command", argv[i + 1], list(argv[i + 2 :]))
+        if arg == "-m":
+            if i + 1 >= len(argv):
+                raise UsageError("-m needs a module name")
+            return options, Target("module", argv[i + 1], list(argv[i + 2 :]))
+        if name in _RUN_FLAGS:
+            options["no_tui" if name == "--no-tui" else "quiet"] = True
+            i += 1
+            continue
+        if name in _RUN_VALUES:
+            if inline:
+                value = inline
+                i += 1
+            elif i + 1 < len(argv):
+                value = argv[i + 1]
+                i += 2
+            else:
+                raise UsageError(f"{name} needs a value")
+            _set_run_value(options, name, value)
+            continue
+        if arg.startswith("-") and arg != "-":
+            raise UsageError(f"unknown option for run: {arg}")
+        return options, Target("script", arg, list(argv[i + 1 :]))
+    raise UsageError(f"nothing to run; usage: {RUN_USAGE}")
+
+
+def _set_run_value(options: dict[str, object], name: str, value: str) -> None:
+    if name in ("-o", "--output"):
+        options["output"] = os.path.abspath(value)
+    elif name == "--format":
+        if value not in ("json", "jsonl"):
+            raise UsageError(f"--format must be json or jsonl, not {value!r}")
+        options["format"] = value
+    elif name == "--slow":
+        options["slow_ms"] = _number(name, value, float, minimum=0.001)
+    elif name == "--max-events":
+        options["max_events"] = _number(name, value, int, minimum=1)
+
+
+def _number(name: str, value: str, kind: Callable[[str], float], minimum: float) -> float:
+    try:
+        number = kind(value)
+    except ValueError:
+        raise UsageError(f"{name} takes a number, not {value!r}") from None
+    if number < minimum:
+        raise UsageError(f"{name} must be at least {minimum:g}")
+    return number
+
+
+def cmd_run(argv: Sequence[str]) -> int:
+    """``reactortrace run``: record a program."""
+    options, target = parse_run(argv)
+    target.check()
+    if not options.get("output"):
+        options["output"] = os.path.abspath(f"reactortrace-{os.getpid()}.json")
+    if options.get("format") is None:
+        from .export import format_for
+
+        options["format"] = format_for(str(options["output"]))
+    exec_program(target, options)
+    return 0  # not reached: exec replaced this process
+
+
+# -- export -------------------------------------------------------------------
+
+
+def cmd_export(argv: Sequence[str]) -> int:
+    """``reactortrace export``: convert a trace between formats."""
+    parser = _Parser(prog=f"{PROG} export", description="Convert a trace between formats.")
+    parser.add_argument("trace")
+    parser.add_argument("-o", "--output", required=True)
+    parser.add_argument("--format", choices=("json", "jsonl"))
+    args = parser.parse_args(argv)
+    from .core.tracefile import load
+    from .export import write_trace
+
+    trace = load(args.trace)
+    write_trace(
+        args.output,
+        trace.meta,
+        (event.to_dict() for event in trace.events),
+        trace.snapshot.to_dict() if trace.snapshot is not None else None,
+        trace.dropped,
+        format=args.format,
+    )
+    if not trace.complete:
+        sys.stderr.write(f"reactortrace: {args.trace} was cut short; exported what it holds\n")
+    return 0
+
+
+# -- demo ---------------------------------------------------------------------
+
+
+def cmd_demo(argv: Sequence[str]) -> int:
+    """``reactortrace demo``: the bundled demo program, recorded."""
+    parser = _Parser(prog=f"{PROG} demo", description="Run the bundled demo under reactortrace.")
+    parser.add_argument("-o", "--output", default="reactortrace-demo.json")
+    parser.add_argument("--duration", type=float, default=None)
+    args = parser.parse_args(argv)
+    run_argv = ["--no-tui", "-o", args.output, "-m", "reactortrace.demo"]
+    if args.duration is not None:
+        run_argv += ["--duration", str(args.duration)]
+    return cmd_run(run_argv)
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "run": cmd_run,
+    "export": cmd_export,
+    "demo": cmd_demo,
+}
+
+USAGE = f"""usage: reactortrace COMMAND [ARGS...]
+
+commands:
+  run       record a Twisted program: {RUN_USAGE}
+  export    convert a trace: reactortrace export TRACE -o OUT [--format json|jsonl]
+  demo      run the bundled demo program under reactortrace
+
+reactortrace COMMAND --help shows a command's options. Version {__version__}.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``reactortrace`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if args else 2
+    if args[0] == "--version":
+        sys.stdout.write(f"reactortrace {__version__}\n")
+        return 0
+    command = COMMANDS.get(args[0])
+    try:
+        if command is None:
+            raise UsageError(f"unknown command {args[0]!r} (try: {', '.join(COMMANDS)})")
+        if args[0] == "run" and args[1:2] in (["-h"], ["--help"]):
+            sys.stdout.write(f"usage: {RUN_USAGE}\n")
+            return 0
+        return command(args[1:])
+    except ReactorTraceError as exc:
+        sys.stderr.write(f"reactortrace: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

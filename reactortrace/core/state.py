@@ -1,0 +1,406 @@
+"""Aggregate a stream of events into the state of the reactor at one moment.
+
+:class:`LoopState` is the single place where events become pending timers,
+open connections and statistics, for a live program and for a replayed trace
+alike. Everything it keeps is bounded: per-callable histograms have a fixed
+number of buckets, the number of callables is capped, the recent window is a
+fixed number of time buckets and warnings are a bounded queue. Only pending
+timers and open connections grow, as they do in the program itself.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from reactortrace.core import events as ev
+from reactortrace.core.events import Event
+from reactortrace.core.snapshot import (
+    CallableStats,
+    ConnectionInfo,
+    LoopStats,
+    Snapshot,
+    TimerInfo,
+)
+from reactortrace.core.stats import LogHistogram
+
+DEFAULT_WINDOW_NS = 2_000_000_000
+#: Callables beyond this many are counted together under :data:`OTHER`.
+MAX_CALLABLES = 10_000
+OTHER = "(other)"
+MAX_WARNINGS = 500
+#: Closed connection ids remembered, so late I/O events do not revive them.
+MAX_CLOSED = 4096
+#: Names that say "not known": they never replace a known protocol name.
+UNKNOWN_NAMES = frozenset({"", "?"})
+#: The recent window is cut into this many time buckets.
+WINDOW_BUCKETS = 20
+
+# Fields of one window bucket (a plain list, for speed).
+_EVENTS, _BUSY, _WAIT, _LATE_SUM, _LATE_N = range(5)
+
+
+class _Timer:
+    __slots__ = ("name", "site", "delay", "due", "looping")
+
+    def __init__(self, name: str, site: str | None, delay: int, due: int, looping: bool):
+        self.name = name
+        self.site = site
+        self.delay = delay
+        self.due = due
+        self.looping = looping
+
+
+class _Conn:
+    __slots__ = (
+        "type",
+        "protocol",
+        "local",
+        "peer",
+        "fd",
+        "opened",
+        "bytes_in",
+        "bytes_out",
+        "reads",
+        "writes",
+        "last_activity",
+        "write_buffer",
+    )
+
+    def __init__(self, type_: str, protocol: str, local: Any, peer: Any, fd: Any, opened: int):
+        self.type = type_
+        self.protocol = protocol
+        self.local = local
+        self.peer = peer
+        self.fd = fd
+        self.opened = opened
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.reads = 0
+        self.writes = 0
+        self.last_activity: int | None = None
+        self.write_buffer = 0
+
+
+class _Callable(LogHistogram):
+    """Durations of one callable, its error count and its cached summary."""
+
+    __slots__ = ("errors", "summary")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors = 0
+        self.summary: CallableStats | None = None
+
+
+class LoopState:
+    """Consumes events in ``seq`` order; :meth:`snapshot` tells the state at a time.
+
+    ``dropped`` (events lost before they reached this object) and ``ended``
+    (the program or the trace has finished) are set by the owner.
+    """
+
+    def __init__(
+        self,
+        window_ns: int = DEFAULT_WINDOW_NS,
+        *,
+        max_callables: int = MAX_CALLABLES,
+        max_warnings: int = MAX_WARNINGS,
+    ) -> None:
+        if window_ns <= 0:
+            raise ValueError("window_ns must be positive")
+        self.window_ns = window_ns
+        self.bucket_ns = max(1, window_ns // WINDOW_BUCKETS)
+        self._keep = window_ns // self.bucket_ns + 2  # buckets a window can touch
+        self.max_callables = max_callables
+        self.dropped = 0
+        self.ended = False
+        #: Events fed in all, and the latest end time among them (ns).
+        self.events = 0
+        #: Events skipped because their args had the wrong types.
+        self.malformed = 0
+        self.last_end = 0
+        self.iterations = 0
+        self.busy = 0
+        self.wait = 0
+        self._timers: dict[Any, _Timer] = {}
+        self._conns: dict[Any, _Conn] = {}
+        self._closed: set[Any] = set()
+        self._closed_order: deque[Any] = deque()
+        self._callables: dict[tuple[str, str], _Callable] = {}
+        self._warnings: deque[dict[str, Any]] = deque(maxlen=max_warnings)
+        self._buckets: dict[int, list[int]] = {}
+        self._newest_bucket = -1
+        self._bucket_index: int | None = None
+        self._bucket: list[int] = [0] * 5
+        self._handlers: dict[str, Callable[[Event, list[int]], None]] = {
+            ev.TIMER: self._on_timer,
+            ev.TIMER_SCHEDULE: self._on_schedule,
+            ev.TIMER_CANCEL: self._on_cancel,
+            ev.TIMER_RESET: self._on_reset,
+            ev.IO_READ: self._on_read,
+            ev.IO_WRITE: self._on_write,
+            ev.CONN_OPEN: self._on_open,
+            ev.CONN_CLOSE: self._on_close,
+            ev.THREAD: self._on_thread,
+            ev.DEFERRED: self._on_deferred,
+            ev.ITERATION: self._on_iteration,
+            ev.WARNING: self._on_warning,
+        }
+
+    # -- feeding ---------------------------------------------------------
+
+    def feed(self, events: Iterable[Event]) -> None:
+        """Account for ``events``, which come after every event fed before."""
+        handlers = self._handlers
+        bucket_ns = self.bucket_ns
+        index = self._bucket_index
+        bucket = self._bucket
+        last_end = self.last_end
+        count = 0
+        for event in events:
+            count += 1
+            end = event.ts + event.dur
+            if end > last_end:
+                last_end = end
+            if end // bucket_ns != index:
+                index = end // bucket_ns
+                bucket = self._window_bucket(index)
+            bucket[0] += 1
+            handler = handlers.get(event.kind)
+            if handler is not None:
+                try:
+                    handler(event, bucket)
+                except (TypeError, ValueError, AttributeError):
+                    # Args of the wrong type (a foreign or damaged file): skip the event.
+                    self.malformed += 1
+        self._bucket_index = index
+        self._bucket = bucket
+        self.last_end = last_end
+        self.events += count
+
+    def _window_bucket(self, index: int) -> list[int]:
+        """The window bucket for end times in ``index``; a scratch one if too old."""
+        bucket = self._buckets.get(index)
+        if bucket is not None:
+            return bucket
+        keep = self._keep
+        if index > self._newest_bucket:
+            self._newest_bucket = index
+            if len(self._buckets) >= 2 * keep:
+                floor = index - keep
+                for old in [i for i in self._buckets if i < floor]:
+                    del self._buckets[old]
+        elif index < self._newest_bucket - keep:
+            return [0] * 5  # out of any window a snapshot can ask for
+        bucket = self._buckets[index] = [0] * 5
+        return bucket
+
+    def _on_timer(self, event: Event, bucket: list[int]) -> None:
+        args = event.args
+        self._timers.pop(args.get("timer"), None)
+        late = args.get("late")
+        if late is not None:
+            bucket[_LATE_SUM] += late
+            bucket[_LATE_N] += 1
+        self._count_call(event, args.get("error") is not None)
+
+    def _on_schedule(self, event: Event, bucket: list[int]) -> None:
+        args = event.args
+        delay = args.get("delay")
+        due = args.get("due")
+        if due is None:
+            due = event.ts + (delay or 0)
+        self._timers[args.get("timer")] = _Timer(
+            event.name,
+            args.get("site"),
+            delay if delay is not None else due - event.ts,
+            due,
+            bool(args.get("looping")),
+        )
+
+    def _on_cancel(self, event: Event, bucket: list[int]) -> None:
+        self._timers.pop(event.args.get("timer"), None)
+
+    def _on_reset(self, event: Event, bucket: list[int]) -> None:
+        args = event.args
+        due = args.get("due")
+        if due is None:
+            return
+        timer = self._timers.get(args.get("timer"))
+        if timer is None:
+            # Scheduled before the oldest event we have: it is pending all the same.
+            self._timers[args.get("timer")] = _Timer(
+                event.name, args.get("site"), due - event.ts, due, False
+            )
+        else:
+            timer.due = due
+
+    def _conn_for(self, event: Event) -> _Conn | None:
+        """The connection an I/O event is about, created if its open was lost."""
+        conn_id = event.args.get("conn")
+        conn = self._conns.get(conn_id)
+        if conn is None:
+            if conn_id is None or conn_id in self._closed:
+                return None  # unattributable, or its dispatch ended after the close
+            conn = _Conn("unknown", event.name, None, None, event.args.get("fd"), event.ts)
+            self._conns[conn_id] = conn
+        elif event.name != conn.protocol and event.name not in UNKNOWN_NAMES:
+            conn.protocol = event.name
+        conn.last_activity = event.ts + event.dur
+        return conn
+
+    def _on_read(self, event: Event, bucket: list[int]) -> None:
+        conn = self._conn_for(event)
+        if conn is not None:
+            conn.reads += 1
+            size = event.args.get("bytes")
+            if size:
+                conn.bytes_in += size
+
+    def _on_write(self, event: Event, bucket: list[int]) -> None:
+        conn = self._conn_for(event)
+        if conn is not None:
+            args = event.args
+            conn.writes += 1
+            size = args.get("bytes")
+            if size:
+                conn.bytes_out += size
+            buffered = args.get("buffered")
+            if buffered is not None:
+                conn.write_buffer = buffered
+
+    def _on_open(self, event: Event, bucket: list[int]) -> None:
+        args = event.args
+        self._conns[args.get("conn")] = _Conn(
+            args.get("type") or "unknown",
+            event.name,
+            args.get("local"),
+            args.get("peer"),
+            args.get("fd"),
+            event.ts,
+        )
+
+    def _on_close(self, event: Event, bucket: list[int]) -> None:
+        conn_id = event.args.get("conn")
+        self._conns.pop(conn_id, None)
+        if conn_id not in self._closed:
+            self._closed.add(conn_id)
+            self._closed_order.append(conn_id)
+            if len(self._closed_order) > MAX_CLOSED:
+                self._closed.discard(self._closed_order.popleft())
+
+    def _on_thread(self, event: Event, bucket: list[int]) -> None:
+        self._count_call(event, event.args.get("error") is not None)
+
+    def _on_deferred(self, event: Event, bucket: list[int]) -> None:
+        self._count_call(event, event.args.get("outcome") == "failure")
+
+    def _count_call(self, event: Event, failed: bool) -> None:
+        key = (event.name, event.kind)
+        stats = self._callables.get(key)
+        if stats is None:
+            if len(self._callables) >= self.max_callables:
+                key = (OTHER, event.kind)
+                stats = self._callables.get(key)
+            if stats is None:
+                stats = self._callables[key] = _Callable()
+        stats.add(event.dur)
+        if failed:
+            stats.errors += 1
+        stats.summary = None
+
+    def _on_iteration(self, event: Event, bucket: list[int]) -> None:
+        self.iterations += 1
+        wait = event.args.get("wait") or 0
+        busy = max(0, event.dur - wait)
+        self.busy += busy
+        self.wait += wait
+        bucket[_BUSY] += busy
+        bucket[_WAIT] += wait
+
+    def _on_warning(self, event: Event, bucket: list[int]) -> None:
+        self._warnings.append({**event.args, "ts": event.ts, "name": event.name})
+
+    # -- reading ---------------------------------------------------------
+
+    def snapshot(self, ts: int | None = None) -> Snapshot:
+        """The state at ``ts`` (default: the end of the latest event fed).
+
+        Meant for ``ts`` at or after the events fed; to look at an earlier
+        moment, feed a fresh LoopState only the events up to it.
+        """
+        if ts is None:
+            ts = self.last_end
+        timers = sorted(self._timers.items(), key=lambda item: item[1].due)
+        return Snapshot(
+            ts=ts,
+            timers=tuple(
+                TimerInfo(tid, t.name, t.site, t.due - ts, t.delay, t.looping) for tid, t in timers
+            ),
+            connections=tuple(
+                ConnectionInfo(
+                    cid,
+                    c.type,
+                    c.protocol,
+                    c.local,
+                    c.peer,
+                    c.fd,
+                    c.opened,
+                    ts - c.opened,
+                    c.bytes_in,
+                    c.bytes_out,
+                    c.reads,
+                    c.writes,
+                    c.last_activity,
+                    c.write_buffer,
+                )
+                for cid, c in self._conns.items()
+            ),
+            callables=self._callable_stats(),
+            loop=self._loop_stats(ts),
+            dropped=self.dropped,
+            warnings=tuple(self._warnings),
+        )
+
+    def _callable_stats(self) -> tuple[CallableStats, ...]:
+        """Per-callable summaries, busiest first; only changed ones are recomputed."""
+        out = []
+        for (name, kind), stats in self._callables.items():
+            if stats.summary is None:
+                stats.summary = CallableStats(
+                    name,
+                    kind,
+                    stats.count,
+                    stats.total,
+                    stats.mean,
+                    stats.max,
+                    stats.quantile(0.95),
+                    stats.errors,
+                )
+            out.append(stats.summary)
+        out.sort(key=lambda s: (-s.total, s.name))
+        return tuple(out)
+
+    def _loop_stats(self, ts: int) -> LoopStats:
+        """Whole-trace totals and rates over the window ending at ``ts``."""
+        first = max(0, (ts - self.window_ns) // self.bucket_ns + 1)
+        last = ts // self.bucket_ns
+        span = ts - first * self.bucket_ns
+        totals = [0] * 5
+        for index, bucket in self._buckets.items():
+            if first <= index <= last:
+                for field, value in enumerate(bucket):
+                    totals[field] += value
+        elapsed = totals[_BUSY] + totals[_WAIT]
+        return LoopStats(
+            iterations=self.iterations,
+            utilization=totals[_BUSY] / elapsed if elapsed else 0.0,
+            events_per_second=totals[_EVENTS] * 1e9 / span if span > 0 else 0.0,
+            lag=totals[_LATE_SUM] // totals[_LATE_N] if totals[_LATE_N] else 0,
+            busy=self.busy,
+            wait=self.wait,
+            events=self.events,
+            uptime=ts,
+        )

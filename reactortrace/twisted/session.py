@@ -1,0 +1,134 @@
+"""Recording inside a program started by ``reactortrace run``.
+
+The parent process passes its options in one environment variable. Here we
+wait for the program to install its reactor (whichever it picks, whenever it
+does), instrument it, and write the trace however the program ends: when
+``reactor.run()`` returns (``twistd`` kills itself with SIGTERM right after,
+so ``atexit`` would be too late), and again at exit if more was recorded.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+from .tracer import Tracer, is_real_reactor
+
+ENV_CONFIG = "REACTORTRACE_CONFIG"
+ENV_PYTHONPATH = "REACTORTRACE_PYTHONPATH"
+
+
+class Session:
+    """One program's recording: options, the tracer, and writing the trace."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.tracer: Tracer | None = None
+        self._written_upto = -1
+        self._lock = threading.Lock()
+
+    def reactor_installed(self, reactor: Any) -> None:
+        """Instrument the first real reactor the program installs."""
+        if self.tracer is not None or not is_real_reactor(reactor):
+            return
+        self.tracer = Tracer(
+            reactor,
+            max_events=int(self.config.get("max_events") or 1_000_000),
+            slow_ms=float(self.config.get("slow_ms") or 100.0),
+            program=self.config.get("program"),
+            argv=self.config.get("argv"),
+        )
+        self._wrap_run(reactor)
+
+    def _wrap_run(self, reactor: Any) -> None:
+        kind = type(reactor)
+        original = kind.run
+        session = self
+
+        def run(self: Any, *args: Any, **kw: Any) -> Any:
+            try:
+                return original(self, *args, **kw)
+            finally:
+                session.write()
+
+        self.tracer.recorder.part("session").patcher.set(kind, "run", run)
+
+    def write(self) -> None:
+        """Write the trace if there is anything new; report failures in one line."""
+        tracer = self.tracer
+        path = self.config.get("output")
+        if tracer is None or not path:
+            return
+        with self._lock:
+            total = tracer.recorder.ring.total
+            if total == self._written_upto:
+                return
+            try:
+                tracer.export(path, self.config.get("format"))
+            except Exception as exc:  # noqa: BLE001 - never raise into the program
+                _say(f"could not write {path}: {exc}")
+                return
+            self._written_upto = total
+        if not self.config.get("quiet"):
+            dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
+            _say(f"wrote {path} ({len(tracer.recorder.ring.records)} events{dropped})")
+
+
+def _say(message: str) -> None:
+    """One line to the real stderr (fd 2), not through the program's logging.
+
+    Programs such as twistd replace ``sys.stderr`` with a log observer; what we
+    say must not end up in their logs.
+    """
+    try:
+        os.write(2, f"reactortrace: {message}\n".encode(errors="replace"))
+    except OSError:
+        pass
+
+
+def start_from_environment(bootstrap_dir: str) -> Session | None:
+    """Start a session if ``reactortrace run`` asked for one; undo its env changes."""
+    raw = os.environ.pop(ENV_CONFIG, None)
+    _restore_pythonpath(bootstrap_dir)
+    if not raw:
+        return None
+    config = json.loads(raw)
+    if config.get("pid") not in (None, os.getpid()):
+        return None
+    session = Session(config)
+    _hook_install(session)
+    atexit.register(session.write)
+    return session
+
+
+def _restore_pythonpath(bootstrap_dir: str) -> None:
+    """Children of the program must not be traced too: give back PYTHONPATH."""
+    original = os.environ.pop(ENV_PYTHONPATH, None)
+    if original is None:
+        return
+    if original:
+        os.environ["PYTHONPATH"] = original
+    else:
+        os.environ.pop("PYTHONPATH", None)
+
+
+def _hook_install(session: Session) -> None:
+    """Wrap ``installReactor``: every way of picking a reactor goes through it."""
+    from twisted.internet import main
+
+    original = main.installReactor
+
+    def installReactor(reactor: Any) -> None:
+        original(reactor)
+        try:
+            session.reactor_installed(reactor)
+        except Exception as exc:  # noqa: BLE001
+            _say(f"cannot record this reactor: {exc}")
+
+    installReactor.__wrapped__ = original  # type: ignore[attr-defined]
+    installReactor.__doc__ = original.__doc__
+    main.installReactor = installReactor

@@ -65,11 +65,28 @@ def class_name(cls: Any) -> str | None:
     return key_name(cls) if isinstance(cls, type) else str(cls)
 
 
-def site(code: types.CodeType | None, line: int | None) -> str | None:
-    """``file:line`` for a code object and a line number."""
+_lines: dict[int, tuple[types.CodeType, dict[int, int]]] = {}
+
+
+def line_at(code: types.CodeType, offset: int) -> int:
+    """The source line of the instruction at ``offset`` (an ``f_lasti``) in ``code``."""
+    cached = _lines.get(id(code))
+    if cached is None or cached[0] is not code:
+        table: dict[int, int] = {}
+        for start, end, line in code.co_lines():
+            if line is not None:
+                for at in range(start, end, 2):
+                    table[at] = line
+        cached = _lines[id(code)] = (code, table)
+    return cached[1].get(offset, code.co_firstlineno)
+
+
+def site(code: types.CodeType | None, offset: int | None) -> str | None:
+    """``file:line`` for a code object and an instruction offset (``f_lasti``)."""
     if code is None:
         return None
-    return f"{code.co_filename}:{line if line is not None else code.co_firstlineno}"
+    line = line_at(code, offset) if offset is not None and offset >= 0 else code.co_firstlineno
+    return f"{code.co_filename}:{line}"
 
 
 def definition_site(key: Any) -> str | None:

@@ -40,9 +40,10 @@ def _is_dispatch(stmt: ast.stmt) -> bool:
 
 def install(rec: Recorder, reactor: Any, kind: type) -> None:
     """Record iterations, dispatches and system events of ``reactor`` (class ``kind``)."""
+    target = rec.target
     part = rec.part("loop")
     append, next_seq, clock = rec.append, rec.next_seq, rec.clock
-    io_part, dispatched = io.make_hook(rec, reactor, kind)
+    dispatched = io.make_hook(rec, reactor, kind, part)
 
     pack = R.ITERATION_FMT.pack
 
@@ -52,6 +53,7 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
 
     loop = getattr(reactor, "_asyncioEventloop", None)
     if loop is not None:
+        # The selector belongs to this reactor alone: patch the instance.
         selector = loop._selector
         original_select = selector.select
 
@@ -63,29 +65,68 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                 waited(t0, None)
 
         part.patcher.set(selector, "select", select)
-        io.install_asyncio(io_part, reactor, kind, dispatched)
+        io.install_asyncio(part, reactor, kind, dispatched)
     else:
         step = kind.doIteration
         # select passes the method name along; epoll and poll the event mask
-        how = "method" if "method" in step.__code__.co_varnames else "event"
+        if "method" in step.__code__.co_varnames:
+            how, reading = "method", 'method == "doRead"'
+        else:
+            how, reading = "event", "event & _rt_pollin"
         do_iteration = rewrite(
             step,
             [
-                Timed(_is_wait, "_rt_waited", ""),
-                Timed(_is_dispatch, "_rt_io", f"selectable, {how}"),
+                Timed(
+                    _is_wait,
+                    "_rt_waited",
+                    "",
+                    inline=f"_rt_append(_rt_pack(_rt_seq(), {R.ITERATION}, _rt_t0, _rt_clock()))",
+                ),
+                Timed(
+                    _is_dispatch,
+                    "_rt_io",
+                    f"selectable, {how}",
+                    inline=_READ_INLINE.format(reading=reading, how=how),
+                ),
             ],
-            {"_rt_waited": waited, "_rt_io": dispatched, "_rt_clock": clock},
+            {
+                "_rt_live": io.LIVE_CONNS.get,
+                "_rt_id": id,
+                "_rt_pollin": getattr(reactor, "_POLL_IN", 0),
+                "_rt_pack_io": R.IO_FMT.pack,
+                "_rt_bytes": io.BYTES,
+                "_rt_waited": waited,
+                "_rt_io": dispatched,
+                "_rt_clock": clock,
+                "_rt_append": append,
+                "_rt_pack": pack,
+                "_rt_seq": next_seq,
+                "_rt_failed": part.fail,
+            },
+            target=target,
         )
         part.patcher.set(kind, "doIteration", do_iteration)
     _install_system_events(rec, kind, part)
 
 
+# A read from a known connection, inline in doIteration; the rest goes to the
+# io hook.
+_READ_INLINE = f"""\
+_rt_conn = _rt_live(_rt_id(selectable))
+if _rt_conn is not None and {{reading}}:
+    _rt_append(_rt_pack_io(_rt_seq(), {R.READ}, _rt_t0, _rt_clock(), _rt_conn[1], _rt_bytes[0], -1))
+    _rt_bytes[0] = 0
+else:
+    _rt_io(selectable, {{how}}, _rt_t0, None)"""
+
+
 def _install_system_events(rec: Recorder, kind: type, part: Any) -> None:
     append, next_seq, clock = rec.append, rec.next_seq, rec.clock
     original_fire = kind.fireSystemEvent
+    target = rec.target
 
     def fireSystemEvent(self: Any, eventType: str) -> None:
-        if not part.on:
+        if self is not target[0] or not part.on:
             return original_fire(self, eventType)
         t0 = clock()
         try:

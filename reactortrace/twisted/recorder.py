@@ -53,6 +53,9 @@ class Recorder:
         self.start_ns = self.clock()
         self.start_wall = time.time()
         self.interner = Interner()
+        #: The reactor being recorded, in a cell that hooks on its class read:
+        #: calls for other instances, or after close (None), pass straight on.
+        self.target: list[Any] = [None]
         self.parts: dict[str, Part] = {}
         self.failures: list[str] = []
 

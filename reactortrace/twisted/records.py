@@ -20,7 +20,7 @@ from typing import Any
 # TIMER: seq, code, t0, t1, id(call), now, due, ref(error type)
 TIMER = 1
 TIMER_FMT = struct.Struct("<qBqqQddI")
-# SCHEDULE: seq, code, t, id(call), ref(key), ref(site code), site line,
+# SCHEDULE: seq, code, t, id(call), ref(key), ref(site code), site offset,
 #           delay, origin, queued_at (0 if none)
 SCHEDULE = 2
 SCHEDULE_FMT = struct.Struct("<qBqQIIidBq")
@@ -51,7 +51,7 @@ PACKED = {
 }
 
 # Tuple records.
-CANCEL = 3  # (seq, CANCEL, t, id(call), site_code, site_line)
+CANCEL = 3  # (seq, CANCEL, t, id(call), site_code, site_offset)
 RESET = 4  # (seq, RESET, t, id(call), due)
 OPEN = 7  # (seq, OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls)
 CLOSE = 8  # (seq, CLOSE, t, conn, reason_type)

@@ -136,9 +136,9 @@ class Resolver:
         })
 
     def _schedule(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, call_id, key_ref, code_ref, line, delay, origin, queued = r
+        seq, _, t, call_id, key_ref, code_ref, offset, delay, origin, queued = r
         name = self._name(key_ref)
-        where = site(self.objects[code_ref], line) if code_ref else None
+        where = site(self.objects[code_ref], offset) if code_ref else None
         info = (seq, name, where, int(delay * 1e9), origin, queued)
         self.timers[call_id] = info
         if origin == R.ORIGIN_THREAD:
@@ -152,13 +152,13 @@ class Resolver:
         })
 
     def _cancel(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, call_id, code, line = r
+        seq, _, t, call_id, code, offset = r
         info = self.timers.pop(call_id, None)
         if info is None:
             return None
         return Event(seq, t - self.start_ns, 0, E.TIMER_CANCEL, info[1], {
             "timer": info[0],
-            "site": site(code, line),
+            "site": site(code, offset),
         })
 
     def _reset(self, r: tuple[Any, ...]) -> Event | None:

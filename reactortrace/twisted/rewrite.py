@@ -41,11 +41,19 @@ class RewriteError(ReactorTraceError):
 
 
 class _Wrapper(ast.NodeTransformer):
-    def __init__(self, matches: Matcher, hook: str, args: str, before: str | None) -> None:
+    def __init__(
+        self,
+        matches: Matcher,
+        hook: str,
+        args: str,
+        before: str | None,
+        inline: str | None = None,
+    ) -> None:
         self.matches = matches
         self.hook = hook
         self.args = args
         self.before = before
+        self.inline = inline
         self.count = 0
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
@@ -78,7 +86,12 @@ class _Wrapper(ast.NodeTransformer):
             f"    {self.hook}({call_args}_rt_t0, _rt_exc)\n"
             "    raise\n"
             "else:\n"
-            f"    {self.hook}({call_args}_rt_t0, None)\n"
+            + (
+                f"    try:\n{textwrap.indent(self.inline, '        ')}\n"
+                "    except Exception as _rt_bug:\n        _rt_failed(_rt_bug)\n"
+                if self.inline
+                else f"    {self.hook}({call_args}_rt_t0, None)\n"
+            )
         )
         *starts, wrapped = ast.parse(template).body
         assert isinstance(wrapped, ast.Try)
@@ -97,12 +110,18 @@ class _Inserter(_Wrapper):
         target = ""
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
             target = stmt.targets[0].id
-        call = ast.parse(f"{self.hook}({self.args.format(target=target)})").body[0]
-        for sub in ast.walk(call):
-            ast.copy_location(sub, stmt)
-            if hasattr(sub, "end_lineno"):
-                sub.end_lineno = stmt.lineno
-        return [stmt, call]
+        if self.inline:
+            body = textwrap.indent(self.inline.format(target=target), "    ")
+            source = f"try:\n{body}\nexcept Exception as _rt_bug:\n    _rt_failed(_rt_bug)\n"
+        else:
+            source = f"{self.hook}({self.args.format(target=target)})"
+        added = ast.parse(source).body
+        for node in added:
+            for sub in ast.walk(node):
+                ast.copy_location(sub, stmt)
+                if hasattr(sub, "end_lineno"):
+                    sub.end_lineno = stmt.lineno
+        return [stmt, *added]
 
 
 def _inside(node: ast.AST, stmt: ast.stmt) -> bool:
@@ -118,6 +137,9 @@ class Timed:
     args: str
     before: str | None = None
     expected: int = 1
+    #: A statement to run on success instead of calling ``hook``: it saves a
+    #: Python call on the hottest paths. If it raises, ``_rt_failed(exc)`` runs.
+    inline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +153,10 @@ class After:
     hook: str
     args: str
     expected: int = 1
+    #: Statements to run instead of calling ``hook`` (they may call it for the
+    #: unusual cases); ``{target}`` is replaced as in ``args``. If they raise,
+    #: ``_rt_failed(exc)`` runs.
+    inline: str | None = None
 
 
 def rewrite(
@@ -138,6 +164,7 @@ def rewrite(
     timed: list[Timed | After],
     hooks: dict[str, Any],
     prologue: str | None = None,
+    target: list[Any] | None = None,
 ) -> types.FunctionType:
     """Return a copy of ``func`` with the statements each ``Timed`` matches timed.
 
@@ -146,6 +173,10 @@ def rewrite(
     statement run first in the function (e.g. to take the time a job was
     queued); ``Timed.before`` an expression evaluated just before each timed
     statement, whose value the hook's ``args`` can name as ``_rt_pre``.
+
+    With ``target`` (a one-item list holding an instance), the copy is meant to
+    be set on a class: calls for any other instance (or once ``target[0]`` is
+    None) go straight to ``func`` itself.
     """
     original = inspect.unwrap(func)
     if not isinstance(original, types.FunctionType):
@@ -163,9 +194,9 @@ def rewrite(
     definition.decorator_list = []
     for spec in timed:
         wrapper: _Wrapper = (
-            _Inserter(spec.matches, spec.hook, spec.args, None)
+            _Inserter(spec.matches, spec.hook, spec.args, None, spec.inline)
             if isinstance(spec, After)
-            else _Wrapper(spec.matches, spec.hook, spec.args, spec.before)
+            else _Wrapper(spec.matches, spec.hook, spec.args, spec.before, spec.inline)
         )
         wrapper.generic_visit(definition)
         if wrapper.count != spec.expected:
@@ -174,12 +205,12 @@ def rewrite(
                 f"for {spec.hook}, found {wrapper.count}"
             )
     if prologue:
-        first = ast.parse(prologue).body
-        for node in first:
-            for sub in ast.walk(node):
-                ast.copy_location(sub, definition.body[0])
-        definition.body[0:0] = first
+        _prepend(definition, prologue)
     names = dict(hooks)
+    if target is not None:
+        _prepend(definition, _passthrough(definition))
+        names["_rt_target"] = target
+        names["_rt_original"] = func
     names.setdefault("_rt_clock", time.perf_counter_ns)
     factory = ast.FunctionDef(
         name="_rt_factory",
@@ -209,6 +240,30 @@ def rewrite(
     new.__kwdefaults__ = original.__kwdefaults__
     new.__dict__.update(original.__dict__)
     return new
+
+
+def _prepend(definition: ast.FunctionDef, source: str) -> None:
+    first = ast.parse(source).body
+    for node in first:
+        for sub in ast.walk(node):
+            ast.copy_location(sub, definition.body[0])
+    definition.body[0:0] = first
+
+
+def _passthrough(definition: ast.FunctionDef) -> str:
+    """``if self is not _rt_target[0]: return _rt_original(<same arguments>)``."""
+    spec = definition.args
+    positional = [a.arg for a in spec.posonlyargs + spec.args]
+    forwarded = list(positional)
+    if spec.vararg:
+        forwarded.append("*" + spec.vararg.arg)
+    forwarded += [f"{a.arg}={a.arg}" for a in spec.kwonlyargs]
+    if spec.kwarg:
+        forwarded.append("**" + spec.kwarg.arg)
+    return (
+        f"if {positional[0]} is not _rt_target[0]:\n"
+        f"    return _rt_original({', '.join(forwarded)})\n"
+    )
 
 
 def _refuse_private_names(node: ast.AST, where: str) -> None:

@@ -10,6 +10,7 @@ so ``atexit`` would be too late), and again at exit if more was recorded.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import sys
@@ -49,11 +50,15 @@ class Session:
         original = kind.run
         session = self
 
+        target = self.tracer.recorder.target
+
         def run(self: Any, *args: Any, **kw: Any) -> Any:
             try:
                 return original(self, *args, **kw)
             finally:
-                session.write()
+                # Only a real stop: trial crash()es the reactor after each test.
+                if self is target[0] and getattr(self, "_stopped", True):
+                    session.write()
 
         self.tracer.recorder.part("session").patcher.set(kind, "run", run)
 
@@ -129,6 +134,5 @@ def _hook_install(session: Session) -> None:
         except Exception as exc:  # noqa: BLE001
             _say(f"cannot record this reactor: {exc}")
 
-    installReactor.__wrapped__ = original  # type: ignore[attr-defined]
-    installReactor.__doc__ = original.__doc__
+    functools.update_wrapper(installReactor, original)
     main.installReactor = installReactor

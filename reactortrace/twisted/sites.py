@@ -17,7 +17,10 @@ _getframe = sys._getframe
 
 
 def caller_site(depth: int = 2, limit: int = 12) -> tuple[CodeType | None, int | None]:
-    """The (code, line) of the nearest caller outside Twisted and reactortrace.
+    """The (code, instruction offset) of the nearest caller outside Twisted.
+
+    Offsets (``f_lasti``) are cheap to read; ``reactortrace.core.names.site``
+    turns them into line numbers later.
 
     ``depth`` counts from this function's caller's caller. When every frame
     within ``limit`` is Twisted's own, the nearest one is returned.
@@ -36,11 +39,11 @@ def site_of(frame: FrameType | None, limit: int = 12) -> tuple[CodeType | None, 
         if frame is None:
             break
         if not internal_code(frame.f_code):
-            return frame.f_code, frame.f_lineno
+            return frame.f_code, frame.f_lasti
         frame = frame.f_back
     if first is None:
         return None, None
-    return first.f_code, first.f_lineno
+    return first.f_code, first.f_lasti
 
 
 _internal: dict[int, tuple[CodeType, bool]] = {}

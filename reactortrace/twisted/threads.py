@@ -71,9 +71,10 @@ def install(rec: Recorder, kind: type, queued: deque[int]) -> None:
     shared_patch(part, threadpool.ThreadPool, "callInThreadWithCallback", _make_call_in_thread)
     original = kind.callFromThread
     clock = rec.clock
+    target = rec.target
 
     def callFromThread(self: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
-        if part.on:
+        if self is target[0] and part.on:
             queued.append(clock())
         return original(self, f, *args, **kwargs)
 

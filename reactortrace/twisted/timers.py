@@ -24,7 +24,7 @@ from .globals import current, shared_patch
 from .keys import callable_key
 from .recorder import Part, Recorder
 from .rewrite import After, RewriteError, Timed, rewrite
-from .sites import _internal, internal_code, site_of
+from .sites import internal_code, site_of
 
 _getframe = sys._getframe
 _looping_sites: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
@@ -77,7 +77,7 @@ def _creates_timer(stmt: ast.stmt) -> bool:
 
 
 def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None:
-    """Record timers of ``reactor`` (whose class is now ``kind``).
+    """Record timers of ``reactor`` through hooks on its class ``kind``.
 
     ``queued`` holds the times callFromThread calls were queued.
     """
@@ -89,21 +89,27 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
     )
     looping = task.LoopingCall
     function = types.FunctionType
-    internal = _internal
+    # id(code) -> interner ref, for code outside Twisted (the interner keeps
+    # the code objects alive, so their ids stay theirs)
+    user_codes: dict[int, int] = {}
+    user_code = user_codes.get
     from_thread_code = _ASYNCIO_FROM_THREAD
     getframe = _getframe
 
-    def unusual_site(func: Any, caller: Any) -> tuple[Any, Any, int, int]:
-        """(site code, line, origin, queued_at) when callLater was called by Twisted."""
+    def unusual_site(func: Any, caller: Any) -> tuple[int, int, int, int]:
+        """(site ref, offset, origin, queued_at) when Twisted itself called callLater."""
         if type(func) is looping:
             where = _looping_sites.get(func)
             if where is None:
                 where = _looping_sites[func] = site_of(caller)
-            return where[0], where[1], R.ORIGIN_LOOPING, 0
-        if caller.f_code is from_thread_code:
-            return None, -1, R.ORIGIN_THREAD, (queued.popleft() if queued else 0)
-        code, line = site_of(caller)
-        return code, line if line is not None else -1, R.ORIGIN_TIMER, 0
+            code, offset, origin, queued_at = where[0], where[1], R.ORIGIN_LOOPING, 0
+        elif caller.f_code is from_thread_code:
+            code, offset, origin = None, -1, R.ORIGIN_THREAD
+            queued_at = queued.popleft() if queued else 0
+        else:
+            code, offset = site_of(caller)
+            origin, queued_at = R.ORIGIN_TIMER, 0
+        return (0 if code is None else rec.interner.ref(code)), offset, origin, queued_at
 
     def scheduled(call: Any, func: Any, delay: float) -> None:
         """Called by the rewritten callLater right after it made ``call``."""
@@ -112,21 +118,22 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
         try:
             caller = getframe(2)
             code = caller.f_code
-            known = internal.get(id(code))
-            if (known[1] if known is not None and known[0] is code else internal_code(code)):
-                code, line, origin, queued_at = unusual_site(func, caller)
+            code_ref = user_code(id(code))
+            if code_ref is None and internal_code(code):
+                code_ref, offset, origin, queued_at = unusual_site(func, caller)
             else:
-                line, origin, queued_at = caller.f_lineno, R.ORIGIN_TIMER, 0
-            key = func.__code__ if type(func) is function else callable_key(func)
-            key_ref = ref(id(key))
-            if key_ref is None:
-                key_ref = add(key)
-            code_ref = ref(id(code))
-            if code_ref is None:
-                code_ref = add(code)
+                if code_ref is None:
+                    code_ref = user_codes[id(code)] = rec.interner.ref(code)
+                offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
+            if type(func) is function:
+                key_ref = ref(id(func.__code__))
+                if key_ref is None:
+                    key_ref = add(func.__code__)
+            else:
+                key_ref = rec.interner.ref(callable_key(func))
             append(
                 pack_schedule(
-                    next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, line,
+                    next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, offset,
                     delay, origin, queued_at,
                 )
             )
@@ -155,23 +162,64 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
         except Exception as error_:  # noqa: BLE001
             part.fail(error_)
 
-    timed: list[Timed | After] = [Timed(_is_timed_call, "_rt_timer", "call, now")]
+    timed: list[Timed | After] = [
+        Timed(
+            _is_timed_call,
+            "_rt_timer",
+            "call, now",
+            inline=(
+                f"_rt_append(_rt_pack(_rt_seq(), {R.TIMER}, _rt_t0, _rt_clock(), "
+                "_rt_id(call), now, call.time, 0))"
+            ),
+        )
+    ]
     if hasattr(reactor, "threadCallQueue"):
         timed.append(Timed(_is_thread_call, "_rt_thread", "f"))
     run_until_current = rewrite(
         kind.runUntilCurrent,
         timed,
-        {"_rt_timer": timer_fired, "_rt_thread": thread_call_ran, "_rt_clock": clock},
+        {
+            "_rt_timer": timer_fired,
+            "_rt_thread": thread_call_ran,
+            "_rt_clock": clock,
+            "_rt_append": append,
+            "_rt_pack": pack_timer,
+            "_rt_seq": next_seq,
+            "_rt_id": id,
+            "_rt_failed": part.fail,
+        },
+        target=rec.target,
     )
     part.patcher.set(kind, "runUntilCurrent", run_until_current)
     try:
         call_later = rewrite(
             kind.callLater,
-            [After(_creates_timer, "_rt_scheduled", "{target}, callable, delay")],
-            {"_rt_scheduled": scheduled},
+            [
+                After(
+                    _creates_timer,
+                    "_rt_scheduled",
+                    "{target}, callable, delay",
+                    inline=_SCHEDULE_INLINE,
+                )
+            ],
+            {
+                "_rt_scheduled": scheduled,
+                "_rt_getframe": getframe,
+                "_rt_user": user_code,
+                "_rt_ref": ref,
+                "_rt_id": id,
+                "_rt_type": type,
+                "_rt_function": function,
+                "_rt_append": append,
+                "_rt_pack": pack_schedule,
+                "_rt_seq": next_seq,
+                "_rt_clock": clock,
+                "_rt_failed": part.fail,
+            },
+            target=rec.target,
         )
     except RewriteError:
-        call_later = _wrapped_call_later(kind.callLater, scheduled)
+        call_later = _wrapped_call_later(kind.callLater, scheduled, rec.target)
     part.patcher.set(kind, "callLater", call_later)
     _install_class_hooks(part)
     for call in reactor.getDelayedCalls():
@@ -185,12 +233,27 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
         )
 
 
-def _wrapped_call_later(original: Any, scheduled: Any) -> Any:
+# The common case inline in callLater (a plain function scheduled from code
+# outside Twisted, both seen before): no extra Python call on this hot path.
+_SCHEDULE_INLINE = f"""\
+_rt_caller = _rt_getframe(1)
+_rt_site = _rt_user(_rt_id(_rt_caller.f_code))
+_rt_key = _rt_ref(_rt_id(callable.__code__)) if _rt_type(callable) is _rt_function else None
+if _rt_site is None or _rt_key is None:
+    _rt_scheduled({{target}}, callable, delay)
+else:
+    _rt_append(_rt_pack(_rt_seq(), {R.SCHEDULE}, _rt_clock(), _rt_id({{target}}), _rt_key,
+                        _rt_site, _rt_caller.f_lasti, delay, {R.ORIGIN_TIMER}, 0))
+"""
+
+
+def _wrapped_call_later(original: Any, scheduled: Any, target: list[Any]) -> Any:
     """For a reactor whose callLater we cannot rewrite: an ordinary wrapper."""
 
     def callLater(self: Any, delay: float, callable: Any, *args: Any, **kw: Any) -> Any:
         call = original(self, delay, callable, *args, **kw)
-        scheduled(call, callable, delay)
+        if self is target[0]:
+            scheduled(call, callable, delay)
         return call
 
     return callLater
@@ -208,8 +271,8 @@ def _install_class_hooks(part: Part) -> None:
             original(self)
             rec = current()
             if rec is not None:
-                code, line = site_of(_getframe(1))
-                _record(rec, (R.CANCEL, id(self), code, line))
+                code, offset = site_of(_getframe(1))
+                _record(rec, (R.CANCEL, id(self), code, offset))
 
         return cancel
 

@@ -62,18 +62,12 @@ class Tracer:
         self._closed = False
         self.meta = _meta(reactor, rec.start_wall, self.options, program, argv)
         queued: deque[int] = deque()
-        # Hooks live on a subclass that looks like the original (same name,
-        # module, no new slots). Setting attributes on the reactor itself would
-        # turn its inline attribute values into a dict and slow the program
-        # down even after close().
-        self._class = type(reactor)
-        kind = type(
-            self._class.__name__,
-            (self._class,),
-            {"__module__": self._class.__module__, "__qualname__": self._class.__qualname__,
-             "__slots__": ()},
-        )
-        reactor.__class__ = kind
+        # Hooks go on the reactor's class, guarded by an identity check, never
+        # on the instance: an instance attribute (or a __class__ change) turns
+        # the reactor's inline attribute values into a dict, which slows every
+        # attribute access of the program's loop, even after close().
+        kind = type(reactor)
+        rec.target[0] = reactor
         ACTIVE.append(rec)
         _instrumented[id(self)] = reactor
         try:
@@ -161,9 +155,8 @@ class Tracer:
         if rec in ACTIVE:
             ACTIVE.remove(rec)
         _instrumented.pop(id(self), None)
+        rec.target[0] = None
         rec.restore()
-        if type(self.reactor).__bases__ == (self._class,):
-            self.reactor.__class__ = self._class
         for key in [k for k, entry in io.LIVE_CONNS.items() if entry[0] is rec]:
             io.LIVE_CONNS.pop(key, None)
 

@@ -1,0 +1,231 @@
+"""Overhead of reactortrace: traced versus untraced, measured in one invocation.
+
+    python benchmarks/run.py [--quick] [--only NAME] [--reactor epoll] [--check]
+
+Every measurement runs in a fresh process (a reactor cannot be restarted),
+untraced and traced alternately, and the child times only the workload. The
+report gives the median of each and the median of the pairwise ratios. The exit
+status is 0 unless ``--check`` is given and a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from child import REACTORS  # noqa: E402
+from workloads import WORKLOADS, Workload  # noqa: E402
+
+FULL_REPEAT = 5
+QUICK_REPEAT = 3
+CHILD_TIMEOUT = 300
+
+
+class ChildFailed(Exception):
+    """A measurement process did not report a result."""
+
+
+@dataclass
+class Row:
+    """The measurements of one workload and what they add up to."""
+
+    workload: Workload
+    size: int
+    untraced: list[float] = field(default_factory=list)
+    traced: list[float] = field(default_factory=list)
+    error: str | None = None
+
+    def per_op(self, values: list[float]) -> float | None:
+        """Median of ``values`` in the unit shown: µs per operation, or bytes."""
+        if not values:
+            return None
+        median = statistics.median(values)
+        return median * 1e6 / self.size if self.workload.measure == "time" else median
+
+    @property
+    def ratio(self) -> float | None:
+        """Median of traced/untraced over the pairs (time workloads only)."""
+        if self.workload.measure != "time" or not self.traced:
+            return None
+        pairs = zip(self.untraced, self.traced)
+        return statistics.median(t / u for u, t in pairs if u > 0)
+
+    @property
+    def verdict(self) -> str:
+        if self.error:
+            return "ERROR"
+        if not self.traced:
+            return "n/a"
+        if self.workload.measure == "time":
+            score = self.ratio
+        else:
+            score = self.per_op(self.traced)
+        return "ok" if score is not None and score <= self.workload.target else "FAIL"
+
+
+def run_child(name: str, size: int, reactor: str, traced: bool) -> float:
+    """Run one measurement in a new interpreter and return its ``value``."""
+    command = [sys.executable, str(HERE / "child.py"), name, "--size", str(size)]
+    command += ["--reactor", reactor] + (["--traced"] if traced else [])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(HERE.parent), env.get("PYTHONPATH")) if p
+    )
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=CHILD_TIMEOUT
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
+        raise ChildFailed(f"exit {done.returncode}: {tail or done.stdout.strip()}")
+    return float(json.loads(lines[-1])["value"])
+
+
+def tracing_available() -> str | None:
+    """Why traced runs cannot happen, or None if they can."""
+    try:
+        import reactortrace
+    except ImportError as exc:
+        return f"reactortrace cannot be imported: {exc}"
+    if not callable(getattr(reactortrace, "instrument", None)):
+        return "reactortrace.instrument() does not exist yet"
+    return None
+
+
+def measure(workload: Workload, args: argparse.Namespace, traced: bool) -> Row:
+    """Alternate untraced and traced runs of one workload."""
+    size = max(1, round(workload.size * args.scale))
+    row = Row(workload, size)
+    for n in range(args.repeat):
+        for is_traced in (False, True) if traced else (False,):
+            label = "traced" if is_traced else "untraced"
+            progress(f"{workload.name}: {label} {n + 1}/{args.repeat}")
+            try:
+                value = run_child(workload.name, size, args.reactor, is_traced)
+            except (ChildFailed, subprocess.TimeoutExpired) as exc:
+                row.error = f"{label} run: {exc}"
+                return row
+            (row.traced if is_traced else row.untraced).append(value)
+    return row
+
+
+def progress(message: str) -> None:
+    """A transient status line on stderr (stdout holds the report)."""
+    if sys.stderr.isatty():
+        print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def report(rows: list[Row], args: argparse.Namespace, why_untraced: str | None) -> None:
+    import twisted
+
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr)
+    print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}")
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"twisted {twisted.__version__}, reactor {args.reactor}"
+    )
+    print(f"repetitions: {args.repeat} per side, scale {args.scale:g}")
+    if why_untraced:
+        print(f"untraced only: {why_untraced}")
+    header = ("workload", "unit", "untraced", "traced", "ratio", "target", "result")
+    table = [header]
+    for row in rows:
+        w = row.workload
+        unit = f"µs/{w.unit}" if w.measure == "time" else f"B/{w.unit}"
+        target = f"<= {w.target:g}x" if w.measure == "time" else f"<= {w.target:g} B"
+        ratio = row.ratio
+        table.append(
+            (
+                w.name,
+                unit,
+                fmt(row.per_op(row.untraced)),
+                fmt(row.per_op(row.traced)),
+                "-" if ratio is None else f"{ratio:.3f}x",
+                target,
+                row.verdict,
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    print()
+    for i, line in enumerate(table):
+        cells = [
+            cell.ljust(widths[k]) if k < 2 else cell.rjust(widths[k])
+            for k, cell in enumerate(line)
+        ]
+        print("  ".join(cells).rstrip())
+        if i == 0:
+            print("  ".join("-" * width for width in widths))
+    for row in rows:
+        if row.error:
+            print(f"\n{row.workload.name} failed: {row.error}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Measure reactortrace's overhead: traced versus untraced."
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_REPEAT} repetitions per side instead of {FULL_REPEAT}",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(WORKLOADS),
+        metavar="NAME",
+        help="run only this workload (repeatable): " + ", ".join(WORKLOADS),
+    )
+    parser.add_argument("--reactor", choices=REACTORS, default="epoll")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every workload's size (0.01 makes a smoke run)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, help="repetitions per side (overrides --quick)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if a target is missed"
+    )
+    args = parser.parse_args(argv)
+    if args.scale <= 0:
+        parser.error("--scale must be positive")
+    if args.repeat is None:
+        args.repeat = QUICK_REPEAT if args.quick else FULL_REPEAT
+    elif args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    why_untraced = tracing_available()
+    names = args.only or list(WORKLOADS)
+    rows = [measure(WORKLOADS[name], args, why_untraced is None) for name in names]
+    report(rows, args, why_untraced)
+    if args.check and any(row.verdict != "ok" for row in rows):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The benchmark workloads: what each measures, its full size and its target.
+
+Each workload module has ``run(reactor, size, tracer) -> dict`` which runs the
+reactor itself and returns at least ``value`` (seconds for timed workloads,
+bytes per event for memory ones). This file imports nothing from Twisted so
+the harness can list workloads without a reactor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmark: its module, full-scale size and pass mark."""
+
+    name: str
+    size: int  # operations at --scale 1
+    target: float  # traced/untraced ratio for "time", bytes per event for "memory"
+    measure: str  # "time" or "memory"
+    unit: str  # what one operation is, for the table
+    about: str
+
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload(
+            "tcp_echo",
+            20_000,
+            1.15,
+            "time",
+            "round trip",
+            "one client, sequential 16-byte round trips over loopback TCP",
+        ),
+        Workload(
+            "call_later_chain",
+            200_000,
+            1.6,
+            "time",
+            "timer",
+            "callLater(0, f) where each call schedules the next",
+        ),
+        Workload(
+            "deferreds",
+            100_000,
+            2.0,
+            "time",
+            "deferred",
+            "create a Deferred, add 3 callbacks, fire it; all in one reactor call",
+        ),
+        Workload(
+            "ring_memory",
+            200_000,
+            250.0,
+            "memory",
+            "event",
+            "bytes the tracer retains per recorded event after a callLater chain",
+        ),
+    )
+}

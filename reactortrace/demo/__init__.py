@@ -1,0 +1,1 @@
+"""The bundled demo program (``python -m reactortrace.demo``, ``reactortrace demo``)."""

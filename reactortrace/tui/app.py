@@ -1,0 +1,348 @@
+"""The reactortrace terminal UI: one app over any :class:`Feed`, live or replayed.
+
+The app polls its feed a few times a second on a Textual interval, hands the
+update to a :class:`ViewModel` and redraws what is on screen. It never looks
+at the instrumentation: everything it shows came through ``Feed.poll``. A feed
+that also has replay controls (:class:`ReplayControls`) gets the replay bar and
+the replay keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Log, TabbedContent, TabPane
+
+from reactortrace.core.events import SLOW
+from reactortrace.core.feed import PAUSED, Feed
+from reactortrace.core.replay import ReplayControls
+from reactortrace.errors import ReactorTraceError
+from reactortrace.tui.keys import app_bindings
+from reactortrace.tui.model import Filter, ViewModel
+from reactortrace.tui.screens.detail import DetailScreen
+from reactortrace.tui.screens.help import HelpScreen
+from reactortrace.tui.screens.kinds import KindsScreen
+from reactortrace.tui.screens.seek import SeekScreen
+from reactortrace.tui.widgets.callables import CallablesTable
+from reactortrace.tui.widgets.connections import ConnectionsTable
+from reactortrace.tui.widgets.event_log import EventLog
+from reactortrace.tui.widgets.filter_bar import FilterBar, FilterInput
+from reactortrace.tui.widgets.graph import LoopGraph
+from reactortrace.tui.widgets.header import StatusHeader
+from reactortrace.tui.widgets.replay_bar import ReplayBar
+from reactortrace.tui.widgets.table import ModelTable
+from reactortrace.tui.widgets.timers import TimersTable
+from reactortrace.tui.widgets.warnings import WarningsTable
+
+#: Polls per second: the UI's refresh rate.
+POLL_INTERVAL = 0.2
+#: At this many columns the loop tab also shows timers, connections and callables.
+WIDE_COLUMNS = 120
+#: At this many rows it also shows warnings and a taller graph.
+TALL_ROWS = 36
+OUTPUT_LINES = 5_000
+
+#: Tab id -> (label, id of the widget that takes focus on it).
+TABS: dict[str, tuple[str, str]] = {
+    "loop": ("Loop", "log"),
+    "timers": ("Timers", "timers-table"),
+    "connections": ("Conns", "connections-table"),
+    "callables": ("Callables", "callables-table"),
+    "warnings": ("Warnings", "warnings-table"),
+    "output": ("Output", "output-log"),
+}
+#: Panes of the wide loop tab and their titles.
+PANE_TITLES = {
+    "side-timers": "Timers",
+    "side-connections": "Connections",
+    "side-callables": "Callables",
+    "side-warnings": "Warnings",
+    "graph": "Loop",
+    "log": "Events",
+}
+REPLAY_ACTIONS = frozenset({"step", "seek", "next", "speed", "seek_to"})
+#: Actions that still work while a help, seek or kinds box is open.
+ANYWHERE_ACTIONS = frozenset({"quit", "help"})
+#: Actions on widgets of the main screen, not available on a detail screen.
+MAIN_SCREEN_ACTIONS = frozenset({"show_tab", "focus_filter"})
+
+
+class ReactorTraceApp(App[None]):
+    """Watch a reactor through ``feed``; the feed is closed when the app exits."""
+
+    CSS_PATH = "styles.tcss"
+    TITLE = "reactortrace"
+    BINDINGS: ClassVar[list[Any]] = app_bindings()
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_COLUMNS, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL_ROWS, "-tall")]
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        title: str | None = None,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.feed = feed
+        self.replay: ReplayControls | None = (
+            feed if isinstance(feed, ReplayControls) else None
+        )
+        self.model = ViewModel(meta=dict(feed.meta or {}))
+        self.filter = Filter()
+        self.heading = title
+        if title:
+            self.title = title
+        self.poll_interval = poll_interval
+        self._version = 0  # bumped whenever what the views show may have changed
+        self._drawn: dict[Widget, int] = {}
+        self._feed_closed = False
+        self._feed_failed = False
+
+    # -- layout ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self.feed.meta or {}, self.heading, id="header")
+        if self.replay is not None:
+            yield ReplayBar(self.replay, id="replay-bar")
+        with TabbedContent(id="tabs", initial="loop"):
+            with TabPane(TABS["loop"][0], id="loop"):
+                with Horizontal(id="loop-main"):
+                    with Vertical(id="loop-left"):
+                        yield LoopGraph(id="graph")
+                        yield EventLog(id="log")
+                        yield WarningsTable(compact=True, id="side-warnings")
+                    with Vertical(id="loop-side"):
+                        yield TimersTable(compact=True, id="side-timers")
+                        yield ConnectionsTable(compact=True, id="side-connections")
+                        yield CallablesTable(compact=True, id="side-callables")
+            with TabPane(TABS["timers"][0], id="timers"):
+                yield TimersTable(id="timers-table")
+            with TabPane(TABS["connections"][0], id="connections"):
+                yield ConnectionsTable(id="connections-table")
+            with TabPane(TABS["callables"][0], id="callables"):
+                yield CallablesTable(id="callables-table")
+            with TabPane(TABS["warnings"][0], id="warnings"):
+                yield WarningsTable(id="warnings-table")
+            with TabPane(TABS["output"][0], id="output"):
+                yield Log(max_lines=OUTPUT_LINES, id="output-log")
+        yield FilterBar(id="filter-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Widgets of the main screen, kept: queries on the app search the active screen.
+        self._main_screen = self.screen
+        self._header = self.query_one(StatusHeader)
+        self._replay_bar = self.query_one(ReplayBar) if self.replay is not None else None
+        self._tabs = self.query_one(TabbedContent)
+        self._filter_bar = self.query_one(FilterBar)
+        self._output = self.query_one("#output-log", Log)
+        self._views: list[Widget] = [self.query_one(LoopGraph), *self.query(ModelTable)]
+        for pane_id, title in PANE_TITLES.items():
+            self.query_one(f"#{pane_id}").border_title = title
+        self._filter_bar.show(self.filter)
+        self.refresh_feed()
+        self.set_interval(self.poll_interval, self.refresh_feed)
+        self.query_one("#log").focus()
+
+    def on_unmount(self) -> None:
+        self.close_feed()
+
+    # -- data --------------------------------------------------------------
+
+    def refresh_feed(self) -> None:
+        """Poll the feed once and redraw what changed (the interval calls this)."""
+        if self._feed_failed:
+            return
+        try:
+            update = self.feed.poll()
+        except ReactorTraceError as error:
+            self._feed_failed = True
+            self.notify(str(error), title="Feed stopped", severity="error", timeout=30)
+            return
+        changes = self.model.apply(update)
+        if changes.events or changes.snapshot or changes.reset:
+            self._version += 1
+        if changes.output:
+            self._output.write_lines(changes.output)
+        self._header.show(self.model)
+        if self._replay_bar is not None:
+            self._replay_bar.show(self.model)
+        if changes.snapshot:
+            self._label_tabs()
+        self.redraw_views()
+        if isinstance(self.screen, DetailScreen):
+            self.screen.show(self.model)
+
+    def redraw_views(self) -> None:
+        """Redraw the graph and tables that are displayed and out of date.
+
+        They are kept up to date under a detail or help screen too, so they are
+        right the moment that screen closes.
+        """
+        for view in self._views:
+            if self._drawn.get(view) == self._version or not _displayed(view):
+                continue
+            if isinstance(view, ModelTable):
+                view.show(self.model, self.filter)
+            else:
+                view.show(self.model)  # type: ignore[attr-defined]
+            self._drawn[view] = self._version
+
+    def _label_tabs(self) -> None:
+        snap = self.model.snapshot
+        counts = {
+            "timers": len(snap.timers),
+            "connections": len(snap.connections),
+            "callables": len(snap.callables),
+            "warnings": len(snap.warnings),
+        }
+        for tab_id, count in counts.items():
+            tab = self._tabs.get_tab(tab_id)
+            label = f"{TABS[tab_id][0]} {count}"
+            if tab.label.plain != label:
+                tab.label = label
+
+    def set_filter(self, flt: Filter) -> None:
+        """Show only what ``flt`` lets through."""
+        self.filter = flt
+        self._version += 1
+        self._filter_bar.show(flt)
+        self.redraw_views()
+
+    def set_kinds(self, kinds: frozenset[str]) -> None:
+        """Show only these kinds of events in the log."""
+        self.set_filter(replace(self.filter, kinds=kinds))
+
+    def close_feed(self) -> None:
+        """Close the feed once."""
+        if not self._feed_closed:
+            self._feed_closed = True
+            self.feed.close()
+
+    # -- events ------------------------------------------------------------
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.call_after_refresh(self.redraw_views)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.redraw_views)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        table = event.data_table
+        if not isinstance(table, ModelTable):
+            return
+        target = table.selected_target
+        if target is None:
+            return
+        subject, extra = target
+        if subject is None and extra is None:
+            return
+        self.push_screen(DetailScreen(self.model, subject, extra))
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if event.input.id == "name-filter":
+            self.set_filter(replace(self.filter, text=event.value.strip()))
+
+    def on_filter_input_left(self, event: FilterInput.Left) -> None:
+        self._focus_tab_view()
+
+    # -- actions -----------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in REPLAY_ACTIONS and self.replay is None:
+            return False
+        if action in ANYWHERE_ACTIONS or action == "pop_screen":
+            return True
+        if isinstance(self.screen, ModalScreen):
+            return False
+        if isinstance(self.screen, DetailScreen) and action in MAIN_SCREEN_ACTIONS:
+            return False
+        return True
+
+    async def action_quit(self) -> None:
+        self.close_feed()
+        self.exit()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_show_tab(self, tab: str) -> None:
+        self._tabs.active = tab
+        self._focus_tab_view()
+
+    def action_focus_filter(self) -> None:
+        self._filter_bar.focus_input()
+
+    def action_kinds(self) -> None:
+        self.push_screen(KindsScreen(self.filter.kinds, self.set_kinds))
+
+    def action_toggle_pause(self) -> None:
+        if self.replay is not None:
+            paused = not self.replay.playing
+        else:
+            paused = self.model.state == PAUSED
+        if paused:
+            self.feed.resume()
+        else:
+            self.feed.pause()
+        self.refresh_feed()
+
+    def action_step(self) -> None:
+        assert self.replay is not None
+        if self.replay.step() is None:
+            self.notify("End of the trace", timeout=2)
+        self.refresh_feed()
+
+    def action_next(self, kind: str = SLOW) -> None:
+        assert self.replay is not None
+        if self.replay.seek_next(kind) is None:
+            self.notify(f"No {kind} event after this point", timeout=2)
+        self.refresh_feed()
+
+    def action_speed(self, factor: float) -> None:
+        assert self.replay is not None
+        self.replay.speed = self.replay.speed * factor
+        self.refresh_feed()
+
+    def action_seek_to(self, ts: int) -> None:
+        assert self.replay is not None
+        self.replay.seek(ts)
+        self.refresh_feed()
+
+    def action_seek(self) -> None:
+        def done(ts: int | None) -> None:
+            if ts is not None:
+                self.action_seek_to(ts)
+
+        self.push_screen(SeekScreen(self.model.position, self.model.duration), done)
+
+    def _focus_tab_view(self) -> None:
+        active = self._tabs.active or "loop"
+        self._main_screen.query_one(f"#{TABS[active][1]}").focus()
+
+
+def _displayed(widget: Widget) -> bool:
+    """Whether ``widget`` and all its ancestors are displayed."""
+    node: Any = widget
+    while node is not None and isinstance(node, Widget):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
+def run_tui(feed: Feed, *, title: str | None = None) -> None:
+    """Show ``feed`` in the terminal until the user quits; the feed is closed after."""
+    app = ReactorTraceApp(feed, title=title)
+    try:
+        app.run()
+    finally:
+        app.close_feed()

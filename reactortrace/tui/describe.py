@@ -1,0 +1,117 @@
+"""How an event reads in one line: its colour and what it was about.
+
+Pure functions over :class:`Event` (Rich style strings, no Textual), shared by
+the event log and the detail screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactortrace.core import events as ev
+from reactortrace.core.events import Event
+from reactortrace.tui import fmt
+
+KIND_STYLES: dict[str, str] = {
+    ev.TIMER: "bold yellow",
+    ev.TIMER_SCHEDULE: "yellow",
+    ev.TIMER_CANCEL: "dark_orange3",
+    ev.TIMER_RESET: "yellow",
+    ev.IO_READ: "cyan",
+    ev.IO_WRITE: "bright_cyan",
+    ev.CONN_OPEN: "bright_green",
+    ev.CONN_CLOSE: "green",
+    ev.THREAD: "magenta",
+    ev.DEFERRED: "bright_blue",
+    ev.SYSTEM: "white",
+    ev.ITERATION: "bright_black",
+    ev.SLOW: "bold white on red",
+    ev.WARNING: "bold dark_orange",
+}
+#: Style of a dispatch that took at least the slow threshold.
+SLOW_STYLE = "bold red"
+
+
+def kind_style(kind: str) -> str:
+    """The colour of one kind of event."""
+    return KIND_STYLES.get(kind, "")
+
+
+def about(event: Event) -> str:
+    """A short account of the event's own fields: connection, timer, outcome."""
+    args = event.args
+    kind = event.kind
+    if kind in (ev.IO_READ, ev.IO_WRITE):
+        parts = [f"conn #{args.get('conn')}"]
+        if args.get("bytes") is not None:
+            parts.append(fmt.size(args["bytes"]))
+        if args.get("buffered"):
+            parts.append(f"buffered {fmt.size(args['buffered'])}")
+        return _with_error(" ".join(parts), args)
+    if kind == ev.CONN_OPEN:
+        peer = args.get("peer") or args.get("local")
+        return f"conn #{args.get('conn')} {args.get('type') or ''} {peer or ''}".rstrip()
+    if kind == ev.CONN_CLOSE:
+        return f"conn #{args.get('conn')} {args.get('reason') or ''}".rstrip()
+    if kind.startswith("timer"):
+        return _with_error(_timer_about(event), args)
+    if kind == ev.THREAD:
+        text = f"{args.get('source') or 'thread'}"
+        if args.get("wait") is not None:
+            text += f" waited {fmt.duration(args['wait'])}"
+        return _with_error(text, args)
+    if kind == ev.DEFERRED:
+        text = "errback" if args.get("errback") else "callback"
+        if args.get("outcome") == "failure":
+            text += f" failed {args.get('failure') or ''}".rstrip()
+        return text
+    if kind == ev.ITERATION:
+        wait = args.get("wait") or 0
+        return f"busy {fmt.duration(max(0, event.dur - wait))} wait {fmt.duration(wait)}"
+    if kind == ev.SYSTEM:
+        return str(args.get("phase") or "")
+    if kind == ev.SLOW:
+        blocked = fmt.duration(args.get("blocked") or event.dur)
+        return f"{args.get('dispatch') or ''} blocked {blocked}"
+    if kind == ev.WARNING:
+        return f"{args.get('code') or ''}: {args.get('message') or ''}"
+    return ""
+
+
+def _timer_about(event: Event) -> str:
+    args = event.args
+    text = f"timer #{args.get('timer')}"
+    if args.get("looping"):
+        text += " ↻"
+    if event.kind == ev.TIMER and args.get("late") is not None:
+        text += f" late {fmt.duration(args['late'])}"
+    elif args.get("delay") is not None:
+        text += f" in {fmt.duration(args['delay'])}"
+    return text
+
+
+def _with_error(text: str, args: dict[str, Any]) -> str:
+    error = args.get("error")
+    return f"{text} ! {error}" if error else text
+
+
+def fields(event: Event) -> dict[str, Any]:
+    """Every field of an event, for the detail screen."""
+    out: dict[str, Any] = {
+        "seq": event.seq,
+        "kind": event.kind,
+        "name": event.name,
+        "at": fmt.clock(event.ts),
+        "duration": fmt.duration(event.dur),
+    }
+    for key, value in event.args.items():
+        if value is None:
+            value = "-"
+        elif key == "stack" and isinstance(value, (list, tuple)):
+            value = "\n".join(str(frame) for frame in value)
+        elif isinstance(value, int) and key in ("delay", "late", "wait", "blocked"):
+            value = fmt.duration(value)
+        elif isinstance(value, int) and key == "due":
+            value = fmt.clock(value)
+        out[key] = value
+    return out

@@ -1,0 +1,168 @@
+"""All that is known about one timer, connection or callable, and its recent events."""
+
+from __future__ import annotations
+
+from dataclasses import fields as dataclass_fields
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from reactortrace.tui import describe, fmt
+from reactortrace.tui.model import Info, Subject, ViewModel
+
+DURATION_FIELDS = frozenset({"due_in", "delay", "age", "total", "mean", "max", "p95"})
+TIME_FIELDS = frozenset({"opened", "last_activity"})
+SIZE_FIELDS = frozenset({"bytes_in", "bytes_out", "write_buffer"})
+SUBJECT_TITLES = {"timer": "Timer", "conn": "Connection", "callable": "Callable"}
+
+
+def info_fields(info: Info) -> dict[str, Any]:
+    """A snapshot row's fields, in human units."""
+    out: dict[str, Any] = {}
+    for f in dataclass_fields(info):
+        value = getattr(info, f.name)
+        if value is None:
+            value = "-"
+        elif f.name in DURATION_FIELDS:
+            value = fmt.duration(value)
+        elif f.name in TIME_FIELDS:
+            value = fmt.clock(value)
+        elif f.name in SIZE_FIELDS:
+            value = f"{fmt.size(value)} ({value})"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        out[f.name] = value
+    return out
+
+
+def fields_table(title: str, values: dict[str, Any]) -> Table:
+    """Name/value pairs under a title."""
+    table = Table(
+        title=title, title_justify="left", title_style="bold", show_header=False, box=None
+    )
+    table.add_column(style="cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in values.items():
+        table.add_row(key, str(value))
+    return table
+
+
+def sites_of(model: ViewModel, subject: Subject) -> list[str]:
+    """Creation sites seen in the subject's recent events, newest first."""
+    seen: dict[str, None] = {}
+    for event in reversed(model.recent(subject)):
+        site = event.args.get("site")
+        if site:
+            seen.setdefault(str(site), None)
+    return list(seen)
+
+
+class DetailScreen(Screen[None]):
+    """Opened with Enter; redrawn on every poll while it is shown."""
+
+    BINDINGS = [Binding("escape,backspace", "app.pop_screen", "Back")]
+
+    def __init__(
+        self, model: ViewModel, subject: Subject | None, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.subject = subject
+        self.extra = extra
+        #: The subject's row when last seen, kept once it is gone (fired, closed).
+        self.last_seen: Info | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title")
+        with VerticalScroll(id="detail-body"):
+            yield Static(id="detail-fields")
+            yield Static(id="detail-events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show(self.model)
+
+    def show(self, model: ViewModel) -> None:
+        """Redraw from the model."""
+        if self.subject is not None:
+            self.last_seen = model.current(self.subject) or self.last_seen
+        self.query_one("#detail-title", Static).update(self._title(model))
+        parts: list[Any] = []
+        if self.extra is not None:
+            heading = "Warning" if "code" in self.extra and "message" in self.extra else "Event"
+            parts.append(fields_table(heading, self.extra))
+        parts.extend(self._subject_tables(model))
+        self.query_one("#detail-fields", Static).update(Group(*parts))
+        self.query_one("#detail-events", Static).update(self._events_table(model))
+
+    def _title(self, model: ViewModel) -> Text:
+        title = Text(" ")
+        if self.subject is None:
+            return title.append("Event", style="bold")
+        kind, ident = self.subject
+        title.append(SUBJECT_TITLES.get(kind, kind), style="bold")
+        title.append(f" #{ident}" if kind != "callable" else f" {ident}", style="bold cyan")
+        if kind == "timer":
+            title.append(*self._status(model, "pending", "no longer pending"))
+        elif kind == "conn":
+            title.append(*self._status(model, "open", "closed"))
+        return title
+
+    def _status(self, model: ViewModel, present: str, gone: str) -> tuple[str, str]:
+        """Text and style saying whether the subject is still in the snapshot."""
+        assert self.subject is not None
+        if model.current(self.subject) is not None:
+            return f"  {present}", "green"
+        return f"  {gone}", "yellow"
+
+    def _subject_tables(self, model: ViewModel) -> list[Table]:
+        if self.subject is None:
+            return []
+        kind, ident = self.subject
+        tables: list[Table] = []
+        if kind == "callable":
+            for stats in model.snapshot.callables:
+                if stats.name == ident:
+                    tables.append(fields_table(f"As {stats.kind}", info_fields(stats)))
+        elif self.last_seen is not None:
+            label = "Now" if model.current(self.subject) else "Last seen"
+            tables.append(fields_table(label, info_fields(self.last_seen)))
+        sites = sites_of(model, self.subject)
+        if sites:
+            numbered = {f"site {i + 1}": site for i, site in enumerate(sites)}
+            tables.append(fields_table("Created at", numbered))
+        if not tables:
+            tables.append(fields_table("Nothing known yet", {}))
+        return tables
+
+    def _events_table(self, model: ViewModel) -> Table:
+        events = model.recent(self.subject) if self.subject else []
+        table = Table(
+            title=f"Recent events ({len(events)})",
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            header_style="dim",
+            expand=True,
+        )
+        table.add_column("at", no_wrap=True, min_width=9)
+        table.add_column("kind", no_wrap=True, min_width=14)
+        table.add_column("dur", justify="right", no_wrap=True, min_width=6)
+        table.add_column("name", overflow="ellipsis", no_wrap=True, ratio=1)
+        table.add_column("about", overflow="ellipsis", no_wrap=True, ratio=1)
+        for event in events:
+            table.add_row(
+                fmt.clock(event.ts),
+                Text(event.kind, style=describe.kind_style(event.kind)),
+                fmt.duration(event.dur) if event.dur else "",
+                event.name,
+                describe.about(event),
+            )
+        return table

@@ -1,0 +1,87 @@
+"""Two lines on top: what program this is and how its loop is doing."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rich.text import Text
+from textual.widget import Widget
+
+from reactortrace.core.feed import ENDED, LIVE, PAUSED, REPLAY
+from reactortrace.tui import fmt
+from reactortrace.tui.model import ViewModel
+
+STATE_BADGES: dict[str, tuple[str, str]] = {
+    LIVE: ("● LIVE", "bold black on green"),
+    PAUSED: ("❚❚ PAUSED", "bold black on yellow"),
+    REPLAY: ("▶ REPLAY", "bold black on cyan"),
+    ENDED: ("■ ENDED", "bold white on red"),
+}
+
+
+def program_name(meta: dict[str, Any]) -> str:
+    """The program a trace is about, as short as it can be said."""
+    argv = meta.get("argv") or ["?"]
+    program = str(meta.get("program") or argv[0])
+    return os.path.basename(program) or program
+
+
+def reactor_name(meta: dict[str, Any]) -> str:
+    """The reactor class without its module."""
+    reactor = str(meta.get("reactor") or "?")
+    return reactor.rsplit(".", 1)[-1]
+
+
+class StatusHeader(Widget):
+    """Program, pid, reactor, state; uptime, rate, utilization, lag, drops, warnings."""
+
+    def __init__(self, meta: dict[str, Any], heading: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.meta = meta
+        self.heading = heading
+        self._model: ViewModel | None = None
+
+    def show(self, model: ViewModel) -> None:
+        """Redraw from the model."""
+        self._model = model
+        self.refresh()
+
+    def render(self) -> Text:
+        model = self._model
+        first = self._identity()
+        if model is None:
+            return first
+        badge, style = STATE_BADGES.get(model.state, (model.state.upper(), "reverse"))
+        pad = self.size.width - first.cell_len - len(badge) - 1
+        first.append(" " * max(1, pad))
+        first.append(f" {badge}", style=style)
+        return Text("\n").join([first, self._numbers(model)])
+
+    def _identity(self) -> Text:
+        meta = self.meta
+        line = Text()
+        line.append(" reactortrace ", style="bold reverse")
+        line.append(f" {self.heading or program_name(meta)}", style="bold")
+        if meta.get("pid") is not None:
+            line.append(f"  pid {meta['pid']}", style="dim")
+        line.append(f"  {reactor_name(meta)}", style="cyan")
+        return line
+
+    def _numbers(self, model: ViewModel) -> Text:
+        loop = model.snapshot.loop
+        dropped = model.snapshot.dropped
+        line = Text(" ")
+        line.append("up ", style="dim").append(fmt.clock(loop.uptime))
+        line.append("  ev/s ", style="dim").append(fmt.rate(loop.events_per_second))
+        busy = "bold red" if loop.utilization >= 0.9 else ""
+        line.append("  util ", style="dim").append(fmt.percent(loop.utilization), style=busy)
+        line.append("  lag ", style="dim").append(fmt.duration(loop.lag))
+        line.append("  dropped ", style="dim")
+        line.append(str(dropped), style="bold red" if dropped else "")
+        if model.viewer_dropped:
+            line.append(f"+{model.viewer_dropped} viewer", style="bold red")
+        warnings = len(model.snapshot.warnings)
+        line.append("  warnings ", style="dim")
+        line.append(str(warnings), style="bold dark_orange" if warnings else "")
+        return line

@@ -1,0 +1,52 @@
+"""The overhead benchmark harness runs end to end and reports a ratio.
+
+Only a smoke run at a tiny scale: the speed claims come from the script
+itself, not from the test suite.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+def test_harness_reports_a_ratio_row_for_one_workload() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(RUN),
+            "--only",
+            "call_later_chain",
+            "--scale",
+            "0.01",
+            "--repeat",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "untraced only" not in result.stdout, result.stdout
+    lines = result.stdout.splitlines()
+    rows = [line for line in lines if line.startswith("call_later_chain")]
+    assert len(rows) == 1, result.stdout
+    match = re.search(r"(\d+\.\d+)x\s+<= [\d.]+x\s+(ok|FAIL)$", rows[0])
+    assert match, rows[0]
+    assert float(match.group(1)) > 0
+    assert "tcp_echo" not in result.stdout  # --only ran one workload
+
+
+def test_harness_rejects_an_unknown_workload() -> None:
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--only", "no_such_workload"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no_such_workload" in result.stderr

@@ -1,0 +1,739 @@
+"""Pilot tests: every view and every key, fed recorded data through the Feed interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Log
+
+from reactortrace.core import events as ev
+from reactortrace.core.feed import FeedUpdate
+from reactortrace.core.replay import ReplayFeed
+from reactortrace.core.snapshot import Snapshot
+from reactortrace.core.trace import Trace
+from reactortrace.errors import ReactorTraceError
+from reactortrace.tui import app as app_module
+from reactortrace.tui import describe, fmt
+from reactortrace.tui.keys import APP_KEYS, OTHER_KEYS
+from reactortrace.tui.model import DEFAULT_KINDS
+from reactortrace.tui.screens.detail import DetailScreen
+from reactortrace.tui.screens.help import HelpScreen
+from reactortrace.tui.screens.kinds import KindsScreen
+from reactortrace.tui.screens.seek import SeekScreen
+from reactortrace.tui.widgets.filter_bar import FilterInput
+from reactortrace.tui.widgets.graph import PlotArea, SeriesPlot
+from reactortrace.tui.widgets.table import ModelTable
+
+from .helpers import (
+    NARROW,
+    WIDE,
+    async_test,
+    column,
+    header_text,
+    make_app,
+    plain,
+    replay_text,
+    rows,
+    static_text,
+)
+from .sample import (
+    CLIENT_CLOSED_AT,
+    MS,
+    SLOW_AT,
+    SLOW_DUR,
+    WARNING_AT,
+    FakeClock,
+    RecordedLiveFeed,
+    S,
+    sample_trace,
+)
+
+
+def table(app: Any, widget_id: str) -> ModelTable:
+    return app._main_screen.query_one(f"#{widget_id}", ModelTable)
+
+
+def detail_text(app: Any) -> str:
+    screen = app.screen
+    assert isinstance(screen, DetailScreen)
+    return "\n".join(
+        static_text(screen.query_one(f"#{part}"))
+        for part in ("detail-title", "detail-fields", "detail-events")
+    )
+
+
+def shown_before(trace: Trace, ts: int) -> list[ev.Event]:
+    return [e for e in trace.events if e.end <= ts and e.kind != ev.ITERATION]
+
+
+async def select_row(pilot: Any, widget_id: str, key: str) -> None:
+    """Put the cursor of a table on the row with ``key`` and press Enter."""
+    widget = table(pilot.app, widget_id)
+    widget.focus()
+    widget.move_cursor(row=widget._keys.index(key))
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+# -- header ----------------------------------------------------------------
+
+
+@async_test
+async def test_header_names_the_program_and_shows_the_loop(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    snapshot = replay.snapshot()
+    app = make_app(replay)
+    async with app.run_test(size=NARROW):
+        text = header_text(app)
+    loop = snapshot.loop
+    for part in (
+        "program.py", "pid 4242", "EPollReactor", "PAUSED", "up 00:06.000",
+        f"ev/s {fmt.rate(loop.events_per_second)}", f"util {fmt.percent(loop.utilization)}",
+        f"lag {fmt.duration(loop.lag)}", "dropped 0", "warnings 1",
+    ):
+        assert part in text, part
+
+
+@async_test
+async def test_header_counts_dropped_events_of_trace_and_viewer(clock: FakeClock) -> None:
+    feed = RecordedLiveFeed(sample_trace(dropped=3), clock)
+    feed.viewer_dropped = 7
+    app = make_app(feed)
+    async with app.run_test(size=NARROW):
+        assert "dropped 3+7 viewer" in header_text(app)
+        assert "LIVE" in header_text(app)
+
+
+@async_test
+async def test_a_title_replaces_the_program_name(replay: ReplayFeed) -> None:
+    app = make_app(replay, title="my service")
+    async with app.run_test(size=NARROW):
+        assert "my service" in header_text(app)
+
+
+@async_test
+async def test_header_says_replay_then_ended(trace: Trace, clock: FakeClock) -> None:
+    feed = ReplayFeed(trace, clock=clock)
+    app = make_app(feed)
+    async with app.run_test(size=NARROW):
+        assert "REPLAY" in header_text(app)
+        clock.advance(60)
+        app.refresh_feed()
+        assert "ENDED" in header_text(app)
+        assert f"{fmt.clock(trace.duration)} / {fmt.clock(trace.duration)}" in replay_text(app)
+
+
+# -- the loop view: event log and graph --------------------------------------
+
+
+@async_test
+async def test_event_log_shows_latest_dispatches_coloured_by_kind(
+    replay: ReplayFeed, trace: Trace
+) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW):
+        log = table(app, "log")
+        expected = shown_before(trace, 6 * S)
+        assert log._keys == [str(e.seq) for e in expected]
+        assert log.cursor_row == log.row_count - 1  # following the newest
+        by_seq = {str(e.seq): e for e in expected}
+        for key, cells in zip(log._keys, (log.get_row_at(i) for i in range(log.row_count))):
+            event = by_seq[key]
+            assert cells[1].plain == event.kind
+            assert str(cells[1].style) == describe.kind_style(event.kind)
+            slow = event.kind == ev.SLOW or event.dur >= 100 * MS
+            assert (str(cells[3].style) == describe.SLOW_STYLE) == slow, event
+            if event.kind == ev.IO_WRITE:
+                assert cells[4].plain.startswith(f"conn #{event.args['conn']}")
+
+
+@async_test
+async def test_event_log_follows_new_events_as_they_come(
+    live: RecordedLiveFeed, clock: FakeClock, trace: Trace
+) -> None:
+    clock.advance(2.0)
+    app = make_app(live)
+    async with app.run_test(size=NARROW):
+        clock.advance(1.0)
+        app.refresh_feed()
+        log = table(app, "log")
+        assert log._keys[-1] == str(shown_before(trace, 3 * S)[-1].seq)
+        assert log.cursor_row == log.row_count - 1
+
+
+@async_test
+async def test_graph_keeps_a_history_of_utilization_and_rate(
+    live: RecordedLiveFeed, clock: FakeClock
+) -> None:
+    app = make_app(live)
+    async with app.run_test(size=NARROW):
+        readings = []
+        for _ in range(4):
+            clock.advance(1.0)
+            app.refresh_feed()
+            readings.append(app.model.snapshot.loop)
+        util = app._main_screen.query_one("#graph-util", SeriesPlot)
+        assert list(util.query_one(PlotArea).values) == [0.0] + [r.utilization for r in readings]
+        label = static_text(util.query_one(".series-label"))
+        assert fmt.percent(readings[-1].utilization) in label
+        rate = app._main_screen.query_one("#graph-rate", SeriesPlot).query_one(PlotArea)
+        assert rate.top == max(r.events_per_second for r in readings)
+
+
+# -- tabs --------------------------------------------------------------------
+
+
+@async_test
+async def test_number_keys_switch_views(replay: ReplayFeed) -> None:
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        tabs = list(app_module.TABS)  # loop, timers, ... in the order of keys 1..6
+        for key, tab in zip("234561", tabs[1:] + tabs[:1]):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app._tabs.active == tab
+            assert app.focused is not None and app.focused.id == app_module.TABS[tab][1]
+        assert (app._tabs.active, app.focused.id) == ("loop", "log")
+
+
+@async_test
+async def test_tab_labels_count_what_they_hold(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW):
+        tabs = app._tabs
+        labels = [tabs.get_tab(t).label.plain for t in app_module.TABS]
+    assert labels == ["Loop", "Timers 3", "Conns 4", "Callables 7", "Warnings 1", "Output"]
+
+
+# -- timers ----------------------------------------------------------------
+
+
+@async_test
+async def test_timers_sorted_by_due_with_countdown_and_looping_mark(
+    live: RecordedLiveFeed, clock: FakeClock
+) -> None:
+    clock.advance(6.0)
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        timers = table(app, "timers-table")
+        pending = app.model.snapshot.timers
+        assert [t.due_in for t in pending] == sorted(t.due_in for t in pending)
+        assert column(timers, "id") == [str(t.timer) for t in pending]
+        assert column(timers, "due") == [fmt.duration(t.due_in) for t in pending]
+        assert column(timers, "loop") == ["↻" if t.looping else "" for t in pending]
+        assert column(timers, "site") == [t.site for t in pending]
+        before = {t.timer: t.due_in for t in pending}
+        clock.advance(0.5)
+        app.refresh_feed()
+        await pilot.pause()
+        give_up = column(timers, "id").index("2")
+        assert column(timers, "due")[give_up] == fmt.duration(before[2] - 500 * MS)
+
+
+# -- connections -------------------------------------------------------------
+
+
+@async_test
+async def test_connections_show_addresses_traffic_and_write_buffer(
+    live: RecordedLiveFeed, clock: FakeClock
+) -> None:
+    clock.advance(6.0)
+    app = make_app(live)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        conns = table(app, "connections-table")
+        assert column(conns, "id") == ["1", "2", "3", "4"]
+        info = {c.conn: c for c in app.model.snapshot.connections}
+        http = rows(conns)[3]
+        assert http[column_index(conns, "peer")] == "127.0.0.1:50002"
+        assert http[column_index(conns, "protocol")] == "twisted.web.http.HTTPChannel"
+        assert http[column_index(conns, "wbuf")] == fmt.size(info[4].write_buffer) == "46.9K"
+        assert http[column_index(conns, "out")] == fmt.size(16_384)
+        assert http[column_index(conns, "type")] == "tcp"
+        clock.advance((CLIENT_CLOSED_AT - 6 * S) / S + 0.1)
+        app.refresh_feed()
+        await pilot.pause()
+        assert column(conns, "id") == ["1", "2", "4"]
+
+
+def column_label(widget: ModelTable, key: str) -> str:
+    return next(plain(c.label) for k, c in widget.columns.items() if k.value == key)
+
+
+def column_index(widget: ModelTable, key: str) -> int:
+    return [str(k.value) for k in widget.columns].index(key)
+
+
+@async_test
+async def test_narrow_connections_table_drops_columns_but_fits(
+    live: RecordedLiveFeed, clock: FakeClock
+) -> None:
+    clock.advance(6.0)
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        conns = table(app, "connections-table")
+        keys = [str(k.value) for k in conns.columns]
+        assert {"id", "peer", "protocol", "in", "out", "wbuf"} <= set(keys)
+        assert conns.virtual_size.width <= conns.size.width
+
+
+# -- callables ---------------------------------------------------------------
+
+
+@async_test
+async def test_callables_sort_with_keys(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        calls = table(app, "callables-table")
+        stats = app.model.snapshot.callables
+        by_total = sorted(stats, key=lambda s: (-s.total, s.name))
+        assert column(calls, "name") == [s.name for s in by_total]
+        assert column_label(calls, "total") == "total ▼"
+        await pilot.press("s")  # total -> mean
+        await pilot.pause()
+        assert calls.sort_column == "mean"
+        assert (column_label(calls, "mean"), column_label(calls, "total")) == ("mean ▼", "total")
+        means = [fmt.duration(s.mean) for s in sorted(stats, key=lambda s: -s.mean)]
+        assert column(calls, "mean") == means
+        await pilot.press("S")
+        await pilot.pause()
+        assert column(calls, "mean") == list(reversed(means))
+        for _ in range(5):  # mean -> max -> p95 -> errors -> name -> kind
+            await pilot.press("s")
+        await pilot.pause()
+        assert calls.sort_column == "kind"
+        kinds = column(calls, "kind")
+        assert kinds == sorted(kinds)
+
+
+@async_test
+async def test_callables_sort_by_clicking_a_header(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        calls = table(app, "callables-table")
+        x = 1
+        for key, _, _ in calls.shown_columns:
+            if key == "count":
+                break
+            x += calls.widths[key] + 2
+        await pilot.click(calls, offset=(x + 1, 0))
+        await pilot.pause()
+        assert (calls.sort_column, calls.sort_reverse) == ("count", True)
+        counts = [int(c) for c in column(calls, "count")]
+        assert counts == sorted(counts, reverse=True)
+        await pilot.click(calls, offset=(x + 1, 0))
+        await pilot.pause()
+        assert (calls.sort_column, calls.sort_reverse) == ("count", False)
+
+
+# -- warnings and output -------------------------------------------------------
+
+
+@async_test
+async def test_warnings_view_and_its_detail(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        warnings = table(app, "warnings-table")
+        assert column(warnings, "code") == ["slow-callback"]
+        assert column(warnings, "where") == ["demo/program.py:77"]
+        await pilot.press("enter")
+        await pilot.pause()
+        text = detail_text(app)
+        assert "Warning" in text and "blocked the reactor for 210ms" in text
+
+
+@async_test
+async def test_output_pane_shows_the_programs_lines(trace: Trace, clock: FakeClock) -> None:
+    feed = RecordedLiveFeed(trace, clock, output=["listening on 8000", "GET / 200"])
+    app = make_app(feed)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        feed.add_output("client gone")
+        app.refresh_feed()
+        await pilot.pause()
+        log = app._main_screen.query_one("#output-log", Log)
+        assert list(log.lines) == ["listening on 8000", "GET / 200", "client gone"]
+
+
+# -- detail screens ------------------------------------------------------------
+
+
+@async_test
+async def test_detail_of_a_timer_and_back_with_escape(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2")
+        await select_row(pilot, "timers-table", "4")
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.subject == ("timer", 4)
+        text = detail_text(app)
+        for part in (
+            "Timer #4", "pending", "demo/web.py:22", "Created at", "timer.schedule", "timer.reset"
+        ):
+            assert part in text, part
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app._main_screen
+
+
+@async_test
+async def test_detail_of_a_connection_and_back_with_backspace(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("3")
+        await select_row(pilot, "connections-table", "4")
+        text = detail_text(app)
+        for part in ("Connection #4", "open", "127.0.0.1:50002", "write_buffer", "46.9K (48000)",
+                     "io.read", "io.write", "conn.open"):
+            assert part in text, part
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert app.screen is app._main_screen
+
+
+@async_test
+async def test_detail_of_a_callable_shows_its_creation_site_and_events(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("4")
+        await select_row(pilot, "callables-table", "timer\0demo.program.blocking")
+        text = detail_text(app)
+        for part in (
+            "Callable demo.program.blocking", "As timer", "210ms", "demo/program.py:77", "slow"
+        ):
+            assert part in text, part
+
+
+@async_test
+async def test_detail_of_an_event_in_the_log(replay: ReplayFeed, trace: Trace) -> None:
+    replay.seek(6 * S)
+    slow = next(e for e in trace.events if e.kind == ev.SLOW)
+    app = make_app(replay)
+    async with app.run_test(size=WIDE) as pilot:
+        await select_row(pilot, "log", str(slow.seq))
+        assert app.screen.subject == ("callable", "demo.program.blocking")
+        text = detail_text(app)
+        for part in ("Event", "blocked", "time.sleep(0.21)", "As timer"):
+            assert part in text, part
+
+
+@async_test
+async def test_detail_follows_the_feed_while_open(
+    live: RecordedLiveFeed, clock: FakeClock
+) -> None:
+    clock.advance(4.5)
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2")
+        await select_row(pilot, "timers-table", "5")
+        assert "Timer #5  pending" in detail_text(app)
+        clock.advance(1.0)  # the blocking timer fires at 5 s
+        app.refresh_feed()
+        await pilot.pause()
+        text = detail_text(app)
+        assert "no longer pending" in text and "Last seen" in text
+        assert "late 0ns" in text  # its firing, among its recent events
+
+
+# -- filters -------------------------------------------------------------------
+
+
+@async_test
+async def test_name_filter_applies_to_every_view(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("slash")
+        assert isinstance(app.focused, FilterInput)
+        await pilot.press(*"echo")
+        await pilot.pause()
+        log = table(app, "log")
+        assert log.row_count > 0
+        assert all("echo" in " ".join(row).lower() for row in rows(log))
+        assert table(app, "side-timers").row_count == 0
+        assert column(table(app, "side-connections"), "id") == ["2", "3"]
+        await pilot.press("enter")  # keeps the filter, back to the view
+        await pilot.pause()
+        assert app.focused is log and app.filter.text == "echo"
+        await pilot.press("slash", "escape")  # clears it
+        await pilot.pause()
+        assert app.filter.text == "" and app.focused is log
+        assert table(app, "side-timers").row_count == 3
+
+
+@async_test
+async def test_kinds_screen_chooses_the_kinds_in_the_log(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        log = table(app, "log")
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, KindsScreen)
+        await pilot.press("a")  # all kinds: iterations appear
+        await pilot.pause()
+        assert ev.ITERATION in set(column(log, "kind"))
+        await pilot.press("i")  # back to all but iteration
+        await pilot.pause()
+        assert app.filter.kinds == DEFAULT_KINDS
+        await pilot.press("space")  # toggles the first kind: timer
+        await pilot.pause()
+        assert ev.TIMER not in app.filter.kinds
+        assert ev.TIMER not in set(column(log, "kind"))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app._main_screen
+        assert "12 kinds" in static_text(app._filter_bar.query_one("#kinds-label"))
+
+
+# -- pause, play, help, quit -------------------------------------------------------
+
+
+@async_test
+async def test_pause_and_resume_a_live_feed(live: RecordedLiveFeed) -> None:
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        for key in ("space", "p"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert live.paused and "PAUSED" in header_text(app)
+            await pilot.press(key)
+            await pilot.pause()
+            assert not live.paused and "LIVE" in header_text(app)
+
+
+@async_test
+async def test_space_plays_and_pauses_a_replay(replay: ReplayFeed, clock: FakeClock) -> None:
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        assert replay.playing and "▶ play" in replay_text(app)
+        clock.advance(1.0)
+        await pilot.press("space")
+        await pilot.pause()
+        assert not replay.playing
+        assert app.model.position == 1 * S
+        assert "00:01.000 / " in replay_text(app)
+
+
+@async_test
+async def test_help_lists_every_key(replay: ReplayFeed) -> None:
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        for key in ("question_mark", "f1"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            text = static_text(app.screen.query_one("#help-keys"), width=200)
+            for entry in APP_KEYS:
+                assert entry.label in text and entry.description in text, entry
+            for label, description in OTHER_KEYS:
+                assert label in text and description in text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app._main_screen
+
+
+@pytest.mark.parametrize("keys", [("q",), ("ctrl+c",), ("slash", "ctrl+c")])
+@async_test
+async def test_quit_keys_close_the_feed(live: RecordedLiveFeed, keys: tuple[str, ...]) -> None:
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
+        assert live.closed == 1
+    assert live.closed == 1
+    assert app.return_code == 0
+
+
+def test_run_tui_closes_the_feed_however_the_app_ends(
+    live: RecordedLiveFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_run(self: Any) -> None:
+        raise RuntimeError("terminal went away")
+
+    monkeypatch.setattr(app_module.ReactorTraceApp, "run", broken_run)
+    with pytest.raises(RuntimeError):
+        app_module.run_tui(live, title="x")
+    assert live.closed == 1
+
+
+class FailingFeed:
+    meta: dict[str, Any] = {"program": "gone.py"}
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def poll(self) -> FeedUpdate:
+        self.polls += 1
+        if self.polls > 1:
+            raise ReactorTraceError("the traced program went away")
+        return FeedUpdate(snapshot=Snapshot(0), events=(), state="live")
+
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@async_test
+async def test_a_feed_that_fails_is_reported_and_no_longer_polled() -> None:
+    feed = FailingFeed()
+    app = make_app(feed)
+    async with app.run_test(size=NARROW) as pilot:
+        app.refresh_feed()
+        app.refresh_feed()
+        await pilot.pause()
+        assert feed.polls == 2
+        assert any("went away" in str(n.message) for n in app._notifications)
+
+
+# -- replay controls -------------------------------------------------------------
+
+
+@async_test
+async def test_step_key_shows_one_more_event(replay: ReplayFeed, trace: Trace) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        following = trace.events[replay.index]
+        await pilot.press("full_stop")
+        await pilot.pause()
+        assert app.model.events[-1] is following
+        assert app.model.position == max(6 * S, following.end)
+
+
+@async_test
+async def test_seek_key_goes_to_a_typed_time(replay: ReplayFeed, trace: Trace) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, SeekScreen)
+        await pilot.press(*"soon", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SeekScreen)
+        assert "not a time" in static_text(app.screen.query_one("#seek-error"))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app._main_screen and app.model.position == 6 * S
+        await pilot.press("g", *"2.5", "enter")
+        await pilot.pause()
+        assert app.model.position == 2_500 * MS
+        assert table(app, "log")._keys[-1] == str(shown_before(trace, 2_500 * MS)[-1].seq)
+        assert "00:02.500 / " in replay_text(app)
+
+
+@async_test
+async def test_next_slow_and_next_warning_keys(replay: ReplayFeed) -> None:
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.model.position == SLOW_AT + SLOW_DUR
+        assert app.model.events[-1].kind == ev.SLOW
+        await pilot.press("n")  # no other slow event: stays, says so
+        await pilot.pause()
+        assert app.model.position == SLOW_AT + SLOW_DUR
+        assert any("No slow event" in str(n.message) for n in app._notifications)
+        await pilot.press("w")
+        await pilot.pause()
+        assert app.model.position == WARNING_AT
+
+
+@async_test
+async def test_speed_keys(replay: ReplayFeed) -> None:
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        speeds = []
+        for key in ("plus", "equals_sign", "minus", "minus", "minus"):
+            await pilot.press(key)
+            await pilot.pause()
+            speeds.append(replay.speed)
+        assert speeds == [2.0, 4.0, 2.0, 1.0, 0.5]
+        assert "0.5x" in replay_text(app)
+
+
+@async_test
+async def test_zero_goes_back_to_the_start(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("0")
+        await pilot.pause()
+        assert app.model.position == 0
+        assert table(app, "log").row_count == 1  # only the startup event has ended at 0
+
+
+@async_test
+async def test_replay_keys_do_nothing_on_a_live_feed(live: RecordedLiveFeed) -> None:
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        before = app.model.position
+        await pilot.press("full_stop", "g", "n", "w", "plus", "minus", "0")
+        await pilot.pause()
+        assert app.screen is app._main_screen
+        assert app.model.position == before
+        replay_actions = ("step", "seek", "next", "speed", "seek_to")
+        assert not any(app.check_action(name, ()) for name in replay_actions)
+        assert len(app._main_screen.query("ReplayBar")) == 0
+
+
+# -- layout ------------------------------------------------------------------------
+
+
+@async_test
+async def test_a_large_terminal_shows_more_panes_at_once(replay: ReplayFeed) -> None:
+    replay.seek(6 * S)
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        side = ("side-timers", "side-connections", "side-callables", "side-warnings")
+        assert not any(app_module._displayed(table(app, w)) for w in side)
+        await pilot.resize_terminal(*WIDE)
+        await pilot.pause()
+        await pilot.pause()
+        assert all(app_module._displayed(table(app, w)) for w in side)
+        assert table(app, "side-timers").row_count == 3
+        assert table(app, "side-connections").row_count == 4
+        assert table(app, "side-callables").row_count == 7
+        assert table(app, "side-warnings").row_count == 1
+        assert table(app, "log").size.height > 20
+
+
+@async_test
+async def test_boxes_close_with_each_of_their_keys(replay: ReplayFeed) -> None:
+    app = make_app(replay)
+    async with app.run_test(size=NARROW) as pilot:
+        for opener, screen_type, closers in (
+            ("question_mark", HelpScreen, ("question_mark", "f1", "backspace")),
+            ("k", KindsScreen, ("k", "backspace")),
+        ):
+            for closer in closers:
+                await pilot.press(opener)
+                await pilot.pause()
+                assert isinstance(app.screen, screen_type)
+                await pilot.press(closer)
+                await pilot.pause()
+                assert app.screen is app._main_screen, (opener, closer)

@@ -1,0 +1,161 @@
+"""The UI's memory between polls, and the text helpers (no Textual needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reactortrace.core import events as ev
+from reactortrace.core.feed import LIVE
+from reactortrace.core.replay import ReplayFeed
+from reactortrace.core.trace import Trace
+from reactortrace.tui import describe, fmt
+from reactortrace.tui.model import DEFAULT_KINDS, Filter, ViewModel, subjects_of
+
+from .sample import MS, S, FakeClock, RecordedLiveFeed
+
+
+def fed_model(replay: ReplayFeed, *positions: int, **sizes: int) -> ViewModel:
+    model = ViewModel(meta=replay.meta, **sizes)
+    model.apply(replay.poll())
+    for position in positions:
+        replay.seek(position)
+        model.apply(replay.poll())
+    return model
+
+
+def test_the_log_keeps_what_the_feed_handed_over(replay: ReplayFeed, trace: Trace) -> None:
+    model = fed_model(replay, 2 * S, 4 * S)
+    assert list(model.events) == [e for e in trace.events if e.end <= 4 * S]
+    assert model.position == 4 * S
+    assert model.snapshot == trace.state_at(4 * S)
+
+
+def test_everything_kept_is_bounded(replay: ReplayFeed, trace: Trace) -> None:
+    model = fed_model(replay, 9 * S, log_size=10, per_subject=3, max_subjects=4, history_size=2)
+    replay.seek(9_500 * MS)
+    model.apply(replay.poll())
+    assert list(model.events) == [e for e in trace.events if e.end <= 9_500 * MS][-10:]
+    assert len(model.utilization) == len(model.rate) == 2
+    assert len(model._recent) <= 4
+    assert all(len(bucket) <= 3 for bucket in model._recent.values())
+
+
+def test_history_grows_only_when_the_position_moves(replay: ReplayFeed) -> None:
+    model = fed_model(replay, 1 * S)
+    assert len(model.utilization) == 2
+    model.apply(replay.poll())  # paused: same position
+    assert len(model.utilization) == 2
+    replay.seek(3 * S)
+    model.apply(replay.poll())
+    assert list(model.rate)[-1] == replay.snapshot().loop.events_per_second
+
+
+def test_going_back_in_time_starts_the_history_again(replay: ReplayFeed, trace: Trace) -> None:
+    model = fed_model(replay, 8 * S)
+    changes = model.apply(replay.poll())
+    assert not changes.reset
+    replay.seek(2 * S)
+    changes = model.apply(replay.poll())
+    assert changes.reset
+    assert list(model.events) == [e for e in trace.events if e.end <= 2 * S]
+    assert len(model.utilization) == 1
+    # Its reads and writes came after 2 s: forgotten with the rest of the future.
+    assert [e.kind for e in model.recent(("conn", 4))] == [ev.CONN_OPEN]
+
+
+def test_current_row_and_recent_events_of_a_subject(replay: ReplayFeed) -> None:
+    model = fed_model(replay, 3 * S)
+    assert model.current(("conn", 3)) is not None
+    assert [e.kind for e in model.recent(("timer", 4))] == ["timer.schedule", "timer.reset"]
+    replay.seek(7_500 * MS)  # the echo client has hung up
+    model.apply(replay.poll())
+    assert model.current(("conn", 3)) is None
+    assert model.current(("conn", 4)).peer == "127.0.0.1:50002"  # type: ignore[union-attr]
+    assert model.recent(("conn", 3))[-1].kind == ev.CONN_CLOSE
+
+
+def test_output_lines_and_viewer_drops_come_from_the_feed(trace: Trace, clock: FakeClock) -> None:
+    feed = RecordedLiveFeed(trace, clock, output=["one", "two"])
+    feed.viewer_dropped = 5
+    model = ViewModel(meta=feed.meta)
+    changes = model.apply(feed.poll())
+    assert changes.output == ("one", "two")
+    assert (model.state, model.viewer_dropped) == (LIVE, 5)
+
+
+def test_subjects_of_each_kind(trace: Trace) -> None:
+    by_kind = {e.kind: e for e in trace.events}
+    cancel = by_kind[ev.TIMER_CANCEL]
+    assert subjects_of(cancel) == [("timer", 3), ("callable", "demo.program.retry")]
+    assert subjects_of(by_kind[ev.IO_READ])[0][0] == "conn"
+    assert subjects_of(by_kind[ev.CONN_OPEN]) == [("conn", by_kind[ev.CONN_OPEN].args["conn"])]
+    assert subjects_of(by_kind[ev.DEFERRED]) == [("callable", by_kind[ev.DEFERRED].name)]
+    assert subjects_of(by_kind[ev.ITERATION]) == []
+    assert subjects_of(by_kind[ev.WARNING]) == []
+
+
+def test_filter_by_kind_and_text(trace: Trace) -> None:
+    model = ViewModel()
+    model.events.extend(trace.events)
+    default = model.filtered_events(Filter(), 1_000)
+    assert {e.kind for e in default} == {e.kind for e in trace.events} - {ev.ITERATION}
+    echo = model.filtered_events(Filter(text="ECHO"), 1_000)
+    assert echo and all("echo" in (e.name + str(e.args)).lower() for e in echo)
+    timers = model.filtered_events(Filter(kinds=frozenset({ev.TIMER})), 3)
+    assert timers == [e for e in trace.events if e.kind == ev.TIMER][-3:]
+    assert Filter().describe_kinds() == "all but iteration"
+    assert Filter(kinds=frozenset(ev.KINDS)).describe_kinds() == "all kinds"
+    assert Filter(kinds=frozenset({ev.SLOW})).describe_kinds() == "slow"
+    assert ev.ITERATION not in DEFAULT_KINDS
+
+
+def test_slow_threshold_comes_from_the_trace_options() -> None:
+    assert ViewModel(meta={"options": {"slow_ms": 50}}).slow_ns == 50 * MS
+    assert ViewModel(meta={}).slow_ns == 100 * MS
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [(None, "-"), (0, "0ns"), (999, "999ns"), (1_500, "1.5µs"), (999_999, "1ms"),
+     (12_345_678, "12.3ms"), (210 * MS, "210ms"), (1_500 * MS, "1.5s"), (75 * S, "01:15"),
+     (-2 * MS, "-2ms")],
+)
+def test_durations_read_short(ns: int | None, text: str) -> None:
+    assert fmt.duration(ns) == text
+
+
+def test_clock_size_rate_percent() -> None:
+    assert fmt.clock(62_345 * MS) == "01:02.345"
+    assert fmt.clock(3_700 * S) == "1:01:40.000"
+    assert (fmt.size(100), fmt.size(1536), fmt.size(None)) == ("100B", "1.5K", "-")
+    assert (fmt.rate(950), fmt.rate(12_345), fmt.rate(2e6)) == ("950", "12.3k", "2M")
+    assert fmt.percent(0.456) == "46%"
+
+
+@pytest.mark.parametrize(
+    ("typed", "ns"),
+    [("12", 12 * S), ("1.5s", 1_500 * MS), ("350ms", 350 * MS), ("1:02.5", 62_500 * MS),
+     ("1:00:00", 3_600 * S), (".5", 500 * MS), ("2m", 120 * S), (" 40 us ", 40_000)],
+)
+def test_times_a_user_types(typed: str, ns: int) -> None:
+    assert fmt.parse_time(typed) == ns
+
+
+@pytest.mark.parametrize("typed", ["", "soon", "1:2:3:4", "-3", "12 parsecs"])
+def test_times_that_are_not(typed: str) -> None:
+    with pytest.raises(ValueError):
+        fmt.parse_time(typed)
+
+
+def test_each_kind_has_a_colour_and_an_account(trace: Trace) -> None:
+    seen = {}
+    for event in trace.events:
+        seen.setdefault(event.kind, event)
+    assert set(seen) == set(ev.KINDS)  # the sample has every kind
+    for kind, event in seen.items():
+        assert describe.kind_style(kind)
+        assert describe.about(event), kind
+    fields = describe.fields(seen[ev.SLOW])
+    assert fields["blocked"] == "210ms"
+    assert "time.sleep" in fields["stack"]
+    assert describe.about(seen[ev.IO_WRITE]).startswith("conn #")

@@ -83,6 +83,47 @@ def _callback_ran(
         part.fail(error)
 
 
+#: (append, next_seq, interner get) of the recorder Deferred callbacks go to,
+#: or None: read by the inline fast path below.
+_SINK: list[Any] = [None]
+
+# A plain function that succeeded, already interned: recorded inline in
+# _runCallbacks; anything else goes through _callback_ran.
+_INLINE = f"""\
+_rt_s = _rt_sink[0]
+if _rt_s is not None:
+    _rt_k = (
+        _rt_s[2](_rt_id(callback.__code__))
+        if _rt_pre is None and _rt_type(callback) is _rt_function
+        and _rt_type(current.result) is not _rt_failure
+        else None
+    )
+    if _rt_k is None:
+        _rt_deferred(callback, item, _rt_pre, current.result, _rt_t0, None)
+    else:
+        _rt_s[0](_rt_pack(_rt_s[1](), {R.DEFERRED}, _rt_t0, _rt_clock(), _rt_k,
+                          callback is not item[0][0], 0, -1))"""
+
+
+def _refresh_sink() -> None:
+    """Point the fast path at the newest recorder still recording Deferreds."""
+    for rec in reversed(ACTIVE):
+        part = rec.parts.get("deferreds")
+        if part is not None and part.on:
+            _SINK[0] = (rec.append, rec.next_seq, rec.interner.get)
+            return
+    _SINK[0] = None
+
+
+def _failed(exc: BaseException) -> None:
+    """The inline fast path raised: turn Deferred recording off."""
+    for rec in reversed(ACTIVE):
+        part = rec.parts.get("deferreds")
+        if part is not None and part.on:
+            part.fail(exc)
+    _refresh_sink()
+
+
 def _make_run_callbacks(original: Any) -> Any:
     return rewrite(
         original,
@@ -92,6 +133,7 @@ def _make_run_callbacks(original: Any) -> Any:
                 "_rt_deferred",
                 "callback, item, _rt_pre, current.result",
                 before="_rt_resumed_at(args) if callback is _rt_resume else None",
+                inline=_INLINE,
             )
         ],
         {
@@ -99,6 +141,13 @@ def _make_run_callbacks(original: Any) -> Any:
             "_rt_clock": _clock,
             "_rt_resume": _RESUME,
             "_rt_resumed_at": _resumed_at,
+            "_rt_sink": _SINK,
+            "_rt_id": id,
+            "_rt_type": type,
+            "_rt_function": _FUNCTION,
+            "_rt_failure": Failure,
+            "_rt_pack": _pack,
+            "_rt_failed": _failed,
         },
     )
 
@@ -109,5 +158,7 @@ def install(rec: Recorder) -> None:
     # Fail early (and only this part) if the installed Twisted looks different.
     _make_run_callbacks(original_of(defer.Deferred, "_runCallbacks"))
     shared_patch(part, defer.Deferred, "_runCallbacks", _make_run_callbacks)
+    part.patcher.on_restore(_refresh_sink)
+    _refresh_sink()
 
 

@@ -19,8 +19,15 @@ IO_READ = "io.read"
 IO_WRITE = "io.write"
 CONN_OPEN = "conn.open"
 CONN_CLOSE = "conn.close"
+CONN_PAUSE = "conn.pause"
+CONN_RESUME = "conn.resume"
+CONN_HALFCLOSE = "conn.halfclose"
 THREAD = "thread"
 DEFERRED = "deferred"
+DEFERRED_NEW = "deferred.new"
+DEFERRED_FIRED = "deferred.fired"
+DEFERRED_ERROR = "deferred.error"
+DEFERRED_HANDLED = "deferred.handled"
 SYSTEM = "system"
 ITERATION = "iteration"
 SLOW = "slow"
@@ -35,8 +42,15 @@ KINDS: tuple[str, ...] = (
     IO_WRITE,
     CONN_OPEN,
     CONN_CLOSE,
+    CONN_PAUSE,
+    CONN_RESUME,
+    CONN_HALFCLOSE,
     THREAD,
     DEFERRED,
+    DEFERRED_NEW,
+    DEFERRED_FIRED,
+    DEFERRED_ERROR,
+    DEFERRED_HANDLED,
     SYSTEM,
     ITERATION,
     SLOW,
@@ -55,20 +69,44 @@ ARGS: dict[str, tuple[str, ...]] = {
     # bytes still waiting in the write buffer after a write dispatch.
     IO_READ: ("conn", "fd", "bytes", "error"),
     IO_WRITE: ("conn", "fd", "bytes", "buffered", "error"),
-    # conn: name is the protocol class (the application's one under TLS).
-    CONN_OPEN: ("conn", "fd", "type", "local", "peer", "transport"),
+    # conn: name is the protocol class (the application's one under TLS);
+    # buffer_size is the transport's write buffer size (backpressure above it).
+    CONN_OPEN: ("conn", "fd", "type", "local", "peer", "transport", "buffer_size"),
     CONN_CLOSE: ("conn", "reason"),
+    # The transport paused / resumed the producer writing into it (its write
+    # buffer went above bufferSize / drained); buffered is the buffer then.
+    CONN_PAUSE: ("conn", "buffered"),
+    CONN_RESUME: ("conn", "buffered"),
+    # One direction closed while the other stays open: side "read" (the peer
+    # stopped sending) or "write" (we stopped sending).
+    CONN_HALFCLOSE: ("conn", "side"),
     # thread: "reactor" for callFromThread, "pool" for thread-pool jobs;
     # wait is the time queued before it ran.
     THREAD: ("source", "wait", "thread", "error"),
     # deferred: outcome "success" or "failure", failure type, errback or not,
     # line where an inlineCallbacks/coroutine function resumed.
     DEFERRED: ("outcome", "failure", "errback", "site", "line"),
+    # With Deferred tracking on (an option: it costs per Deferred): made, with
+    # where (user code) and what it waits on ("timer", "thread", "connection",
+    # "deferred", or None); fired (its first result arrived).
+    DEFERRED_NEW: ("deferred", "site", "waits"),
+    DEFERRED_FIRED: ("deferred",),
+    # Always on: a Deferred finished its callbacks holding a Failure nobody
+    # handles yet ("error in flight"; name: the last callable that ran), and
+    # the moment something handled it after all.
+    DEFERRED_ERROR: ("deferred", "failure", "site"),
+    DEFERRED_HANDLED: ("deferred",),
     SYSTEM: ("phase",),
     # iteration: time spent waiting in poll; dur - wait is busy time.
     ITERATION: ("wait",),
-    SLOW: ("dispatch", "stack", "blocked"),
-    WARNING: ("code", "message", "where"),
+    # The watchdog saw one dispatch block the loop past the slow threshold;
+    # ts is when the dispatch began. name: the callable dispatched; site and
+    # function: the innermost line of user code while it blocked; stack:
+    # "file:line function" strings, outermost first; blocked: ns seen so far.
+    SLOW: ("dispatch", "site", "function", "stack", "blocked"),
+    # A finding with a one-line explanation; where: the file:line to look at;
+    # subject: the timer / connection / deferred id it is about, if any.
+    WARNING: ("code", "message", "where", "subject"),
 }
 
 #: Kinds whose ``name`` is a callable that user code supplied.

@@ -22,7 +22,7 @@ from . import records as R
 from .globals import ACTIVE, original_of, shared_patch
 from .keys import callable_key
 from .recorder import Recorder
-from .rewrite import Timed, rewrite
+from .rewrite import After, Timed, rewrite
 
 _RESUME = getattr(defer, "_gotResultInlineCallbacks", None)
 _FUNCTION = types.FunctionType
@@ -124,6 +124,41 @@ def _failed(exc: BaseException) -> None:
     _refresh_sink()
 
 
+def _is_fail_result(stmt: ast.stmt) -> bool:
+    """``current._debugInfo.failResult = ...``: the Deferred's unhandled error."""
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return False
+    target = stmt.targets[0]
+    return (
+        isinstance(target, ast.Attribute)
+        and target.attr == "failResult"
+        and isinstance(target.value, ast.Attribute)
+        and isinstance(target.value.value, ast.Name)
+        and target.value.value.id == "current"
+    )
+
+
+def _fail_result(deferred: Any) -> None:
+    """``failResult`` was just set: a Failure nobody handles yet, or None again."""
+    rec = ACTIVE[-1] if ACTIVE else None
+    part = rec.parts.get("deferreds") if rec is not None else None
+    if part is None or not part.on:
+        return
+    try:
+        failure = deferred._debugInfo.failResult
+        if failure is None:
+            record: tuple[Any, ...] = (R.DEFERRED_HANDLED, id(deferred))
+        else:
+            where = None
+            frames = getattr(failure, "frames", None)
+            if frames:
+                where = f"{frames[-1][1]}:{frames[-1][2]}"
+            record = (R.DEFERRED_ERROR, id(deferred), getattr(failure, "type", None), where)
+        rec.append((rec.next_seq(), record[0], rec.clock(), *record[1:]))
+    except Exception as error:  # noqa: BLE001
+        part.fail(error)
+
+
 def _make_run_callbacks(original: Any) -> Any:
     return rewrite(
         original,
@@ -134,7 +169,9 @@ def _make_run_callbacks(original: Any) -> Any:
                 "callback, item, _rt_pre, current.result",
                 before="_rt_resumed_at(args) if callback is _rt_resume else None",
                 inline=_INLINE,
-            )
+            ),
+            # In the chaining branch and at the end: errors in flight.
+            After(_is_fail_result, "_rt_fail_result", "current", expected=3),
         ],
         {
             "_rt_deferred": _callback_ran,
@@ -148,6 +185,7 @@ def _make_run_callbacks(original: Any) -> Any:
             "_rt_failure": Failure,
             "_rt_pack": _pack,
             "_rt_failed": _failed,
+            "_rt_fail_result": _fail_result,
         },
     )
 

@@ -37,7 +37,7 @@ _WRAPPER_ATTRS = ("wrappedProtocol", "_wrappedProtocol", "_channel")
 IoHook = Callable[[Any, Any, int, "BaseException | None"], None]
 
 
-def _pending_out(selectable: Any) -> int:
+def pending_out(selectable: Any) -> int:
     """Bytes a FileDescriptor still holds to write."""
     try:
         return len(selectable.dataBuffer) - selectable.offset + selectable._tempDataLen
@@ -107,6 +107,7 @@ class Connections:
             (
                 rec.next_seq(), R.OPEN, rec.clock(), conn, fd, type(selectable), protocol,
                 _address(selectable, "getHost"), _address(selectable, "getPeer"), tls,
+                getattr(selectable, "bufferSize", None),
             )
         )
         self._watch_close(type(selectable))
@@ -189,7 +190,7 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
             if reading(how):
                 append(pack(next_seq(), R.READ, t0, t1, conn, counts[0], -1))
             else:
-                append(pack(next_seq(), R.WRITE, t0, t1, conn, counts[1], _pending_out(selectable)))
+                append(pack(next_seq(), R.WRITE, t0, t1, conn, counts[1], pending_out(selectable)))
             counts[0] = counts[1] = 0
         except Exception as error:  # noqa: BLE001 - never raise into the program
             part.fail(error)
@@ -229,13 +230,13 @@ def install_asyncio(part: Part, reactor: Any, kind: type, dispatched: IoHook) ->
     def _readOrWrite(self: Any, selectable: Any, read: bool) -> Any:
         if self is not target[0]:
             return original(self, selectable, read)
-        t0 = clock()
+        _rt_t0 = clock()  # named so the watchdog can read when this began
         try:
             result = original(self, selectable, read)
         except BaseException as exc:
-            dispatched(selectable, read, t0, exc)
+            dispatched(selectable, read, _rt_t0, exc)
             raise
-        dispatched(selectable, read, t0, None)
+        dispatched(selectable, read, _rt_t0, None)
         return result
 
     def cycle() -> None:

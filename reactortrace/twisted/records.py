@@ -53,11 +53,21 @@ PACKED = {
 # Tuple records.
 CANCEL = 3  # (seq, CANCEL, t, id(call), site_code, site_offset)
 RESET = 4  # (seq, RESET, t, id(call), due)
-OPEN = 7  # (seq, OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls)
+# (seq, OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls,
+#  buffer_size)
+OPEN = 7
 CLOSE = 8  # (seq, CLOSE, t, conn, reason_type)
 SYSTEM = 11  # (seq, SYSTEM, t0, t1, event_type)
-SLOW = 13  # (seq, SLOW, t0, t1, key, stack)
-WARNING = 14  # (seq, WARNING, t, code, message, where)
+# (seq, SLOW, dispatch start, seen at, key, dispatch kind, site, function, stack)
+SLOW = 13
+WARNING = 14  # (seq, WARNING, t, code, message, where, subject, name)
+PAUSE = 15  # (seq, PAUSE, t, conn, buffered)
+RESUME = 16  # (seq, RESUME, t, conn, buffered)
+HALFCLOSE = 17  # (seq, HALFCLOSE, t, conn, side)
+DEFERRED_NEW = 18  # (seq, DEFERRED_NEW, t, deferred id, site code, offset, waits)
+DEFERRED_FIRED = 19  # (seq, DEFERRED_FIRED, t, deferred id)
+DEFERRED_ERROR = 20  # (seq, DEFERRED_ERROR, t, deferred id, failure type, site)
+DEFERRED_HANDLED = 21  # (seq, DEFERRED_HANDLED, t, deferred id)
 
 ORIGIN_TIMER = 0
 ORIGIN_LOOPING = 1

@@ -184,7 +184,7 @@ class Resolver:
         })
 
     def _open(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls = r
+        seq, _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size = r
         transport = class_name(transport_cls)
         protocol = class_name(protocol_cls) or transport or "?"
         self.conns[conn] = (protocol, fd)
@@ -195,6 +195,7 @@ class Resolver:
             "local": address(local),
             "peer": address(peer),
             "transport": transport,
+            "buffer_size": buffer_size,
         })
 
     def _close(self, r: tuple[Any, ...]) -> Event:
@@ -224,6 +225,45 @@ class Resolver:
             "line": line if line >= 0 else None,
         })
 
+    def _conn_change(self, r: tuple[Any, ...]) -> Event:
+        seq, code, t, conn, value = r
+        kind, key = _CONN_CHANGES[code]
+        return Event(seq, t - self.start_ns, 0, kind, self.conns.get(conn, _UNKNOWN)[0], {
+            "conn": conn, key: value,
+        })
+
+    def _deferred_state(self, r: tuple[Any, ...]) -> Event:
+        seq, code, t, did, *rest = r
+        ts = t - self.start_ns
+        if code == R.DEFERRED_NEW:
+            code_obj, offset, waits = rest
+            return Event(seq, ts, 0, E.DEFERRED_NEW, "Deferred", {
+                "deferred": did, "site": site(code_obj, offset), "waits": waits,
+            })
+        if code == R.DEFERRED_ERROR:
+            failure, where = rest
+            return Event(seq, ts, 0, E.DEFERRED_ERROR, class_name(failure) or "?", {
+                "deferred": did, "failure": class_name(failure), "site": where,
+            })
+        kind = E.DEFERRED_FIRED if code == R.DEFERRED_FIRED else E.DEFERRED_HANDLED
+        return Event(seq, ts, 0, kind, "Deferred", {"deferred": did})
+
+    def _slow(self, r: tuple[Any, ...]) -> Event:
+        seq, _, t0, seen, key, dispatch, where, function, stack = r
+        return Event(seq, t0 - self.start_ns, seen - t0, E.SLOW, key_name(key), {
+            "dispatch": dispatch,
+            "site": where,
+            "function": function,
+            "stack": list(stack),
+            "blocked": seen - t0,
+        })
+
+    def _warning(self, r: tuple[Any, ...]) -> Event:
+        seq, _, t, code, message, where, subject, name = r
+        return Event(seq, t - self.start_ns, 0, E.WARNING, name, {
+            "code": code, "message": message, "where": where, "subject": subject,
+        })
+
     def _system(self, r: tuple[Any, ...]) -> Event:
         seq, _, t0, t1, event_type = r
         return Event(seq, t0 - self.start_ns, t1 - t0, E.SYSTEM, event_type, {"phase": event_type})
@@ -249,7 +289,21 @@ class Resolver:
         R.DEFERRED: _deferred,
         R.SYSTEM: _system,
         R.ITERATION: _iteration,
+        R.PAUSE: _conn_change,
+        R.RESUME: _conn_change,
+        R.HALFCLOSE: _conn_change,
+        R.DEFERRED_NEW: _deferred_state,
+        R.DEFERRED_FIRED: _deferred_state,
+        R.DEFERRED_ERROR: _deferred_state,
+        R.DEFERRED_HANDLED: _deferred_state,
+        R.SLOW: _slow,
+        R.WARNING: _warning,
     }
 
 
 _UNPACK = {code: fmt.unpack for code, fmt in R.PACKED.items()}
+_CONN_CHANGES = {
+    R.PAUSE: (E.CONN_PAUSE, "buffered"),
+    R.RESUME: (E.CONN_RESUME, "buffered"),
+    R.HALFCLOSE: (E.CONN_HALFCLOSE, "side"),
+}

@@ -233,6 +233,7 @@ def rewrite(
     namespace: dict[str, Any] = {}
     exec(code, original.__globals__, namespace)  # noqa: S102 - Twisted's own source
     new = namespace["_rt_factory"](*names.values())
+    new.__code__ = new.__code__.replace(co_qualname=original.__code__.co_qualname)
     new.__qualname__ = original.__qualname__
     new.__module__ = original.__module__
     new.__doc__ = original.__doc__

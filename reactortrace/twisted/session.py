@@ -5,6 +5,10 @@ wait for the program to install its reactor (whichever it picks, whenever it
 does), instrument it, and write the trace however the program ends: when
 ``reactor.run()`` returns (``twistd`` kills itself with SIGTERM right after,
 so ``atexit`` would be too late), and again at exit if more was recorded.
+
+With ``listen`` in the options, a :class:`~reactortrace.live.server.LiveServer`
+serves the recording to viewers from its own thread; it sends its last update
+and an end message before the trace is written.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import sys
 import threading
 from typing import Any
 
+from ..core.events import Event
+from ..core.snapshot import Snapshot
 from .tracer import Tracer, is_real_reactor
 
 ENV_CONFIG = "REACTORTRACE_CONFIG"
@@ -29,6 +35,7 @@ class Session:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.tracer: Tracer | None = None
+        self.live: Any = None  # the LiveServer, when listening
         self._written_upto = -1
         self._lock = threading.Lock()
 
@@ -44,6 +51,32 @@ class Session:
             argv=self.config.get("argv"),
         )
         self._wrap_run(reactor)
+        if self.config.get("listen"):
+            self._listen(self.tracer)
+
+    def _listen(self, tracer: Tracer) -> None:
+        """Serve the recording on this process's live socket; say where."""
+        from ..errors import ReactorTraceError
+        from ..live.paths import socket_path
+        from ..live.server import LiveServer
+
+        listen = self.config["listen"]
+        path = socket_path(os.getpid(), listen if isinstance(listen, str) else None)
+        server = LiveServer(TracerSource(tracer), path, say=_say)
+        try:
+            server.start()
+        except (ReactorTraceError, OSError) as exc:
+            _say(f"cannot listen on {path}: {exc}")
+            return
+        self.live = server
+        if not self.config.get("quiet") and not self.config.get("tui"):
+            _say(f"listening on {path}; watch with: reactortrace attach {os.getpid()}")
+
+    def finish(self, reason: str = "exit") -> None:
+        """The program is done: end the live stream, then write the trace."""
+        if self.live is not None:
+            self.live.finish(reason)
+        self.write()
 
     def _wrap_run(self, reactor: Any) -> None:
         kind = type(reactor)
@@ -58,7 +91,7 @@ class Session:
             finally:
                 # Only a real stop: trial crash()es the reactor after each test.
                 if self is target[0] and getattr(self, "_stopped", True):
-                    session.write()
+                    session.finish("stopped")
 
         self.tracer.recorder.part("session").patcher.set(kind, "run", run)
 
@@ -81,6 +114,27 @@ class Session:
         if not self.config.get("quiet"):
             dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
             _say(f"wrote {path} ({len(tracer.recorder.ring.records)} events{dropped})")
+
+
+class TracerSource:
+    """The live server's view of a tracer: new events, and a snapshot that consumes none.
+
+    ``Tracer.snapshot()`` drains the ring first, so events would never reach
+    ``new_events()``; the snapshot is read from the tracer's state instead,
+    which the server's own drains keep current.
+    """
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+        self.meta = tracer.meta
+
+    def drain(self) -> list[Event]:
+        return self.tracer.new_events()
+
+    def snapshot(self) -> Snapshot:
+        tracer = self.tracer
+        with tracer._lock:
+            return tracer._state.snapshot(tracer.now())
 
 
 def _say(message: str) -> None:
@@ -106,7 +160,7 @@ def start_from_environment(bootstrap_dir: str) -> Session | None:
         return None
     session = Session(config)
     _hook_install(session)
-    atexit.register(session.write)
+    atexit.register(session.finish)
     return session
 
 

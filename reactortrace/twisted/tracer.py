@@ -18,11 +18,12 @@ from ..core.ring import DEFAULT_MAX_EVENTS
 from ..core.snapshot import Snapshot
 from ..core.state import LoopState
 from ..errors import ReactorTraceError
-from . import deferreds, io, loop, threads, timers
+from . import deferreds, io, loop, sources, threads, timers
 from .globals import ACTIVE
 from .recorder import Recorder
 from .records import seq_of
 from .resolve import Resolver
+from .watchdog import Watchdog, roots_of
 
 DEFAULT_SLOW_MS = 100.0
 
@@ -43,6 +44,8 @@ class Tracer:
         *,
         max_events: int = DEFAULT_MAX_EVENTS,
         slow_ms: float = DEFAULT_SLOW_MS,
+        watchdog: bool = True,
+        track_deferreds: bool = False,
         program: str | None = None,
         argv: list[str] | None = None,
     ) -> None:
@@ -53,7 +56,12 @@ class Tracer:
         if any(rec_reactor is reactor for rec_reactor in _instrumented.values()):
             raise ReactorTraceError("this reactor is already instrumented")
         self.reactor = reactor
-        self.options = {"max_events": max_events, "slow_ms": slow_ms}
+        self.options = {
+            "max_events": max_events,
+            "slow_ms": slow_ms,
+            "watchdog": watchdog,
+            "track_deferreds": track_deferreds,
+        }
         self.recorder = rec = Recorder(max_events)
         self._resolver = Resolver(rec.start_ns, rec.start_wall, rec.interner.objects)
         self._state = LoopState()
@@ -76,11 +84,15 @@ class Tracer:
                 lambda: threads.install(rec, kind, queued),
                 lambda: loop.install(rec, reactor, kind),
                 lambda: deferreds.install(rec),
+                lambda: sources.install(rec, track_deferreds),
             ):
                 try:
                     install()
                 except ReactorTraceError as exc:
                     rec.failures.append(str(exc))
+            self._watchdog = Watchdog(rec, slow_ms, roots_of(reactor)) if watchdog else None
+            if self._watchdog is not None:
+                self._watchdog.start()
         except BaseException:
             self.close()
             raise
@@ -150,6 +162,8 @@ class Tracer:
         if self._closed:
             return
         self._closed = True
+        if getattr(self, "_watchdog", None) is not None:
+            self._watchdog.stop()
         self._drain()
         rec = self.recorder
         if rec in ACTIVE:

@@ -1,0 +1,183 @@
+"""Event sources for diagnosis: backpressure, half-closed connections, Deferreds.
+
+These fire rarely (a producer paused, a connection half closed), so their
+hooks can afford a little work; tracking every Deferred is an option. They are class-level patches shared by
+every tracer: transports are routed to their recorder through ``io.LIVE_CONNS``,
+Deferreds to the newest active recorder.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from typing import Any
+
+from twisted.internet import abstract, defer, tcp
+
+from . import io
+from . import records as R
+from .globals import current, shared_patch
+from .recorder import Part, Recorder
+from .rewrite import After, rewrite
+from .sites import site_of
+
+_getframe = sys._getframe
+
+
+def _assigns(attr: str, value: object) -> Any:
+    """Matcher for ``self.<attr> = <value>`` (or ``<x>._debugInfo.<attr> = ...``)."""
+
+    def matches(stmt: ast.stmt) -> bool:
+        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+            return False
+        target = stmt.targets[0]
+        if not isinstance(target, ast.Attribute) or target.attr != attr:
+            return False
+        if value is ...:
+            return True
+        return isinstance(stmt.value, ast.Constant) and stmt.value.value is value
+
+    return matches
+
+
+def _conn_record(selectable: Any, code: int, value: Any) -> None:
+    """Append a PAUSE/RESUME/HALFCLOSE record for a known connection; never raises."""
+    entry = io.LIVE_CONNS.get(id(selectable))
+    if entry is None:
+        return
+    rec, conn = entry
+    part = rec.parts.get("sources")
+    if part is None or not part.on:
+        return
+    try:
+        rec.append((rec.next_seq(), code, rec.clock(), conn, value))
+    except Exception as exc:  # noqa: BLE001
+        part.fail(exc)
+
+
+def _paused(selectable: Any) -> None:
+    _conn_record(selectable, R.PAUSE, io.pending_out(selectable))
+
+
+def _resumed(selectable: Any) -> None:
+    _conn_record(selectable, R.RESUME, io.pending_out(selectable))
+
+
+def _make_pause_hook(original: Any) -> Any:
+    """``_maybePauseProducer`` with a record after ``self.producerPaused = True``."""
+    return rewrite(
+        original,
+        [After(_assigns("producerPaused", True), "_rt_paused", "self")],
+        {"_rt_paused": _paused},
+    )
+
+
+def _make_resume_hook(original: Any) -> Any:
+    """``doWrite`` with a record after ``self.producerPaused = False``."""
+    return rewrite(
+        original,
+        [After(_assigns("producerPaused", False), "_rt_resumed", "self")],
+        {"_rt_resumed": _resumed},
+    )
+
+
+def _make_read_half_close(original: Any) -> Any:
+    def readConnectionLost(self: Any, reason: Any) -> Any:
+        result = original(self, reason)
+        if id(self) in io.LIVE_CONNS:  # still open: the protocol kept writing
+            _conn_record(self, R.HALFCLOSE, "read")
+        return result
+
+    return readConnectionLost
+
+
+def _make_write_half_close(original: Any) -> Any:
+    def _closeWriteConnection(self: Any) -> Any:
+        result = original(self)
+        if id(self) in io.LIVE_CONNS:
+            _conn_record(self, R.HALFCLOSE, "write")
+        return result
+
+    return _closeWriteConnection
+
+
+# -- Deferreds --------------------------------------------------------------
+
+
+def _deferred_record(fields: tuple[Any, ...]) -> None:
+    rec = current()
+    if rec is None:
+        return
+    part = rec.parts.get("sources")
+    if part is None or not part.on:
+        return
+    try:
+        rec.append((rec.next_seq(), fields[0], rec.clock(), *fields[1:]))
+    except Exception as exc:  # noqa: BLE001
+        part.fail(exc)
+
+
+# Where a Deferred is made tells what it waits on.
+_WAITS = {
+    "deferLater": "timer",
+    "deferToThreadPool": "thread",
+    "deferToThread": "thread",
+    "callFromThread": "thread",
+    "getHostByName": "thread",
+    "connect": "connection",
+    "request": "connection",
+    "_cancellableInlineCallbacks": "deferred",
+    "gatherResults": "deferred",
+    "DeferredList": "deferred",
+}
+
+
+def _make_tracked_init(original: Any) -> Any:
+    def __init__(self: Any, *args: Any, **kw: Any) -> None:
+        original(self, *args, **kw)
+        rec = current()
+        if rec is None:
+            return
+        try:
+            frame = _getframe(1)
+            waits = None
+            probe = frame
+            for _ in range(6):
+                if probe is None:
+                    break
+                waits = _WAITS.get(probe.f_code.co_name)
+                if waits is not None:
+                    break
+                probe = probe.f_back
+            code, offset = site_of(frame)
+            _deferred_record((R.DEFERRED_NEW, id(self), code, offset, waits))
+        except Exception as exc:  # noqa: BLE001
+            part = rec.parts.get("sources")
+            if part is not None:
+                part.fail(exc)
+
+    return __init__
+
+
+def _make_tracked_start(original: Any) -> Any:
+    def _startRunCallbacks(self: Any, result: object) -> None:
+        _deferred_record((R.DEFERRED_FIRED, id(self)))
+        return original(self, result)
+
+    return _startRunCallbacks
+
+
+def install(rec: Recorder, track_deferreds: bool) -> Part:
+    """Backpressure and half-close records (and, if asked, one record per
+    Deferred made and fired)."""
+    part = rec.part("sources")
+    shared_patch(part, abstract.FileDescriptor, "_maybePauseProducer", _make_pause_hook)
+    shared_patch(part, abstract.FileDescriptor, "doWrite", _make_resume_hook)
+    shared_patch(part, tcp.Connection, "readConnectionLost", _make_read_half_close)
+    shared_patch(part, tcp.Connection, "_closeWriteConnection", _make_write_half_close)
+    if track_deferreds:
+        shared_patch(part, defer.Deferred, "__init__", _make_tracked_init)
+        shared_patch(part, defer.Deferred, "_startRunCallbacks", _make_tracked_start)
+    return part
+
+

@@ -140,23 +140,17 @@ def _is_fail_result(stmt: ast.stmt) -> bool:
 
 def _fail_result(deferred: Any) -> None:
     """``failResult`` was just set: a Failure nobody handles yet, or None again."""
-    rec = ACTIVE[-1] if ACTIVE else None
-    part = rec.parts.get("deferreds") if rec is not None else None
-    if part is None or not part.on:
+    if not ACTIVE:
         return
-    try:
-        failure = deferred._debugInfo.failResult
-        if failure is None:
-            record: tuple[Any, ...] = (R.DEFERRED_HANDLED, id(deferred))
-        else:
-            where = None
-            frames = getattr(failure, "frames", None)
-            if frames:
-                where = f"{frames[-1][1]}:{frames[-1][2]}"
-            record = (R.DEFERRED_ERROR, id(deferred), getattr(failure, "type", None), where)
-        rec.append((rec.next_seq(), record[0], rec.clock(), *record[1:]))
-    except Exception as error:  # noqa: BLE001
-        part.fail(error)
+    rec = ACTIVE[-1]
+    info = getattr(deferred, "_debugInfo", None)
+    failure = getattr(info, "failResult", None)
+    if failure is None:
+        rec.emit("deferreds", R.DEFERRED_HANDLED, id(deferred))
+        return
+    frames = getattr(failure, "frames", None)
+    where = f"{frames[-1][1]}:{frames[-1][2]}" if frames else None
+    rec.emit("deferreds", R.DEFERRED_ERROR, id(deferred), getattr(failure, "type", None), where)
 
 
 def _make_run_callbacks(original: Any) -> Any:

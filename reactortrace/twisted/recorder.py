@@ -66,6 +66,20 @@ class Recorder:
             part = self.parts[name] = Part(name, self)
         return part
 
+    def emit(self, part_name: str, code: int, *values: Any) -> None:
+        """Append ``(seq, code, now, *values)`` if that part is on; never raises.
+
+        For the rare records (cancels, pauses, errors in flight): the hot paths
+        append packed records themselves.
+        """
+        part = self.parts.get(part_name)
+        if part is None or not part.on:
+            return
+        try:
+            self.append((self.next_seq(), code, self.clock(), *values))
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            part.fail(exc)
+
     def wall_to_ns(self, wall: float) -> int:
         """A ``time.time()`` value as ns since the trace started."""
         return int((wall - self.start_wall) * 1e9)

@@ -22,6 +22,7 @@ from .rewrite import After, rewrite
 from .sites import site_of
 
 _getframe = sys._getframe
+PART = "sources"
 
 
 def _assigns(attr: str, value: object) -> Any:
@@ -43,16 +44,8 @@ def _assigns(attr: str, value: object) -> Any:
 def _conn_record(selectable: Any, code: int, value: Any) -> None:
     """Append a PAUSE/RESUME/HALFCLOSE record for a known connection; never raises."""
     entry = io.LIVE_CONNS.get(id(selectable))
-    if entry is None:
-        return
-    rec, conn = entry
-    part = rec.parts.get("sources")
-    if part is None or not part.on:
-        return
-    try:
-        rec.append((rec.next_seq(), code, rec.clock(), conn, value))
-    except Exception as exc:  # noqa: BLE001
-        part.fail(exc)
+    if entry is not None:
+        entry[0].emit(PART, code, entry[1], value)
 
 
 def _paused(selectable: Any) -> None:
@@ -104,17 +97,10 @@ def _make_write_half_close(original: Any) -> Any:
 # -- Deferreds --------------------------------------------------------------
 
 
-def _deferred_record(fields: tuple[Any, ...]) -> None:
+def _deferred_record(code: int, *values: Any) -> None:
     rec = current()
-    if rec is None:
-        return
-    part = rec.parts.get("sources")
-    if part is None or not part.on:
-        return
-    try:
-        rec.append((rec.next_seq(), fields[0], rec.clock(), *fields[1:]))
-    except Exception as exc:  # noqa: BLE001
-        part.fail(exc)
+    if rec is not None:
+        rec.emit(PART, code, *values)
 
 
 # Where a Deferred is made tells what it waits on.
@@ -150,9 +136,9 @@ def _make_tracked_init(original: Any) -> Any:
                     break
                 probe = probe.f_back
             code, offset = site_of(frame)
-            _deferred_record((R.DEFERRED_NEW, id(self), code, offset, waits))
+            _deferred_record(R.DEFERRED_NEW, id(self), code, offset, waits)
         except Exception as exc:  # noqa: BLE001
-            part = rec.parts.get("sources")
+            part = rec.parts.get(PART)
             if part is not None:
                 part.fail(exc)
 
@@ -161,7 +147,7 @@ def _make_tracked_init(original: Any) -> Any:
 
 def _make_tracked_start(original: Any) -> Any:
     def _startRunCallbacks(self: Any, result: object) -> None:
-        _deferred_record((R.DEFERRED_FIRED, id(self)))
+        _deferred_record(R.DEFERRED_FIRED, id(self))
         return original(self, result)
 
     return _startRunCallbacks
@@ -170,7 +156,7 @@ def _make_tracked_start(original: Any) -> Any:
 def install(rec: Recorder, track_deferreds: bool) -> Part:
     """Backpressure and half-close records (and, if asked, one record per
     Deferred made and fired)."""
-    part = rec.part("sources")
+    part = rec.part(PART)
     shared_patch(part, abstract.FileDescriptor, "_maybePauseProducer", _make_pause_hook)
     shared_patch(part, abstract.FileDescriptor, "doWrite", _make_resume_hook)
     shared_patch(part, tcp.Connection, "readConnectionLost", _make_read_half_close)

@@ -272,7 +272,7 @@ def _install_class_hooks(part: Part) -> None:
             rec = current()
             if rec is not None:
                 code, offset = site_of(_getframe(1))
-                _record(rec, (R.CANCEL, id(self), code, offset))
+                rec.emit("timers", R.CANCEL, id(self), code, offset)
 
         return cancel
 
@@ -281,7 +281,7 @@ def _install_class_hooks(part: Part) -> None:
             original(self, seconds)
             rec = current()
             if rec is not None:
-                _record(rec, (R.RESET, id(self), self.time + self.delayed_time))
+                rec.emit("timers", R.RESET, id(self), self.time + self.delayed_time)
 
         return moved
 
@@ -290,13 +290,3 @@ def _install_class_hooks(part: Part) -> None:
     shared_patch(part, delayed_call, "reset", make_move)
     shared_patch(part, delayed_call, "delay", make_move)
 
-
-def _record(rec: Recorder, fields: tuple[Any, ...]) -> None:
-    """Append a cancel or reset record ``(code, id, ...)``; never raises."""
-    part = rec.parts.get("timers")
-    if part is None or not part.on:
-        return
-    try:
-        rec.append((rec.next_seq(), fields[0], rec.clock(), *fields[1:]))
-    except Exception as exc:  # noqa: BLE001
-        part.fail(exc)

@@ -14,6 +14,17 @@ from typing import Any
 
 _module_of_file: dict[str, str] = {}
 _names: dict[int, tuple[Any, str]] = {}
+_aliases: dict[int, tuple[Any, Any]] = {}
+
+
+def alias(key: Any, stands_for: Any) -> None:
+    """Name ``key`` (a wrapper's code) as ``stands_for`` (what it wraps)."""
+    _aliases[id(key)] = (key, stands_for)
+
+
+def _unalias(key: Any) -> Any:
+    entry = _aliases.get(id(key))
+    return entry[1] if entry is not None and entry[0] is key else key
 
 
 def module_for_file(filename: str) -> str:
@@ -34,6 +45,7 @@ def key_name(key: Any) -> str:
     """A qualified name for a recorded callable key."""
     if isinstance(key, str):
         return key
+    key = _unalias(key)
     cached = _names.get(id(key))
     if cached is not None and cached[0] is key:
         return cached[1]
@@ -91,6 +103,7 @@ def site(code: types.CodeType | None, offset: int | None) -> str | None:
 
 def definition_site(key: Any) -> str | None:
     """Where a callable key was defined, if it is Python code."""
+    key = _unalias(key)
     if isinstance(key, types.CodeType):
         return f"{key.co_filename}:{key.co_firstlineno}"
     return None

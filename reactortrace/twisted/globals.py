@@ -8,8 +8,11 @@ recorder to write to at call time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
+
+from ..core.names import alias
 
 from .recorder import Part, Recorder
 
@@ -63,6 +66,15 @@ def original_of(cls: type, name: str) -> Any:
         if name in base.__dict__:
             return base.__dict__[name]
     raise AttributeError(name)
+
+
+def disguise(wrapper: Any, original: Any) -> Any:
+    """Make ``wrapper`` pass for ``original``: same names, and in traces the
+    same code (a user may schedule a patched method as a callable)."""
+    functools.update_wrapper(wrapper, original)
+    code = getattr(original, "__code__", None)
+    alias(wrapper.__code__, code if code is not None else original)
+    return wrapper
 
 
 def current() -> Recorder | None:

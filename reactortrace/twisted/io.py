@@ -19,12 +19,16 @@ from typing import Any
 from twisted.internet import tcp
 
 from . import records as R
-from .globals import shared_patch
+from .globals import disguise, shared_patch
 from .recorder import Part, Recorder
 from .rewrite import rewrite
 
 #: id(selectable) -> (recorder, connection id) for open connections.
 LIVE_CONNS: dict[int, tuple[Recorder, int]] = {}
+#: id(selectable) of clients registered before they had a protocol (their
+#: opening is recorded once they have one); the value keeps their connector
+#: alive, so the id stays theirs.
+UNNAMED: dict[int, Any] = {}
 #: Bytes read and written during the current dispatch (reactor thread only).
 BYTES = [0, 0]
 _conn_ids = itertools.count(1)
@@ -34,7 +38,7 @@ IO_PART = "loop"
 # protocol switcher) lead to the application's protocol.
 _WRAPPER_ATTRS = ("wrappedProtocol", "_wrappedProtocol", "_channel")
 
-IoHook = Callable[[Any, Any, int, "BaseException | None"], None]
+IoHook = Callable[[Any, Any, Any, int, "BaseException | None"], None]
 
 
 def pending_out(selectable: Any) -> int:
@@ -48,11 +52,13 @@ def pending_out(selectable: Any) -> int:
 def _protocol_classes(selectable: Any) -> tuple[Any, bool]:
     """The application's protocol class, and whether TLS sits in between."""
     protocol = getattr(selectable, "protocol", None)
+    if protocol is None:  # process pipes lead to the ProcessProtocol
+        protocol = getattr(getattr(selectable, "proc", None), "proto", None)
     tls = False
     for _ in range(5):
         if protocol is None:
             break
-        if type(protocol).__name__ == "TLSMemoryBIOProtocol":
+        if any(c.__name__ == "TLSMemoryBIOProtocol" for c in type(protocol).__mro__):
             tls = True
         inner = None
         for attr in _WRAPPER_ATTRS:
@@ -90,27 +96,24 @@ class Connections:
     def register(self, selectable: Any) -> int:
         """The connection id of ``selectable``, recording its opening if new.
 
-        A selectable that is already closed gets id 0 and no record.
+        A selectable that is already closed gets id 0 and no record. A client
+        still connecting has no protocol yet: its opening is recorded once it
+        has one (when it starts reading) or when it closes, whichever comes
+        first.
         """
         key = id(selectable)
         entry = LIVE_CONNS.get(key)
         if entry is not None:
             return entry[1]
-        fd = _fileno(selectable)
-        if fd == -1 or getattr(selectable, "disconnected", False):
+        if _fileno(selectable) == -1 or getattr(selectable, "disconnected", False):
             return 0
         conn = next(_conn_ids)
         LIVE_CONNS[key] = (self.rec, conn)
-        protocol, tls = _protocol_classes(selectable)
-        rec = self.rec
-        rec.append(
-            (
-                rec.next_seq(), R.OPEN, rec.clock(), conn, fd, type(selectable), protocol,
-                _address(selectable, "getHost"), _address(selectable, "getPeer"), tls,
-                getattr(selectable, "bufferSize", None),
-            )
-        )
         self._watch_close(type(selectable))
+        if getattr(selectable, "protocol", True) is None:
+            UNNAMED[key] = selectable.connector if hasattr(selectable, "connector") else None
+        else:
+            announce(self.rec, selectable, conn)
         return conn
 
     def _watch_close(self, cls: type) -> None:
@@ -120,23 +123,28 @@ class Connections:
         shared_patch(self.part, cls, "connectionLost", _make_connection_lost)
 
 
+def announce(rec: Recorder, selectable: Any, conn: int) -> None:
+    """Record the opening of connection ``conn`` as it looks now."""
+    protocol, tls = _protocol_classes(selectable)
+    rec.emit(
+        IO_PART, R.OPEN, conn, _fileno(selectable), type(selectable), protocol,
+        _address(selectable, "getHost"), _address(selectable, "getPeer"), tls,
+        getattr(selectable, "bufferSize", None),
+    )
+
+
 def _make_connection_lost(original: Any) -> Any:
     def connectionLost(self: Any, *args: Any, **kw: Any) -> Any:
         entry = LIVE_CONNS.pop(id(self), None)
         if entry is not None:
             rec, conn = entry
-            part = rec.parts.get(IO_PART)
-            if part is not None and part.on:
-                try:
-                    reason = args[0] if args else kw.get("reason")
-                    rec.append(
-                        (rec.next_seq(), R.CLOSE, rec.clock(), conn, getattr(reason, "type", None))
-                    )
-                except Exception as exc:  # noqa: BLE001
-                    part.fail(exc)
+            if UNNAMED.pop(id(self), False) is not False:
+                announce(rec, self, conn)  # a client that never connected
+            reason = args[0] if args else kw.get("reason")
+            rec.emit(IO_PART, R.CLOSE, conn, getattr(reason, "type", None))
         return original(self, *args, **kw)
 
-    return connectionLost
+    return disguise(connectionLost, original)
 
 
 def _make_data_received(original: Any) -> Any:
@@ -180,12 +188,15 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
     else:
         reading = lambda how: how is True or how == "doRead"  # noqa: E731
 
-    def dispatched(selectable: Any, how: Any, t0: int, exc: BaseException | None) -> None:
+    def dispatched(
+        selectable: Any, how: Any, entry: Any, t0: int, exc: BaseException | None
+    ) -> None:
+        """``entry``: the connection's LIVE_CONNS entry, looked up before the
+        dispatch (which may close it)."""
         t1 = clock()
-        if not part.on:
+        if not part.on or rec.target[0] is None:
             return
         try:
-            entry = live.get(id(selectable))
             conn = entry[1] if entry is not None else register(selectable)
             if reading(how):
                 append(pack(next_seq(), R.READ, t0, t1, conn, counts[0], -1))
@@ -200,14 +211,18 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
     def add_reader_hook(original: Any) -> Any:
         def addReader(self: Any, reader: Any) -> Any:
             result = original(self, reader)
-            if self is target[0] and part.on and id(reader) not in live:
+            if self is target[0] and part.on:
+                key = id(reader)
                 try:
-                    register(reader)
+                    if key not in live:
+                        register(reader)
+                    elif UNNAMED.pop(key, False) is not False:
+                        announce(rec, reader, live[key][1])  # a client, connected
                 except Exception as exc:  # noqa: BLE001
                     part.fail(exc)
             return result
 
-        return addReader
+        return disguise(addReader, original)
 
     part.patcher.set(kind, "addReader", add_reader_hook(kind.addReader))
     shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
@@ -226,17 +241,19 @@ def install_asyncio(part: Part, reactor: Any, kind: type, dispatched: IoHook) ->
     original = kind._readOrWrite
     clock = part.recorder.clock
     target = part.recorder.target
+    live = LIVE_CONNS.get
 
     def _readOrWrite(self: Any, selectable: Any, read: bool) -> Any:
         if self is not target[0]:
             return original(self, selectable, read)
+        entry = live(id(selectable))
         _rt_t0 = clock()  # named so the watchdog can read when this began
         try:
             result = original(self, selectable, read)
         except BaseException as exc:
-            dispatched(selectable, read, _rt_t0, exc)
+            dispatched(selectable, read, entry, _rt_t0, exc)
             raise
-        dispatched(selectable, read, _rt_t0, None)
+        dispatched(selectable, read, entry, _rt_t0, None)
         return result
 
     def cycle() -> None:
@@ -248,5 +265,5 @@ def install_asyncio(part: Part, reactor: Any, kind: type, dispatched: IoHook) ->
             reactor.addWriter(writer)
 
     part.patcher.on_restore(cycle)  # runs after _readOrWrite is restored
-    part.patcher.set(kind, "_readOrWrite", _readOrWrite)
+    part.patcher.set(kind, "_readOrWrite", disguise(_readOrWrite, original))
     cycle()

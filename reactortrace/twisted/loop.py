@@ -80,12 +80,16 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                     _is_wait,
                     "_rt_waited",
                     "",
-                    inline=f"_rt_append(_rt_pack(_rt_seq(), {R.ITERATION}, _rt_t0, _rt_clock()))",
+                    inline=(
+                        "if self is _rt_target[0]:\n"
+                        f"    _rt_append(_rt_pack(_rt_seq(), {R.ITERATION}, _rt_t0, _rt_clock()))"
+                    ),
                 ),
                 Timed(
                     _is_dispatch,
                     "_rt_io",
-                    f"selectable, {how}",
+                    f"selectable, {how}, _rt_pre",
+                    before="_rt_live(_rt_id(selectable))",
                     inline=_READ_INLINE.format(reading=reading, how=how),
                 ),
             ],
@@ -111,13 +115,13 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
 
 # A read from a known connection, inline in doIteration; the rest goes to the
 # io hook.
+# (_rt_pre is the connection's entry, looked up before the dispatch.)
 _READ_INLINE = f"""\
-_rt_conn = _rt_live(_rt_id(selectable))
-if _rt_conn is not None and {{reading}}:
-    _rt_append(_rt_pack_io(_rt_seq(), {R.READ}, _rt_t0, _rt_clock(), _rt_conn[1], _rt_bytes[0], -1))
+if _rt_pre is not None and {{reading}} and self is _rt_target[0]:
+    _rt_append(_rt_pack_io(_rt_seq(), {R.READ}, _rt_t0, _rt_clock(), _rt_pre[1], _rt_bytes[0], -1))
     _rt_bytes[0] = 0
 else:
-    _rt_io(selectable, {{how}}, _rt_t0, None)"""
+    _rt_io(selectable, {{how}}, _rt_pre, _rt_t0, None)"""
 
 
 def _install_system_events(rec: Recorder, kind: type, part: Any) -> None:

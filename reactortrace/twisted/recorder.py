@@ -56,6 +56,8 @@ class Recorder:
         #: The reactor being recorded, in a cell that hooks on its class read:
         #: calls for other instances, or after close (None), pass straight on.
         self.target: list[Any] = [None]
+        #: id(DelayedCall) -> its packed SCHEDULE record, while it is pending
+        self.timers: dict[int, bytes] = {}
         self.parts: dict[str, Part] = {}
         self.failures: list[str] = []
 

@@ -17,13 +17,19 @@ import threading
 from typing import Any
 
 # Packed records (all little-endian; "ref" is an Interner index, 0 for None).
-# TIMER: seq, code, t0, t1, id(call), now, due, ref(error type)
-TIMER = 1
-TIMER_FMT = struct.Struct("<qBqqQddI")
 # SCHEDULE: seq, code, t, id(call), ref(key), ref(site code), site offset,
 #           delay, origin, queued_at (0 if none)
 SCHEDULE = 2
 SCHEDULE_FMT = struct.Struct("<qBqQIIidBq")
+#: Byte offset of ``origin`` in a packed SCHEDULE record.
+SCHEDULE_ORIGIN_AT = struct.calcsize("<qBqQIIid")
+#: Stands for "schedule not seen" where a SCHEDULE record is embedded.
+NO_SCHEDULE = bytes(SCHEDULE_FMT.size)
+# TIMER: seq, code, t0, t1, now, due, ref(error type), and the timer's whole
+#        SCHEDULE record (kept by id(call) until it fires), so a firing is
+#        named even after its schedule record left the ring
+TIMER = 1
+TIMER_FMT = struct.Struct(f"<qBqqddI{SCHEDULE_FMT.size}s")
 # READ / WRITE: seq, code, t0, t1, conn, bytes, buffered
 READ = 5
 WRITE = 6
@@ -51,8 +57,8 @@ PACKED = {
 }
 
 # Tuple records.
-CANCEL = 3  # (seq, CANCEL, t, id(call), site_code, site_offset)
-RESET = 4  # (seq, RESET, t, id(call), due)
+CANCEL = 3  # (seq, CANCEL, t, SCHEDULE record, site_code, site_offset)
+RESET = 4  # (seq, RESET, t, SCHEDULE record, due)
 # (seq, OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls,
 #  buffer_size)
 OPEN = 7

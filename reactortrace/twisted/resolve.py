@@ -51,17 +51,20 @@ def address(addr: Any) -> str | None:
     port = getattr(addr, "port", None)
     if host is not None and port is not None:
         return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-    name = getattr(addr, "name", None)
-    if name is not None:
+    if hasattr(addr, "name"):  # UNIX: None when the socket has no name
+        name = addr.name
+        if name is None:
+            return None
         return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
     return str(addr)
 
 
 _UNKNOWN = ("?", None)
+_CLOSED_KEPT = 1024
 
 
 class Resolver:
-    """Stateful: numbers timers, and remembers each open connection's protocol.
+    """Stateful: remembers each open connection's protocol and fd.
 
     ``objects`` is the recorder's interner table, to turn references back
     into the objects they stand for.
@@ -73,18 +76,18 @@ class Resolver:
         self.objects = objects
         #: connection id -> (protocol name, fd) of open connections
         self.conns: dict[int, tuple[str, int | None]] = {}
-        #: id(DelayedCall) -> (timer id, name, site, delay ns, origin, queued_at)
+        #: the same for the connections closed last (oldest first)
+        self.closed: dict[int, tuple[str, int | None]] = {}
         # A timer's id is the sequence number of its schedule record (or of its
         # firing, if the schedule was not seen): unique, and the same whichever
         # resolver reads the records.
-        self.timers: dict[int, tuple[int, str, str | None, int, int, int]] = {}
         self.last_wait_end = 0
 
     def copy(self) -> "Resolver":
         """A resolver that knows what this one knows, to resolve a ring anew."""
         other = Resolver(self.start_ns, self.start_wall, self.objects)
         other.conns = dict(self.conns)
-        other.timers = dict(self.timers)
+        other.closed = dict(self.closed)
         return other
 
     def _due(self, wall: float) -> int:
@@ -112,13 +115,21 @@ class Resolver:
                 if event is not None:
                     yield event
 
+    def _scheduled(self, record: bytes) -> tuple[int, str, str | None, int, int, int, int] | None:
+        """(timer id, name, site, delay ns, origin, queued_at, t) of a SCHEDULE record."""
+        if record == R.NO_SCHEDULE:
+            return None
+        seq, _, t, _call, key_ref, code_ref, offset, delay, origin, queued = R.SCHEDULE_FMT.unpack(
+            record
+        )
+        where = site(self.objects[code_ref], offset) if code_ref else None
+        return seq, self._name(key_ref), where, int(delay * 1e9), origin, queued, t
+
     def _timer(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, call_id, now, due_wall, error = r
-        info = self.timers.pop(call_id, None)
+        seq, _, t0, t1, now, due_wall, error, scheduled_as = r
+        info = self._scheduled(scheduled_as) or (seq, "?", None, 0, R.ORIGIN_TIMER, 0, t0)
+        tid, name, where, delay, origin, queued, _t = info
         ts, dur = t0 - self.start_ns, t1 - t0
-        if info is None:  # scheduled before the oldest record we still have
-            info = (seq, "?", None, 0, R.ORIGIN_TIMER, 0)
-        tid, name, where, delay, origin, queued = info
         if origin == R.ORIGIN_THREAD:
             return Event(seq, ts, dur, E.THREAD, name, {
                 "source": "reactor",
@@ -136,24 +147,21 @@ class Resolver:
         })
 
     def _schedule(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, call_id, key_ref, code_ref, offset, delay, origin, queued = r
-        name = self._name(key_ref)
-        where = site(self.objects[code_ref], offset) if code_ref else None
-        info = (seq, name, where, int(delay * 1e9), origin, queued)
-        self.timers[call_id] = info
+        seq, _, t, _call, key_ref, code_ref, offset, delay, origin, queued = r
         if origin == R.ORIGIN_THREAD:
             return None
-        return Event(seq, t - self.start_ns, 0, E.TIMER_SCHEDULE, name, {
-            "timer": info[0],
-            "site": where,
-            "delay": info[3],
-            "due": t - self.start_ns + info[3],
+        delay_ns = int(delay * 1e9)
+        return Event(seq, t - self.start_ns, 0, E.TIMER_SCHEDULE, self._name(key_ref), {
+            "timer": seq,
+            "site": site(self.objects[code_ref], offset) if code_ref else None,
+            "delay": delay_ns,
+            "due": t - self.start_ns + delay_ns,
             "looping": origin == R.ORIGIN_LOOPING,
         })
 
     def _cancel(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, call_id, code, offset = r
-        info = self.timers.pop(call_id, None)
+        seq, _, t, scheduled_as, code, offset = r
+        info = self._scheduled(scheduled_as)
         if info is None:
             return None
         return Event(seq, t - self.start_ns, 0, E.TIMER_CANCEL, info[1], {
@@ -162,8 +170,8 @@ class Resolver:
         })
 
     def _reset(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, call_id, due_wall = r
-        info = self.timers.get(call_id)
+        seq, _, t, scheduled_as, due_wall = r
+        info = self._scheduled(scheduled_as)
         if info is None:
             return None
         return Event(seq, t - self.start_ns, 0, E.TIMER_RESET, info[1], {
@@ -174,7 +182,7 @@ class Resolver:
 
     def _io(self, r: tuple[Any, ...]) -> Event:
         seq, code, t0, t1, conn, nbytes, buffered = r
-        name, fd = self.conns.get(conn, _UNKNOWN)
+        name, fd = self.conns.get(conn) or self.closed.get(conn, _UNKNOWN)
         if code == R.READ:
             return Event(seq, t0 - self.start_ns, t1 - t0, E.IO_READ, name, {
                 "conn": conn or None, "fd": fd, "bytes": nbytes, "error": None,
@@ -200,7 +208,12 @@ class Resolver:
 
     def _close(self, r: tuple[Any, ...]) -> Event:
         seq, _, t, conn, reason = r
-        name = self.conns.pop(conn, _UNKNOWN)[0]
+        known = self.conns.pop(conn, _UNKNOWN)
+        # The dispatch that closed it ends (and is recorded) after this.
+        self.closed[conn] = known
+        if len(self.closed) > _CLOSED_KEPT:
+            del self.closed[next(iter(self.closed))]
+        name = known[0]
         return Event(seq, t - self.start_ns, 0, E.CONN_CLOSE, name, {
             "conn": conn, "reason": class_name(reason),
         })

@@ -20,7 +20,7 @@ from typing import Any
 from twisted.internet import asyncioreactor, base, task
 
 from . import records as R
-from .globals import current, shared_patch
+from .globals import ACTIVE, disguise, shared_patch
 from .keys import callable_key
 from .recorder import Part, Recorder
 from .rewrite import After, RewriteError, Timed, rewrite
@@ -87,6 +87,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
     pack_schedule, pack_timer, pack_thread = (
         R.SCHEDULE_FMT.pack, R.TIMER_FMT.pack, R.THREAD_FMT.pack
     )
+    pending = rec.timers
     looping = task.LoopingCall
     function = types.FunctionType
     # id(code) -> interner ref, for code outside Twisted (the interner keeps
@@ -111,32 +112,34 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             origin, queued_at = R.ORIGIN_TIMER, 0
         return (0 if code is None else rec.interner.ref(code)), offset, origin, queued_at
 
+    def schedule_record(call: Any, func: Any, delay: float, caller: Any) -> bytes:
+        code = caller.f_code
+        code_ref = user_code(id(code))
+        if code_ref is None and internal_code(code):
+            code_ref, offset, origin, queued_at = unusual_site(func, caller)
+        else:
+            if code_ref is None:
+                code_ref = user_codes[id(code)] = rec.interner.ref(code)
+            offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
+        if type(func) is function:
+            key_ref = ref(id(func.__code__))
+            if key_ref is None:
+                key_ref = add(func.__code__)
+        else:
+            key_ref = rec.interner.ref(callable_key(func))
+        return pack_schedule(
+            next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, offset,
+            delay, origin, queued_at,
+        )
+
     def scheduled(call: Any, func: Any, delay: float) -> None:
         """Called by the rewritten callLater right after it made ``call``."""
         if not part.on:
             return
         try:
-            caller = getframe(2)
-            code = caller.f_code
-            code_ref = user_code(id(code))
-            if code_ref is None and internal_code(code):
-                code_ref, offset, origin, queued_at = unusual_site(func, caller)
-            else:
-                if code_ref is None:
-                    code_ref = user_codes[id(code)] = rec.interner.ref(code)
-                offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
-            if type(func) is function:
-                key_ref = ref(id(func.__code__))
-                if key_ref is None:
-                    key_ref = add(func.__code__)
-            else:
-                key_ref = rec.interner.ref(callable_key(func))
-            append(
-                pack_schedule(
-                    next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, offset,
-                    delay, origin, queued_at,
-                )
-            )
+            record = pending[id(call)] = schedule_record(call, func, delay, getframe(2))
+            if record[R.SCHEDULE_ORIGIN_AT] != R.ORIGIN_THREAD:
+                append(record)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             part.fail(exc)
 
@@ -146,7 +149,8 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             return
         try:
             error = 0 if exc is None else rec.interner.ref(type(exc))
-            append(pack_timer(next_seq(), R.TIMER, t0, t1, id(call), now, call.time, error))
+            scheduled_as = pending.pop(id(call), R.NO_SCHEDULE)
+            append(pack_timer(next_seq(), R.TIMER, t0, t1, now, call.time, error, scheduled_as))
         except Exception as error_:  # noqa: BLE001
             part.fail(error_)
 
@@ -168,8 +172,9 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             "_rt_timer",
             "call, now",
             inline=(
-                f"_rt_append(_rt_pack(_rt_seq(), {R.TIMER}, _rt_t0, _rt_clock(), "
-                "_rt_id(call), now, call.time, 0))"
+                "if self is _rt_target[0]:\n"
+                f"    _rt_append(_rt_pack(_rt_seq(), {R.TIMER}, _rt_t0, _rt_clock(), now, call.time, 0,\n"
+                "                        _rt_pop(_rt_id(call), _rt_none)))"
             ),
         )
     ]
@@ -186,6 +191,8 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             "_rt_pack": pack_timer,
             "_rt_seq": next_seq,
             "_rt_id": id,
+            "_rt_pop": pending.pop,
+            "_rt_none": R.NO_SCHEDULE,
             "_rt_failed": part.fail,
         },
         target=rec.target,
@@ -214,6 +221,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
                 "_rt_pack": pack_schedule,
                 "_rt_seq": next_seq,
                 "_rt_clock": clock,
+                "_rt_pending": pending,
                 "_rt_failed": part.fail,
             },
             target=rec.target,
@@ -223,18 +231,19 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
     part.patcher.set(kind, "callLater", call_later)
     _install_class_hooks(part)
     for call in reactor.getDelayedCalls():
-        # Timers made before we came: announce them, so that their firing is named.
-        key = callable_key(call.func)
-        append(
-            pack_schedule(
-                next_seq(), R.SCHEDULE, clock(), id(call), rec.interner.ref(key), 0, -1,
-                max(0.0, call.getTime() - reactor.seconds()), R.ORIGIN_TIMER, 0,
-            )
+        # Timers made before we came: known from now on, so their firing is named.
+        record = pending[id(call)] = pack_schedule(
+            next_seq(), R.SCHEDULE, clock(), id(call), rec.interner.ref(callable_key(call.func)),
+            0, -1, max(0.0, call.getTime() - reactor.seconds()), R.ORIGIN_TIMER, 0,
         )
+        append(record)
 
 
 # The common case inline in callLater (a plain function scheduled from code
 # outside Twisted, both seen before): no extra Python call on this hot path.
+# The schedule record is also kept by id(call) until the timer fires or is
+# cancelled, and travels inside the firing's record: a firing is fully named
+# even when its schedule record has left the ring.
 _SCHEDULE_INLINE = f"""\
 _rt_caller = _rt_getframe(1)
 _rt_site = _rt_user(_rt_id(_rt_caller.f_code))
@@ -242,8 +251,10 @@ _rt_key = _rt_ref(_rt_id(callable.__code__)) if _rt_type(callable) is _rt_functi
 if _rt_site is None or _rt_key is None:
     _rt_scheduled({{target}}, callable, delay)
 else:
-    _rt_append(_rt_pack(_rt_seq(), {R.SCHEDULE}, _rt_clock(), _rt_id({{target}}), _rt_key,
-                        _rt_site, _rt_caller.f_lasti, delay, {R.ORIGIN_TIMER}, 0))
+    _rt_record = _rt_pending[_rt_id({{target}})] = _rt_pack(
+        _rt_seq(), {R.SCHEDULE}, _rt_clock(), _rt_id({{target}}), _rt_key, _rt_site,
+        _rt_caller.f_lasti, delay, {R.ORIGIN_TIMER}, 0)
+    _rt_append(_rt_record)
 """
 
 
@@ -256,37 +267,39 @@ def _wrapped_call_later(original: Any, scheduled: Any, target: list[Any]) -> Any
             scheduled(call, callable, delay)
         return call
 
-    return callLater
+    return disguise(callLater, original)
 
 
 def _install_class_hooks(part: Part) -> None:
     """Cancel, reset and delay are DelayedCall methods: wrap them once, shared.
 
-    They record into the newest tracer; ``resolve`` ignores records about
-    timers it never saw scheduled (another reactor's, or a test clock's).
+    They record into the newest tracer that knows the timer.
     """
 
     def make_cancel(original: Any) -> Any:
         def cancel(self: Any) -> None:
             original(self)
-            rec = current()
-            if rec is not None:
-                code, offset = site_of(_getframe(1))
-                rec.emit("timers", R.CANCEL, id(self), code, offset)
+            for rec in reversed(ACTIVE):
+                scheduled_as = rec.timers.pop(id(self), None)
+                if scheduled_as is not None:
+                    code, offset = site_of(_getframe(1))
+                    rec.emit("timers", R.CANCEL, scheduled_as, code, offset)
+                    break
 
-        return cancel
+        return disguise(cancel, original)
 
     def make_move(original: Any) -> Any:
         def moved(self: Any, seconds: float) -> None:
             original(self, seconds)
-            rec = current()
-            if rec is not None:
-                rec.emit("timers", R.RESET, id(self), self.time + self.delayed_time)
+            for rec in reversed(ACTIVE):
+                scheduled_as = rec.timers.get(id(self))
+                if scheduled_as is not None:
+                    rec.emit("timers", R.RESET, scheduled_as, self.time + self.delayed_time)
+                    break
 
-        return moved
+        return disguise(moved, original)
 
     delayed_call = base.DelayedCall
     shared_patch(part, delayed_call, "cancel", make_cancel)
     shared_patch(part, delayed_call, "reset", make_move)
     shared_patch(part, delayed_call, "delay", make_move)
-

@@ -16,35 +16,37 @@ import struct
 import threading
 from typing import Any
 
-# Packed records (all little-endian; "ref" is an Interner index, 0 for None).
+# Packed records, in native byte order and alignment (they never leave the
+# process, and native packing is the fastest); "ref" is an Interner index, 0
+# for None. The code is always the byte at offset 8.
 # SCHEDULE: seq, code, t, id(call), ref(key), ref(site code), site offset,
 #           delay, origin, queued_at (0 if none)
 SCHEDULE = 2
-SCHEDULE_FMT = struct.Struct("<qBqQIIidBq")
+SCHEDULE_FMT = struct.Struct("qBqqIIidBq")
 #: Byte offset of ``origin`` in a packed SCHEDULE record.
-SCHEDULE_ORIGIN_AT = struct.calcsize("<qBqQIIid")
+SCHEDULE_ORIGIN_AT = struct.calcsize("qBqqIIid")
 #: Stands for "schedule not seen" where a SCHEDULE record is embedded.
 NO_SCHEDULE = bytes(SCHEDULE_FMT.size)
 # TIMER: seq, code, t0, t1, now, due, ref(error type), and the timer's whole
 #        SCHEDULE record (kept by id(call) until it fires), so a firing is
 #        named even after its schedule record left the ring
 TIMER = 1
-TIMER_FMT = struct.Struct(f"<qBqqddI{SCHEDULE_FMT.size}s")
+TIMER_FMT = struct.Struct(f"qBqqddI{SCHEDULE_FMT.size}s")
 # READ / WRITE: seq, code, t0, t1, conn, bytes, buffered
 READ = 5
 WRITE = 6
-IO_FMT = struct.Struct("<qBqqIqq")
+IO_FMT = struct.Struct("qBqqIqq")
 # THREAD: seq, code, t0, t1, ref(key), source (0 reactor, 1 pool), queued_at,
 #         ref(thread name), ref(error type)
 THREAD = 9
-THREAD_FMT = struct.Struct("<qBqqIBqII")
+THREAD_FMT = struct.Struct("qBqqIBqII")
 # DEFERRED: seq, code, t0, t1, ref(key), errback, ref(failure type), line (-1)
 DEFERRED = 10
-DEFERRED_FMT = struct.Struct("<qBqqIBIi")
+DEFERRED_FMT = struct.Struct("qBqqIBIi")
 # ITERATION: seq, code, wait start, wait end (the iteration began where the
 # previous wait ended)
 ITERATION = 12
-ITERATION_FMT = struct.Struct("<qBqq")
+ITERATION_FMT = struct.Struct("qBqq")
 
 PACKED = {
     TIMER: TIMER_FMT,
@@ -79,7 +81,7 @@ ORIGIN_TIMER = 0
 ORIGIN_LOOPING = 1
 ORIGIN_THREAD = 2  # asyncio runs callFromThread calls as callLater(0)
 
-_SEQ = struct.Struct("<q")
+_SEQ = struct.Struct("q")
 
 
 def seq_of(record: Any) -> int:

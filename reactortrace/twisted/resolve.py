@@ -78,6 +78,8 @@ class Resolver:
         self.conns: dict[int, tuple[str, int | None]] = {}
         #: the same for the connections closed last (oldest first)
         self.closed: dict[int, tuple[str, int | None]] = {}
+        self._names: dict[int, str] = {}
+        self._sites: dict[tuple[int, int], str | None] = {}
         # A timer's id is the sequence number of its schedule record (or of its
         # firing, if the schedule was not seen): unique, and the same whichever
         # resolver reads the records.
@@ -88,13 +90,28 @@ class Resolver:
         other = Resolver(self.start_ns, self.start_wall, self.objects)
         other.conns = dict(self.conns)
         other.closed = dict(self.closed)
+        other._names = self._names
+        other._sites = self._sites
         return other
 
     def _due(self, wall: float) -> int:
         return int((wall - self.start_wall) * 1e9)
 
     def _name(self, ref: int) -> str:
-        return key_name(self.objects[ref])
+        name = self._names.get(ref)
+        if name is None:
+            name = self._names[ref] = key_name(self.objects[ref])
+        return name
+
+    def _site(self, code_ref: int, offset: int) -> str | None:
+        """``file:line`` for an interned code object and an offset (cached)."""
+        if not code_ref:
+            return None
+        key = (code_ref, offset)
+        where = self._sites.get(key)
+        if where is None:
+            where = self._sites[key] = site(self.objects[code_ref], offset)
+        return where
 
     def _class(self, ref: int) -> str | None:
         return class_name(self.objects[ref]) if ref else None
@@ -122,8 +139,7 @@ class Resolver:
         seq, _, t, _call, key_ref, code_ref, offset, delay, origin, queued = R.SCHEDULE_FMT.unpack(
             record
         )
-        where = site(self.objects[code_ref], offset) if code_ref else None
-        return seq, self._name(key_ref), where, int(delay * 1e9), origin, queued, t
+        return seq, self._name(key_ref), self._site(code_ref, offset), int(delay * 1e9), origin, queued, t
 
     def _timer(self, r: tuple[Any, ...]) -> Event:
         seq, _, t0, t1, now, due_wall, error, scheduled_as = r
@@ -153,7 +169,7 @@ class Resolver:
         delay_ns = int(delay * 1e9)
         return Event(seq, t - self.start_ns, 0, E.TIMER_SCHEDULE, self._name(key_ref), {
             "timer": seq,
-            "site": site(self.objects[code_ref], offset) if code_ref else None,
+            "site": self._site(code_ref, offset),
             "delay": delay_ns,
             "due": t - self.start_ns + delay_ns,
             "looping": origin == R.ORIGIN_LOOPING,

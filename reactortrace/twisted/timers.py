@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import sys
-import types
 import weakref
 from collections import deque
 from typing import Any
@@ -89,7 +88,6 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
     )
     pending = rec.timers
     looping = task.LoopingCall
-    function = types.FunctionType
     # id(code) -> interner ref, for code outside Twisted (the interner keeps
     # the code objects alive, so their ids stay theirs)
     user_codes: dict[int, int] = {}
@@ -121,12 +119,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             if code_ref is None:
                 code_ref = user_codes[id(code)] = rec.interner.ref(code)
             offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
-        if type(func) is function:
-            key_ref = ref(id(func.__code__))
-            if key_ref is None:
-                key_ref = add(func.__code__)
-        else:
-            key_ref = rec.interner.ref(callable_key(func))
+        key_ref = rec.interner.ref(callable_key(func))
         return pack_schedule(
             next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, offset,
             delay, origin, queued_at,
@@ -215,8 +208,6 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
                 "_rt_user": user_code,
                 "_rt_ref": ref,
                 "_rt_id": id,
-                "_rt_type": type,
-                "_rt_function": function,
                 "_rt_append": append,
                 "_rt_pack": pack_schedule,
                 "_rt_seq": next_seq,
@@ -239,15 +230,18 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
         append(record)
 
 
-# The common case inline in callLater (a plain function scheduled from code
-# outside Twisted, both seen before): no extra Python call on this hot path.
+# The common case inline in callLater (a function or method scheduled from
+# code outside Twisted, both seen before): no extra Python call on this hot path.
 # The schedule record is also kept by id(call) until the timer fires or is
 # cancelled, and travels inside the firing's record: a firing is fully named
 # even when its schedule record has left the ring.
 _SCHEDULE_INLINE = f"""\
 _rt_caller = _rt_getframe(1)
 _rt_site = _rt_user(_rt_id(_rt_caller.f_code))
-_rt_key = _rt_ref(_rt_id(callable.__code__)) if _rt_type(callable) is _rt_function else None
+try:  # functions and bound methods (which pass __code__ on)
+    _rt_key = _rt_ref(_rt_id(callable.__code__))
+except AttributeError:
+    _rt_key = None
 if _rt_site is None or _rt_key is None:
     _rt_scheduled({{target}}, callable, delay)
 else:

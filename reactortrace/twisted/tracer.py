@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import platform
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import twisted
@@ -123,9 +125,19 @@ class Tracer:
 
     def events(self) -> list[Event]:
         """Every event still in the ring, oldest first."""
-        self._drain()
-        records = list(self.recorder.ring.records)
-        return list(self._resolver.copy().resolve(records))
+        with self._lock:
+            records = list(self.recorder.ring.records)
+            resolver = self._resolver.copy()
+            events = list(resolver.resolve(records))
+            # Bring the running state up to date with the same events instead
+            # of resolving the newest records a second time.
+            new = [event for event in events if event.seq > self._seen]
+            if records:
+                self._seen = max(self._seen, seq_of(records[-1]))
+                self._resolver = resolver
+            self._state.dropped = self.recorder.ring.dropped
+            self._state.feed(new)
+            return events
 
     def new_events(self) -> list[Event]:
         """Events recorded since the previous call (for streaming)."""
@@ -145,15 +157,11 @@ class Tracer:
         """Write the trace to ``path`` (format from the extension by default)."""
         from ..export import write_trace
 
-        snapshot = self.snapshot()
-        write_trace(
-            os.fspath(path),
-            self.meta,
-            (event.to_dict() for event in self.events()),
-            snapshot.to_dict(),
-            self.dropped,
-            format=format,
-        )
+        with _gc_paused():
+            events = self.events()
+            with self._lock:
+                snapshot = self._state.snapshot(self.now())
+            write_trace(os.fspath(path), self.meta, events, snapshot, self.dropped, format=format)
 
     # -- undoing -------------------------------------------------------------
 
@@ -187,6 +195,18 @@ class Tracer:
 
 
 _instrumented: dict[int, Any] = {}
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Collect no cycles while building a million short-lived objects."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _meta(

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -138,19 +138,25 @@ def test_twistd_stopped_by_sigterm_writes_the_trace(workdir: Path) -> None:
                             text=True, env=env)
     assert proc.stdout is not None
     seen = []
+    port = None
     for line in proc.stdout:
         seen.append(line)
-        if "Starting factory" in line:
+        if "Site starting on" in line:
+            port = int(line.rsplit(" ", 1)[1])
             break
+    assert port is not None, "".join(seen)
+    # One request: the reactor is surely running (and has its SIGTERM handler).
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=10) as reply:
+        assert reply.read() == b"hello"
     proc.send_signal(signal.SIGTERM)
     rest, _ = proc.communicate(timeout=30)
-    assert "Starting factory" in "".join(seen), "".join(seen) + rest
     assert "reactortrace: wrote" in rest, "".join(seen) + rest
     # twistd ends by killing itself with the signal
     assert proc.returncode == -signal.SIGTERM
     trace = reactortrace.load(str(workdir / "tw.json"))
     opened = trace.by_kind("conn.open")
     assert any(e.args["type"] == "tcp.listen" for e in opened)
+    assert any(e.args["type"] == "tcp" and e.name.startswith("twisted.web") for e in opened)
     assert any(e.name == "shutdown" for e in trace.by_kind("system"))
 
 

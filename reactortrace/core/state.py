@@ -6,6 +6,11 @@ alike. Everything it keeps is bounded: per-callable histograms have a fixed
 number of buckets, the number of callables is capped, the recent window is a
 fixed number of time buckets and warnings are a bounded queue. Only pending
 timers and open connections grow, as they do in the program itself.
+
+Findings (slow callbacks, late timers, leaks, ...) are made by the
+:class:`~reactortrace.core.diagnose.Diagnostics` it holds, from the same
+events and the same timer and connection records, so ``Snapshot.warnings``
+is the same live and in replay.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from reactortrace.core import events as ev
+from reactortrace.core.diagnose import DEFAULT_BUFFER_SIZE, Diagnostics, Thresholds
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import (
     CallableStats,
@@ -54,6 +60,7 @@ class _Timer:
 
 class _Conn:
     __slots__ = (
+        "id",
         "type",
         "protocol",
         "local",
@@ -66,9 +73,22 @@ class _Conn:
         "writes",
         "last_activity",
         "write_buffer",
+        # read by Diagnostics
+        "buffer_size",
+        "peak_buffer",
+        "pauses",
+        "resumes",
+        "halfclosed_at",
+        "halfclosed_side",
+        "idle_longest",
+        "closed_at",
+        "reason",
     )
 
-    def __init__(self, type_: str, protocol: str, local: Any, peer: Any, fd: Any, opened: int):
+    def __init__(
+        self, id_: Any, type_: str, protocol: str, local: Any, peer: Any, fd: Any, opened: int
+    ):
+        self.id = id_
         self.type = type_
         self.protocol = protocol
         self.local = local
@@ -81,6 +101,15 @@ class _Conn:
         self.writes = 0
         self.last_activity: int | None = None
         self.write_buffer = 0
+        self.buffer_size: int | None = None
+        self.peak_buffer = 0
+        self.pauses = 0
+        self.resumes = 0
+        self.halfclosed_at: int | None = None
+        self.halfclosed_side: str | None = None
+        self.idle_longest = 0
+        self.closed_at: int | None = None
+        self.reason: str | None = None
 
 
 class _Callable(LogHistogram):
@@ -99,6 +128,7 @@ class LoopState:
 
     ``dropped`` (events lost before they reached this object) and ``ended``
     (the program or the trace has finished) are set by the owner.
+    ``thresholds`` say when findings become warnings.
     """
 
     def __init__(
@@ -107,6 +137,7 @@ class LoopState:
         *,
         max_callables: int = MAX_CALLABLES,
         max_warnings: int = MAX_WARNINGS,
+        thresholds: Thresholds | None = None,
     ) -> None:
         if window_ns <= 0:
             raise ValueError("window_ns must be positive")
@@ -130,6 +161,8 @@ class LoopState:
         self._closed_order: deque[Any] = deque()
         self._callables: dict[tuple[str, str], _Callable] = {}
         self._warnings: deque[dict[str, Any]] = deque(maxlen=max_warnings)
+        self.diagnostics = Diagnostics(thresholds)
+        self._idle_ns = self.diagnostics.idle_ns
         self._buckets: dict[int, list[int]] = {}
         self._newest_bucket = -1
         self._bucket_index: int | None = None
@@ -143,10 +176,26 @@ class LoopState:
             ev.IO_WRITE: self._on_write,
             ev.CONN_OPEN: self._on_open,
             ev.CONN_CLOSE: self._on_close,
+            ev.CONN_PAUSE: self._on_pause,
+            ev.CONN_RESUME: self._on_resume,
+            ev.CONN_HALFCLOSE: self._on_halfclose,
             ev.THREAD: self._on_thread,
             ev.DEFERRED: self._on_deferred,
+            ev.DEFERRED_NEW: self._on_deferred_state,
+            ev.DEFERRED_FIRED: self._on_deferred_state,
+            ev.DEFERRED_ERROR: self._on_deferred_state,
+            ev.DEFERRED_HANDLED: self._on_deferred_state,
             ev.ITERATION: self._on_iteration,
+            ev.SLOW: self._on_slow,
+            ev.SYSTEM: self._on_system,
             ev.WARNING: self._on_warning,
+        }
+        diagnostics = self.diagnostics
+        self._deferred_states: dict[str, Callable[[Event], None]] = {
+            ev.DEFERRED_NEW: diagnostics.deferred_new,
+            ev.DEFERRED_FIRED: diagnostics.deferred_fired,
+            ev.DEFERRED_ERROR: diagnostics.deferred_error,
+            ev.DEFERRED_HANDLED: diagnostics.deferred_handled,
         }
 
     # -- feeding ---------------------------------------------------------
@@ -199,12 +248,18 @@ class LoopState:
 
     def _on_timer(self, event: Event, bucket: list[int]) -> None:
         args = event.args
-        self._timers.pop(args.get("timer"), None)
+        timer = self._timers.pop(args.get("timer"), None)
         late = args.get("late")
         if late is not None:
+            if timer is not None and event.ts - timer.due > late:
+                # Twisted reads the clock once per pass over due timers: one
+                # that runs after a slow one in the same pass is later than that.
+                late = event.ts - timer.due
             bucket[_LATE_SUM] += late
             bucket[_LATE_N] += 1
         self._count_call(event, args.get("error") is not None)
+        self.diagnostics.timer(event, late)
+        self.diagnostics.dispatch(event)
 
     def _on_schedule(self, event: Event, bucket: list[int]) -> None:
         args = event.args
@@ -212,13 +267,15 @@ class LoopState:
         due = args.get("due")
         if due is None:
             due = event.ts + (delay or 0)
-        self._timers[args.get("timer")] = _Timer(
+        timer = self._timers[args.get("timer")] = _Timer(
             event.name,
             args.get("site"),
             delay if delay is not None else due - event.ts,
             due,
             bool(args.get("looping")),
         )
+        if timer.looping:
+            self.diagnostics.looping_scheduled(timer.site or timer.name, timer.delay)
 
     def _on_cancel(self, event: Event, bucket: list[int]) -> None:
         self._timers.pop(event.args.get("timer"), None)
@@ -237,18 +294,29 @@ class LoopState:
         else:
             timer.due = due
 
-    def _conn_for(self, event: Event) -> _Conn | None:
-        """The connection an I/O event is about, created if its open was lost."""
+    def _known_conn(self, event: Event) -> _Conn | None:
+        """The connection an event is about, created if its open was lost."""
         conn_id = event.args.get("conn")
         conn = self._conns.get(conn_id)
         if conn is None:
             if conn_id is None or conn_id in self._closed:
                 return None  # unattributable, or its dispatch ended after the close
-            conn = _Conn("unknown", event.name, None, None, event.args.get("fd"), event.ts)
+            conn = _Conn(
+                conn_id, "unknown", event.name, None, None, event.args.get("fd"), event.ts
+            )
             self._conns[conn_id] = conn
         elif event.name != conn.protocol and event.name not in UNKNOWN_NAMES:
             conn.protocol = event.name
-        conn.last_activity = event.ts + event.dur
+        return conn
+
+    def _conn_for(self, event: Event) -> _Conn | None:
+        """The connection an I/O event is about, its activity brought up to date."""
+        conn = self._known_conn(event)
+        if conn is not None:
+            last = conn.last_activity if conn.last_activity is not None else conn.opened
+            if event.ts - last >= self._idle_ns:
+                self.diagnostics.idle_ended(conn, last, event.ts)
+            conn.last_activity = event.ts + event.dur
         return conn
 
     def _on_read(self, event: Event, bucket: list[int]) -> None:
@@ -258,6 +326,7 @@ class LoopState:
             size = event.args.get("bytes")
             if size:
                 conn.bytes_in += size
+        self.diagnostics.dispatch(event)
 
     def _on_write(self, event: Event, bucket: list[int]) -> None:
         conn = self._conn_for(event)
@@ -268,12 +337,17 @@ class LoopState:
             if size:
                 conn.bytes_out += size
             buffered = args.get("buffered")
-            if buffered is not None:
+            if buffered is not None and buffered >= 0:
                 conn.write_buffer = buffered
+                if buffered > (conn.buffer_size or DEFAULT_BUFFER_SIZE):
+                    conn.peak_buffer = max(conn.peak_buffer, buffered)
+                    self.diagnostics.backpressure(event, conn)
+        self.diagnostics.dispatch(event)
 
     def _on_open(self, event: Event, bucket: list[int]) -> None:
         args = event.args
-        self._conns[args.get("conn")] = _Conn(
+        conn = self._conns[args.get("conn")] = _Conn(
+            args.get("conn"),
             args.get("type") or "unknown",
             event.name,
             args.get("local"),
@@ -281,21 +355,65 @@ class LoopState:
             args.get("fd"),
             event.ts,
         )
+        conn.buffer_size = args.get("buffer_size")
 
     def _on_close(self, event: Event, bucket: list[int]) -> None:
         conn_id = event.args.get("conn")
-        self._conns.pop(conn_id, None)
+        conn = self._conns.pop(conn_id, None)
+        if conn is not None:
+            last = conn.last_activity if conn.last_activity is not None else conn.opened
+            if event.ts - last >= self._idle_ns:
+                self.diagnostics.idle_ended(conn, last, event.ts)
+            self.diagnostics.closed_conn(event, conn)
         if conn_id not in self._closed:
             self._closed.add(conn_id)
             self._closed_order.append(conn_id)
             if len(self._closed_order) > MAX_CLOSED:
                 self._closed.discard(self._closed_order.popleft())
 
+    def _on_pause(self, event: Event, bucket: list[int]) -> None:
+        conn = self._known_conn(event)
+        if conn is not None:
+            conn.pauses += 1
+            conn.peak_buffer = max(conn.peak_buffer, event.args.get("buffered") or 0)
+            self.diagnostics.backpressure(event, conn)
+
+    def _on_resume(self, event: Event, bucket: list[int]) -> None:
+        conn = self._known_conn(event)
+        if conn is not None:
+            conn.resumes += 1
+
+    def _on_halfclose(self, event: Event, bucket: list[int]) -> None:
+        conn = self._known_conn(event)
+        if conn is not None and conn.halfclosed_at is None:
+            conn.halfclosed_at = event.ts
+            conn.halfclosed_side = event.args.get("side")
+
     def _on_thread(self, event: Event, bucket: list[int]) -> None:
         self._count_call(event, event.args.get("error") is not None)
+        self.diagnostics.dispatch(event)
 
     def _on_deferred(self, event: Event, bucket: list[int]) -> None:
         self._count_call(event, event.args.get("outcome") == "failure")
+        self.diagnostics.dispatch(event)
+
+    def _on_deferred_state(self, event: Event, bucket: list[int]) -> None:
+        self._deferred_states[event.kind](event)
+
+    def _on_slow(self, event: Event, bucket: list[int]) -> None:
+        self.diagnostics.slow(event)
+
+    def _on_system(self, event: Event, bucket: list[int]) -> None:
+        if event.args.get("phase") == "shutdown":
+            self.diagnostics.shutdown(event.ts, self._timers, self._conns)
+
+    def finish(self, ts: int | None = None) -> None:
+        """Take what is pending and open now as left over at shutdown.
+
+        For a trace that ends without the reactor's ``shutdown`` event (the
+        program was killed, or written while running); a no-op after one.
+        """
+        self.diagnostics.shutdown(self.last_end if ts is None else ts, self._timers, self._conns)
 
     def _count_call(self, event: Event, failed: bool) -> None:
         key = (event.name, event.kind)
@@ -361,8 +479,59 @@ class LoopState:
             callables=self._callable_stats(),
             loop=self._loop_stats(ts),
             dropped=self.dropped,
-            warnings=tuple(self._warnings),
+            warnings=self._all_warnings(ts),
         )
+
+    def connection_history(self, ts: int | None = None) -> list[dict[str, Any]]:
+        """Every connection seen (the recently closed ones, then those open at
+        ``ts``; not the reactor's wakers), most bytes moved first."""
+        if ts is None:
+            ts = self.last_end
+        rows = []
+        for conn in [*self.diagnostics.closed, *self._conns.values()]:
+            if conn.type == "waker":
+                continue
+            rows.append({
+                "conn": conn.id,
+                "type": conn.type,
+                "protocol": conn.protocol,
+                "local": conn.local,
+                "peer": conn.peer,
+                "opened": conn.opened,
+                "closed": conn.closed_at,
+                "lifetime": (conn.closed_at if conn.closed_at is not None else ts) - conn.opened,
+                "bytes_in": conn.bytes_in,
+                "bytes_out": conn.bytes_out,
+                "pauses": conn.pauses,
+                "resumes": conn.resumes,
+                "peak_buffer": conn.peak_buffer,
+                "reason": conn.reason,
+            })
+        rows.sort(key=lambda row: (-(row["bytes_in"] + row["bytes_out"]), row["opened"]))
+        return rows
+
+    def _all_warnings(self, ts: int) -> tuple[dict[str, Any], ...]:
+        """Warnings recorded in the trace, as they are, and the findings now, by time.
+
+        A finding the trace already recorded (same code, and same place or
+        subject) is shown once, in the recorded words.
+        """
+        found = self.diagnostics.warnings(ts, self._conns)
+        if not self._warnings:
+            return tuple(found)
+        recorded = set()
+        for warning in self._warnings:
+            code = warning.get("code")
+            for about in (warning.get("where"), warning.get("subject")):
+                if about is not None:
+                    recorded.add((code, about))
+        merged = [*self._warnings]
+        for warning in found:
+            code = warning["code"]
+            if not {(code, warning["where"]), (code, warning["subject"])} & recorded:
+                merged.append(warning)
+        merged.sort(key=lambda w: w.get("ts") or 0)
+        return tuple(merged)
 
     def _callable_stats(self) -> tuple[CallableStats, ...]:
         """Per-callable summaries, busiest first; only changed ones are recomputed."""

@@ -86,7 +86,7 @@ def write_json(
         separator = b""
         for chunk in _chunks(events):
             out.write(separator)
-            out.write(_dumps(chunk)[1:-1])
+            out.write(_dumps(_plain(chunk))[1:-1])
             separator = b","
         out.write(b'],"snapshot":' + _dumps(snapshot) + b"}\n")
 
@@ -174,6 +174,11 @@ class JsonlWriter:
             self._file.flush()
         except OSError as exc:
             raise TraceFileError(_cannot_write(self.path, exc)) from None
+
+
+def _plain(chunk: list[Any]) -> list[Any]:
+    """Events as dicts: orjson writes dicts about twice as fast as dataclasses."""
+    return [item.to_dict() if type(item) is Event else item for item in chunk]
 
 
 def _chunks(events: Iterable[Any]) -> Iterator[list[Any]]:

@@ -234,6 +234,9 @@ class ReactorTraceApp(App[None]):
     def on_resize(self) -> None:
         self.call_after_refresh(self.redraw_views)
 
+    def on_model_table_shown(self, event: ModelTable.Shown) -> None:
+        self.redraw_views()
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         table = event.data_table
         if not isinstance(table, ModelTable):

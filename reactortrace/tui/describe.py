@@ -21,8 +21,15 @@ KIND_STYLES: dict[str, str] = {
     ev.IO_WRITE: "bright_cyan",
     ev.CONN_OPEN: "bright_green",
     ev.CONN_CLOSE: "green",
+    ev.CONN_PAUSE: "dark_orange",
+    ev.CONN_RESUME: "green",
+    ev.CONN_HALFCLOSE: "dark_orange3",
     ev.THREAD: "magenta",
     ev.DEFERRED: "bright_blue",
+    ev.DEFERRED_NEW: "blue",
+    ev.DEFERRED_FIRED: "blue",
+    ev.DEFERRED_ERROR: "bold red",
+    ev.DEFERRED_HANDLED: "green",
     ev.SYSTEM: "white",
     ev.ITERATION: "bright_black",
     ev.SLOW: "bold white on red",
@@ -53,6 +60,18 @@ def about(event: Event) -> str:
         return f"conn #{args.get('conn')} {args.get('type') or ''} {peer or ''}".rstrip()
     if kind == ev.CONN_CLOSE:
         return f"conn #{args.get('conn')} {args.get('reason') or ''}".rstrip()
+    if kind in (ev.CONN_PAUSE, ev.CONN_RESUME):
+        what = "producer paused" if kind == ev.CONN_PAUSE else "producer resumed"
+        return f"conn #{args.get('conn')} {what}, buffered {fmt.size(args.get('buffered'))}"
+    if kind == ev.CONN_HALFCLOSE:
+        return f"conn #{args.get('conn')} half-closed ({args.get('side') or '?'} side)"
+    if kind == ev.DEFERRED_NEW:
+        waits = f", waits on {args['waits']}" if args.get("waits") else ""
+        return f"made at {args.get('site') or '?'}{waits}"
+    if kind == ev.DEFERRED_ERROR:
+        return f"unhandled {args.get('failure') or 'failure'} at {args.get('site') or '?'}"
+    if kind in (ev.DEFERRED_FIRED, ev.DEFERRED_HANDLED):
+        return "fired" if kind == ev.DEFERRED_FIRED else "error handled"
     if kind.startswith("timer"):
         return _with_error(_timer_about(event), args)
     if kind == ev.THREAD:

@@ -42,6 +42,7 @@ def sample_log(log: EventLog) -> EventLog:
         local="127.0.0.1:8080",
         peer="127.0.0.1:51000",
         transport="twisted.internet.tcp.Server",
+        buffer_size=65_536,
     )
     log.add(
         "timer.schedule",
@@ -89,6 +90,20 @@ def sample_log(log: EventLog) -> EventLog:
         thread="PoolThread-1",
         error=None,
     )
+    log.add("conn.pause", 50_000, name="app.Echo", conn=1, buffered=70_000)
+    log.add("conn.resume", 60_000, name="app.Echo", conn=1, buffered=1_000)
+    log.add("conn.halfclose", 70_000, name="app.Echo", conn=1, side="read")
+    log.add("deferred.new", 80_000, name="Deferred", deferred=11, site="app.py:60", waits="timer")
+    log.add("deferred.fired", 90_000, name="Deferred", deferred=11)
+    log.add(
+        "deferred.error",
+        100_000,
+        name="builtins.KeyError",
+        deferred=12,
+        failure="builtins.KeyError",
+        site="app.py:70",
+    )
+    log.add("deferred.handled", 110_000, name="Deferred", deferred=12)
     log.add(
         "timer",
         5_010_000,
@@ -108,7 +123,9 @@ def sample_log(log: EventLog) -> EventLog:
         150_000_000,
         name="app.blocking",
         dispatch="timer",
-        stack="app.py:50 in blocking",
+        site="app.py:50",
+        function="blocking",
+        stack=["app.py:10 main", "app.py:50 blocking"],
         blocked=150_000_000,
     )
     log.add(
@@ -118,6 +135,7 @@ def sample_log(log: EventLog) -> EventLog:
         code="slow",
         message="app.blocking blocked the reactor for 150 ms",
         where="app.py:50",
+        subject=None,
     )
     log.add("iteration", 0, 155_200_000, name="iteration", wait=4_000_000)
     log.add("conn.close", 155_300_000, name="app.Echo", conn=1, reason="ConnectionDone")

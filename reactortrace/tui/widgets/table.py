@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Iterable, Sequence, Union
 
 from rich.text import Text
 from textual import events
+from textual.message import Message
 from textual.widgets import DataTable
 
 from reactortrace.tui.model import Filter, Subject, ViewModel
@@ -83,6 +84,9 @@ class ModelTable(DataTable):
     #: Columns of numbers: their cells and headers are right-aligned.
     NUMERIC: ClassVar[frozenset[str]] = frozenset()
 
+    class Shown(Message):
+        """A table hidden at the last update got room on screen: it needs the model."""
+
     def __init__(self, *, compact: bool = False, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=PADDING, **kwargs)
         self.compact_view = compact
@@ -114,6 +118,9 @@ class ModelTable(DataTable):
         if width > 0 and width != self._laid_out_for:
             self._lay_out(width)
             self.redraw()
+        if width > 0 and self._last is None:
+            # Shown by a layout change (a wider terminal) after the app last drew.
+            self.post_message(self.Shown())
 
     def _lay_out(self, width: int) -> None:
         """(Re)create the columns for a table ``width`` cells wide."""

@@ -1,0 +1,106 @@
+"""A small Twisted program with every kind of dispatch, traced and exported.
+
+    python busy.py REACTOR OUT
+
+REACTOR is epoll, poll, select or asyncio. The program serves TCP echo,
+talks to itself (reads with a Deferred fired inside them, replies scheduled
+with callLater from inside the read), ticks a LoopingCall, cancels a timer,
+runs two jobs in the thread pool and one callFromThread from a plain thread,
+then stops and exports the trace as OUT.json and OUT.chrome.json.
+"""
+
+import importlib
+import sys
+import threading
+
+REACTORS = {
+    "epoll": "twisted.internet.epollreactor",
+    "poll": "twisted.internet.pollreactor",
+    "select": "twisted.internet.selectreactor",
+    "asyncio": "twisted.internet.asyncioreactor",
+}
+ROUNDS = 5
+
+importlib.import_module(REACTORS[sys.argv[1]]).install()
+
+from twisted.internet import defer, endpoints, protocol, reactor, task, threads  # noqa: E402
+
+import reactortrace  # noqa: E402
+
+tracer = reactortrace.instrument(reactor)
+
+
+def on_echo(data):
+    return data.upper()
+
+
+def pool_job(n):
+    return sum(range(n))
+
+
+def from_thread():
+    done.append("thread")
+
+
+def tick():
+    ticks.append(1)
+    if len(ticks) == 3:
+        looping.stop()
+
+
+class Echo(protocol.Protocol):
+    def dataReceived(self, data):
+        self.transport.write(data)
+
+
+class Client(protocol.Protocol):
+    def connectionMade(self):
+        self.remaining = ROUNDS
+        self.send()
+
+    def send(self):
+        self.transport.write(b"ping")
+
+    def dataReceived(self, data):
+        d = defer.Deferred()
+        d.addCallback(on_echo)
+        d.callback(data)
+        self.remaining -= 1
+        if self.remaining:
+            reactor.callLater(0.001, self.send)
+        else:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        client_done.callback(None)
+
+
+done: list[str] = []
+ticks: list[int] = []
+client_done: defer.Deferred = defer.Deferred()
+looping = task.LoopingCall(tick)
+reactor.callLater(30, lambda: None).cancel()  # scheduled outside any dispatch, never fires
+
+
+@defer.inlineCallbacks
+def main():
+    server = endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+    port = yield server.listen(protocol.Factory.forProtocol(Echo))
+    client = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+    yield client.connect(protocol.Factory.forProtocol(Client))
+    threading.Thread(target=reactor.callFromThread, args=(from_thread,), name="plain").start()
+    yield defer.gatherResults([
+        client_done,
+        looping.start(0.002),
+        threads.deferToThread(pool_job, 1000),
+        threads.deferToThread(pool_job, 2000),
+    ])
+    yield port.stopListening()
+    reactor.stop()
+
+
+reactor.callWhenRunning(main)
+reactor.run()
+tracer.export(sys.argv[2] + ".json")
+tracer.export(sys.argv[2] + ".chrome.json")
+tracer.close()

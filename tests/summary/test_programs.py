@@ -1,0 +1,136 @@
+"""Findings on real Twisted programs, on every reactor family, live and replayed.
+
+Each program in ``programs/`` runs in its own interpreter, traced, and writes
+its trace. Lines the findings must point at carry a ``# @name`` comment. The
+trace's final snapshot holds what the live tracer found; :func:`summarize`
+finds it again from the events: both must agree.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import reactortrace
+from reactortrace.core.diagnose import Thresholds
+from reactortrace.core.trace import Trace
+from reactortrace.summary import summarize
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+REACTORS = ("epoll", "poll", "select", "asyncio")
+NAMES = ("slow", "trouble", "healthy")
+TIMEOUT = 60
+
+
+def site(program: str, marker: str) -> str:
+    """``/abs/path/program.py:LINE`` of the line ending in ``# @marker``."""
+    path = PROGRAMS / f"{program}.py"
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if re.search(rf"#\s*@{marker}\b", line):
+            return f"{path}:{number}"
+    raise AssertionError(f"no @{marker} in {path}")
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Trace]:
+    """Every program on every reactor, all started at once."""
+    out = tmp_path_factory.mktemp("diagnosis")
+    started = {}
+    for name in NAMES:
+        for reactor in REACTORS:
+            path = out / f"{name}-{reactor}.json"
+            command = [sys.executable, str(PROGRAMS / f"{name}.py"), reactor, str(path)]
+            started[(name, reactor)] = (path, subprocess.Popen(
+                command, cwd=PROGRAMS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            ))
+    loaded = {}
+    for key, (path, process) in started.items():
+        try:
+            _, stderr = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        assert process.returncode == 0 and path.exists(), f"{key}: {stderr[-3000:]}"
+        loaded[key] = reactortrace.load(str(path))
+    return loaded
+
+
+def about(warnings: Any) -> set[tuple[Any, ...]]:
+    return {(w["code"], w["name"], w["where"], w["subject"]) for w in warnings}
+
+
+def found(trace: Trace, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
+    """The findings replayed from the events, checked against the live ones."""
+    replayed = summarize(trace, thresholds)["warnings"]
+    if thresholds is None:
+        assert trace.snapshot is not None
+        assert about(trace.snapshot.warnings) == about(replayed)
+    return replayed
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_slow_callbacks_name_the_blocking_line(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    warnings = found(traces[("slow", reactor)])
+    slow = {w["where"]: w for w in warnings if w["code"] == "slow-callback"}
+    expected = {
+        site("slow", "timer_block"): ("block_in_timer", "block_in_timer"),
+        site("slow", "read_block"): ("Server.dataReceived", "Server.dataReceived"),
+        site("slow", "deferred_block"): ("fire_deferred", "block_in_callback"),
+        site("slow", "inline_block"): ("inline_flow", "inline_flow"),
+    }
+    assert set(slow) == set(expected), warnings
+    for where, (name, function) in expected.items():
+        assert slow[where]["name"].endswith(name)
+        assert f"in {function}:" in slow[where]["message"]
+        blocked = re.search(r"for (\d+) ms", slow[where]["message"])
+        assert blocked and 240 <= int(blocked.group(1)) < 1000
+    (late,) = [w for w in warnings if w["code"] == "late-timer"]
+    assert late["where"] == site("slow", "late_timer") and late["name"].endswith("on_time")
+    assert "blocked then by block_in_timer" in late["message"]
+    assert len(warnings) == 5
+
+
+def test_slowest_dispatches_keep_the_stack(traces: dict[tuple[str, str], Trace]) -> None:
+    slowest = summarize(traces[("slow", "epoll")])["slowest"][:4]
+    for row in slowest:
+        assert row["dur"] >= 240_000_000 and row["stack"]
+        assert row["stack"][-1].startswith(row["site"])
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_errors_stuck_deferreds_backpressure_and_leftovers(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    trace = traces[("trouble", reactor)]
+    warnings = found(trace)
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for w in warnings:
+        by_code.setdefault(w["code"], []).append(w)
+    (error,) = by_code["deferred-error"]
+    assert error["where"] == site("trouble", "raise") and "ValueError" in error["message"]
+    (pressure,) = by_code["backpressure"]
+    assert pressure["name"].endswith("Flood") and "paused 1 time" in pressure["message"]
+    (timer,) = by_code["leftover-timer"]
+    assert timer["where"] == site("trouble", "forgotten") and timer["name"].endswith("forgotten")
+    ports = [w for w in by_code["leftover-connection"] if "tcp.listen" in w["message"]]
+    assert len(ports) == 1 and "stopListening" in ports[0]["message"]
+    assert "deferred-pending" not in by_code  # 10 s by default: the run is shorter
+    short = found(trace, Thresholds(pending_s=0.2))
+    stuck = {w["where"] for w in short if w["code"] == "deferred-pending"}
+    assert site("trouble", "never") in stuck
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_a_healthy_program_has_no_warning(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    trace = traces[("healthy", reactor)]
+    assert found(trace) == []
+    assert trace.snapshot is not None and trace.snapshot.warnings == ()

@@ -1,0 +1,221 @@
+"""``reactortrace summary`` on written traces: the tables, --json, cut-short and broken files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from reactortrace.core.events import Event
+from reactortrace.core.tracefile import JsonlWriter, write_json, write_jsonl
+from reactortrace.errors import ReactorTraceError, TraceFileError, UsageError
+from reactortrace.summary import cmd_summary
+
+MS = 1_000_000
+S = 1_000_000_000
+
+META: dict[str, Any] = {
+    "program": "shop.py",
+    "argv": ["shop.py"],
+    "pid": 99,
+    "python": "3.11.9",
+    "twisted": "26.10.0",
+    "reactor": "twisted.internet.epollreactor.EPollReactor",
+    "start_wall": 1_700_000_000.0,
+    "options": {"slow_ms": 100},
+}
+STACK = ["shop.py:90 main", "shop.py:41 restock", "shop.py:47 count_stock"]
+IN_BYTES = (100, 250)
+OUT_BYTES = 4_000
+
+
+def shop_events() -> list[Event]:
+    """A run with one of several problems: slow, late, an unhandled error, leftovers."""
+    events: list[Event] = []
+
+    def add(kind: str, ts: int, dur: int = 0, name: str = "", **args: Any) -> None:
+        events.append(Event(len(events), ts, dur, kind, name, args))
+
+    def conn(cid: int, type_: str, name: str, peer: str | None = None) -> None:
+        add("conn.open", 1 * MS, name=name, conn=cid, fd=cid + 4, type=type_,
+            local="127.0.0.1:8000", peer=peer, transport=None, buffer_size=65_536)
+
+    conn(1, "waker", "twisted.internet.posixbase._UnixWaker")
+    conn(2, "tcp.listen", "shop.ShopFactory")
+    conn(3, "tcp", "shop.ShopProtocol", peer="127.0.0.1:51000")
+    add("timer.schedule", 2 * MS, name="shop.expire_carts", timer=1, site="shop.py:60",
+        delay=600 * S, due=600 * S + 2 * MS, looping=False)
+    add("slow", 1 * S, 120 * MS, name="shop.restock", dispatch="timer", site="shop.py:47",
+        function="count_stock", stack=STACK, blocked=120 * MS)
+    add("timer", 1 * S, 300 * MS, name="shop.restock", timer=2, site="shop.py:41",
+        delay=1 * S, late=0, looping=False, error=None)
+    add("timer", 1_300 * MS, 1 * MS, name="shop.greet", timer=3, site="shop.py:30",
+        delay=1 * S, late=250 * MS, looping=False, error=None)
+    for i, size in enumerate(IN_BYTES):
+        add("io.read", 1_400 * MS + i * MS, 50_000, name="shop.ShopProtocol", conn=3, fd=7,
+            bytes=size, error=None)
+    add("io.write", 1_500 * MS, 80_000, name="shop.ShopProtocol", conn=3, fd=7,
+        bytes=OUT_BYTES, buffered=0, error=None)
+    add("conn.pause", 1_500 * MS, name="shop.ShopProtocol", conn=3, buffered=70_000)
+    add("conn.resume", 1_600 * MS, name="shop.ShopProtocol", conn=3, buffered=0)
+    for i in range(3):
+        add("deferred", 1_700 * MS + i * MS, 2 * MS, name="shop.price", outcome="success",
+            failure=None, errback=False, site="shop.py:70", line=None)
+    add("deferred.error", 1_800 * MS, name="shop.price", deferred=77,
+        failure="builtins.KeyError", site="shop.py:72")
+    add("conn.close", 2 * S + 100, name="shop.ShopProtocol", conn=3,
+        reason="twisted.internet.error.ConnectionLost")
+    add("system", 2 * S, 1 * MS, name="shutdown", phase="shutdown")
+    return events
+
+
+@pytest.fixture(autouse=True)
+def wide_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture
+def trace_path(tmp_path: Path) -> Path:
+    path = tmp_path / "shop.json"
+    write_json(path, META, shop_events(), None, 0)
+    return path
+
+
+def summary_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    """The --json document (stderr, if wanted, is in ``doc["stderr"]``)."""
+    assert cmd_summary([*argv, "--json"]) == 0
+    captured = capsys.readouterr()
+    return {**orjson.loads(captured.out), "stderr": captured.err}
+
+
+def test_json_has_every_part_with_stable_keys(
+    capsys: pytest.CaptureFixture[str], trace_path: Path
+) -> None:
+    doc = summary_json(capsys, str(trace_path))
+    assert list(doc) == [
+        "trace", "thresholds", "warnings", "slowest", "callables", "timers", "connections",
+        "omitted", "stderr",
+    ]
+    assert doc["trace"] == {
+        "path": str(trace_path), "program": "shop.py", "reactor": META["reactor"],
+        "complete": True, "events": len(shop_events()), "dropped": 0, "duration": 2 * S + 1 * MS,
+    }
+    assert doc["thresholds"] == {"slow_ms": 100, "late_ms": 100, "pending_s": 10, "idle_s": 60}
+    assert doc["omitted"] == {"slowest": 0, "callables": 0, "timers": 0, "connections": 0}
+
+
+def test_json_warnings_name_the_callables_and_where_to_look(
+    capsys: pytest.CaptureFixture[str], trace_path: Path
+) -> None:
+    warnings = summary_json(capsys, str(trace_path))["warnings"]
+    about = {(w["code"], w["name"], w["where"], w["subject"]) for w in warnings}
+    assert about == {
+        ("slow-callback", "shop.restock", "shop.py:47", None),
+        ("late-timer", "shop.greet", "shop.py:30", 3),
+        ("deferred-error", "shop.price", "shop.py:72", 77),
+        ("backpressure", "shop.ShopProtocol", None, 3),
+        ("leftover-timer", "shop.expire_carts", "shop.py:60", 1),
+        ("leftover-connection", "shop.ShopFactory", None, 2),
+        ("leftover-connection", "shop.ShopProtocol", None, 3),
+    }
+    assert [w["ts"] for w in warnings] == sorted(w["ts"] for w in warnings)
+    assert all(w["message"] and "\n" not in w["message"] for w in warnings)
+
+
+def test_json_tables(capsys: pytest.CaptureFixture[str], trace_path: Path) -> None:
+    doc = summary_json(capsys, str(trace_path))
+    slowest = doc["slowest"][0]
+    assert (slowest["name"], slowest["dur"], slowest["site"], slowest["function"]) == (
+        "shop.restock", 300 * MS, "shop.py:47", "count_stock"
+    )
+    assert slowest["stack"] == STACK
+    callables = {(c["name"], c["kind"]): c for c in doc["callables"]}
+    assert callables[("shop.price", "deferred")]["count"] == 3
+    assert callables[("shop.price", "deferred")]["total"] == 6 * MS
+    assert doc["callables"][0]["name"] == "shop.restock"  # busiest first
+    timers = {t["site"]: t for t in doc["timers"]}
+    assert (timers["shop.py:30"]["count"], timers["shop.py:30"]["max"]) == (1, 250 * MS)
+    assert doc["timers"][0]["site"] == "shop.py:30"  # latest first
+    conns = {c["conn"]: c for c in doc["connections"]}
+    assert set(conns) == {2, 3}  # not the waker
+    assert (conns[3]["bytes_in"], conns[3]["bytes_out"]) == (sum(IN_BYTES), OUT_BYTES)
+    assert (conns[3]["pauses"], conns[3]["resumes"], conns[3]["closed"]) == (1, 1, 2 * S + 100)
+    assert conns[3]["lifetime"] == 2 * S + 100 - 1 * MS
+    assert conns[2]["closed"] is None and doc["connections"][0]["conn"] == 3
+
+
+def test_top_limits_the_lists_and_counts_the_rest(
+    capsys: pytest.CaptureFixture[str], trace_path: Path
+) -> None:
+    doc = summary_json(capsys, str(trace_path), "--top", "1")
+    assert [len(doc[k]) for k in ("slowest", "callables", "timers", "connections")] == [1] * 4
+    assert doc["omitted"]["connections"] == 1 and doc["omitted"]["timers"] == 1
+    assert len(doc["warnings"]) == 7  # warnings are never cut
+
+
+def test_thresholds_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], trace_path: Path
+) -> None:
+    doc = summary_json(capsys, str(trace_path), "--slow", "400ms", "--late", "0.3s")
+    codes = {w["code"] for w in doc["warnings"]}
+    assert "slow-callback" not in codes and "late-timer" not in codes
+    assert doc["thresholds"]["slow_ms"] == 400 and doc["thresholds"]["late_ms"] == 300
+    with pytest.raises(UsageError):
+        cmd_summary([str(trace_path), "--late", "soon"])
+    with pytest.raises(UsageError):
+        cmd_summary([str(trace_path), "--top", "0"])
+
+
+def test_terminal_tables(capsys: pytest.CaptureFixture[str], trace_path: Path) -> None:
+    assert cmd_summary([str(trace_path)]) == 0
+    out = capsys.readouterr().out
+    for title in ("Warnings (7)", "Slowest dispatches", "Hottest callables",
+                  "Timer lateness by creation site", "Connections"):
+        assert title in out
+    assert "\x1b[" not in out  # no colours when not a terminal
+    lines = out.splitlines()
+    slow_row = next(line for line in lines if line.lstrip().startswith("slow-callback"))
+    assert "shop.restock blocked the reactor for 300 ms" in slow_row and "shop.py:47" in slow_row
+    stack_at = lines.index("Stack of #1, shop.restock, outermost first:")
+    assert [line.strip() for line in lines[stack_at + 1 : stack_at + 4]] == STACK
+    assert any("shop.py:30" in line and "250 ms" in line for line in lines)
+    assert any("127.0.0.1:8000 <-> 127.0.0.1:51000" in line and "1/1" in line for line in lines)
+
+
+def test_a_healthy_trace_says_no_warnings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    events = [e for e in shop_events() if e.kind in ("io.read", "io.write", "deferred")]
+    path = tmp_path / "ok.json"
+    write_json(path, META, events, None, 0)
+    assert cmd_summary([str(path)]) == 0
+    assert "No warnings." in capsys.readouterr().out
+
+
+def test_jsonl_trace_and_one_cut_short(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    whole = tmp_path / "whole.jsonl"
+    write_jsonl(whole, META, shop_events(), None, 0)
+    doc = summary_json(capsys, str(whole))
+    assert doc["trace"]["complete"] and len(doc["warnings"]) == 7 and doc["stderr"] == ""
+    cut = tmp_path / "cut.jsonl"
+    writer = JsonlWriter(cut, META)
+    writer.write_events(shop_events()[:8])
+    writer.close()  # the program died before the end line
+    doc = summary_json(capsys, str(cut))
+    err = doc["stderr"]
+    assert len(err.splitlines()) == 1 and "cut short" in err and str(cut) in err
+    assert not doc["trace"]["complete"] and doc["trace"]["events"] == 8
+    assert {w["code"] for w in doc["warnings"]} == {"slow-callback", "late-timer"}
+
+
+def test_missing_and_broken_files_raise_trace_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(TraceFileError):
+        cmd_summary([str(tmp_path / "absent.json")])
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "reactortrace", "version": 1, "meta": {}, "events": [')
+    with pytest.raises(TraceFileError):
+        cmd_summary([str(broken)])
+    with pytest.raises(ReactorTraceError):
+        cmd_summary([])

@@ -92,7 +92,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     DEFERRED_NEW: ("deferred", "site", "waits"),
     DEFERRED_FIRED: ("deferred",),
     # Always on: a Deferred finished its callbacks holding a Failure nobody
-    # handles yet ("error in flight"; name: the last callable that ran), and
+    # handles yet ("error in flight"; name: the failure's type), and
     # the moment something handled it after all.
     DEFERRED_ERROR: ("deferred", "failure", "site"),
     DEFERRED_HANDLED: ("deferred",),

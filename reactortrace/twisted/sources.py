@@ -16,7 +16,7 @@ from twisted.internet import abstract, defer, tcp
 
 from . import io
 from . import records as R
-from .globals import current, shared_patch
+from .globals import current, disguise, shared_patch
 from .recorder import Part, Recorder
 from .rewrite import After, rewrite
 from .sites import site_of
@@ -81,7 +81,7 @@ def _make_read_half_close(original: Any) -> Any:
             _conn_record(self, R.HALFCLOSE, "read")
         return result
 
-    return readConnectionLost
+    return disguise(readConnectionLost, original)
 
 
 def _make_write_half_close(original: Any) -> Any:
@@ -91,7 +91,7 @@ def _make_write_half_close(original: Any) -> Any:
             _conn_record(self, R.HALFCLOSE, "write")
         return result
 
-    return _closeWriteConnection
+    return disguise(_closeWriteConnection, original)
 
 
 # -- Deferreds --------------------------------------------------------------
@@ -118,6 +118,10 @@ _WAITS = {
 }
 
 
+# succeed() and fail() set the result themselves: such a Deferred is born fired.
+_BORN_FIRED = (defer.succeed.__code__, defer.fail.__code__)
+
+
 def _make_tracked_init(original: Any) -> Any:
     def __init__(self: Any, *args: Any, **kw: Any) -> None:
         original(self, *args, **kw)
@@ -126,6 +130,8 @@ def _make_tracked_init(original: Any) -> Any:
             return
         try:
             frame = _getframe(1)
+            if frame.f_code in _BORN_FIRED:
+                return
             waits = None
             probe = frame
             for _ in range(6):
@@ -142,7 +148,7 @@ def _make_tracked_init(original: Any) -> Any:
             if part is not None:
                 part.fail(exc)
 
-    return __init__
+    return disguise(__init__, original)
 
 
 def _make_tracked_start(original: Any) -> Any:
@@ -150,7 +156,7 @@ def _make_tracked_start(original: Any) -> Any:
         _deferred_record(R.DEFERRED_FIRED, id(self))
         return original(self, result)
 
-    return _startRunCallbacks
+    return disguise(_startRunCallbacks, original)
 
 
 def install(rec: Recorder, track_deferreds: bool) -> Part:

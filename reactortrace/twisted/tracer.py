@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import platform
@@ -18,6 +19,7 @@ from twisted.internet.base import ReactorBase
 from ..core.events import Event
 from ..core.ring import DEFAULT_MAX_EVENTS
 from ..core.snapshot import Snapshot
+from ..core.diagnose import Thresholds
 from ..core.state import LoopState
 from ..errors import ReactorTraceError
 from . import deferreds, io, loop, sources, threads, timers
@@ -48,6 +50,7 @@ class Tracer:
         slow_ms: float = DEFAULT_SLOW_MS,
         watchdog: bool = True,
         track_deferreds: bool = False,
+        thresholds: Thresholds | None = None,
         program: str | None = None,
         argv: list[str] | None = None,
     ) -> None:
@@ -58,15 +61,18 @@ class Tracer:
         if any(rec_reactor is reactor for rec_reactor in _instrumented.values()):
             raise ReactorTraceError("this reactor is already instrumented")
         self.reactor = reactor
+        # Warnings use the same slow threshold as the watchdog.
+        self.thresholds = dataclasses.replace(thresholds or Thresholds(), slow_ms=slow_ms)
         self.options = {
             "max_events": max_events,
             "slow_ms": slow_ms,
             "watchdog": watchdog,
             "track_deferreds": track_deferreds,
+            "thresholds": dataclasses.asdict(self.thresholds),
         }
         self.recorder = rec = Recorder(max_events)
         self._resolver = Resolver(rec.start_ns, rec.start_wall, rec.interner.objects)
-        self._state = LoopState()
+        self._state = LoopState(thresholds=self.thresholds)
         self._seen = -1
         self._lock = threading.Lock()
         self._closed = False

@@ -28,12 +28,43 @@ class _Parser(argparse.ArgumentParser):
 
 # -- run ----------------------------------------------------------------------
 
-_RUN_FLAGS = {"--no-tui", "--quiet", "-q"}
+_RUN_FLAGS = {
+    "--no-tui": "no_tui",
+    "--quiet": "quiet",
+    "-q": "quiet",
+    "--listen": "listen",
+    "--detach-on-quit": "detach_on_quit",
+}
 _RUN_VALUES = {"-o", "--output", "--format", "--slow", "--max-events"}
 RUN_USAGE = (
-    "reactortrace run [-o FILE] [--format json|jsonl] [--no-tui] [--slow MS] "
-    "[--max-events N] (SCRIPT [ARGS...] | -m MODULE [ARGS...] | -- COMMAND [ARGS...])"
+    "reactortrace run [-o FILE] [--format json|jsonl] [--no-tui] [--listen] "
+    "[--detach-on-quit] [--slow MS] [--max-events N] "
+    "(SCRIPT [ARGS...] | -m MODULE [ARGS...] | -- COMMAND [ARGS...])"
 )
+RUN_HELP = f"""usage: {RUN_USAGE}
+
+Run a Twisted program under reactortrace. In a terminal the live TUI opens
+and the program runs as a child process, its output in the Output tab (6).
+
+options:
+  -o, --output FILE   write the trace to FILE when the program ends (without
+                      the TUI the default is reactortrace-PID.json; with the
+                      TUI no trace is written unless -o is given)
+  --format FORMAT     json or jsonl (default: from the file name)
+  --no-tui            record only: no TUI (the default when not in a terminal);
+                      reactortrace becomes the program (same pid and status)
+  --listen            serve the live view for 'reactortrace attach PID'
+                      (always on with the TUI)
+  --detach-on-quit    with the TUI: quitting (q or Ctrl+C) leaves the program
+                      running, its output appended to a file; otherwise
+                      quitting stops it (SIGINT, SIGTERM after 3 s, then SIGKILL)
+  --slow MS           dispatches at least this long are slow (default 100)
+  --max-events N      events kept in memory (default 1000000)
+  -q, --quiet         no messages from reactortrace in the program's output
+
+The exit status is the program's own (128+N if a signal N ended it), also
+when quitting the TUI stopped it; 0 when it was left running (detached).
+"""
 
 
 def parse_run(argv: Sequence[str]) -> tuple[dict[str, object], Target]:
@@ -52,7 +83,7 @@ def parse_run(argv: Sequence[str]) -> tuple[dict[str, object], Target]:
                 raise UsageError("-m needs a module name")
             return options, Target("module", argv[i + 1], list(argv[i + 2 :]))
         if name in _RUN_FLAGS:
-            options["no_tui" if name == "--no-tui" else "quiet"] = True
+            options[_RUN_FLAGS[name]] = True
             i += 1
             continue
         if name in _RUN_VALUES:
@@ -96,17 +127,53 @@ def _number(name: str, value: str, kind: Callable[[str], float], minimum: float)
 
 
 def cmd_run(argv: Sequence[str]) -> int:
-    """``reactortrace run``: record a program."""
+    """``reactortrace run``: record a program, under the TUI when in a terminal."""
     options, target = parse_run(argv)
     target.check()
-    if not options.get("output"):
+    with_tui = not options.pop("no_tui") and sys.stdin.isatty() and sys.stdout.isatty()
+    detach_on_quit = bool(options.pop("detach_on_quit", False))
+    if not options.get("output") and not with_tui:
         options["output"] = os.path.abspath(f"reactortrace-{os.getpid()}.json")
-    if options.get("format") is None:
+    if options.get("output") and options.get("format") is None:
         from .export import format_for
 
         options["format"] = format_for(str(options["output"]))
+    if with_tui:
+        from .tui_launch import watch
+
+        return watch(target, options, detach_on_quit=detach_on_quit)
+    if options.get("listen"):
+        from .live.paths import private_dir
+
+        options["listen"] = private_dir()
     exec_program(target, options)
     return 0  # not reached: exec replaced this process
+
+
+# -- view and attach ------------------------------------------------------------
+
+
+def cmd_view(argv: Sequence[str]) -> int:
+    """``reactortrace view``: the TUI on a recorded trace."""
+    parser = _Parser(prog=f"{PROG} view", description="Replay a recorded trace in the TUI.")
+    parser.add_argument("trace")
+    args = parser.parse_args(argv)
+    from .tui_launch import view
+
+    return view(args.trace)
+
+
+def cmd_attach(argv: Sequence[str]) -> int:
+    """``reactortrace attach``: the TUI on a program started with ``--listen``."""
+    parser = _Parser(
+        prog=f"{PROG} attach",
+        description="Watch a program started with 'reactortrace run --listen'.",
+    )
+    parser.add_argument("target", metavar="PID|SOCKET")
+    args = parser.parse_args(argv)
+    from .tui_launch import attach
+
+    return attach(args.target)
 
 
 # -- export -------------------------------------------------------------------
@@ -117,19 +184,14 @@ def cmd_export(argv: Sequence[str]) -> int:
     parser = _Parser(prog=f"{PROG} export", description="Convert a trace between formats.")
     parser.add_argument("trace")
     parser.add_argument("-o", "--output", required=True)
-    parser.add_argument("--format", choices=("json", "jsonl"))
+    parser.add_argument("--format", choices=("json", "jsonl", "chrome"))
     args = parser.parse_args(argv)
     from .core.tracefile import load
     from .export import write_trace
 
     trace = load(args.trace)
     write_trace(
-        args.output,
-        trace.meta,
-        (event.to_dict() for event in trace.events),
-        trace.snapshot.to_dict() if trace.snapshot is not None else None,
-        trace.dropped,
-        format=args.format,
+        args.output, trace.meta, trace.events, trace.snapshot, trace.dropped, format=args.format
     )
     if not trace.complete:
         sys.stderr.write(f"reactortrace: {args.trace} was cut short; exported what it holds\n")
@@ -140,12 +202,24 @@ def cmd_export(argv: Sequence[str]) -> int:
 
 
 def cmd_demo(argv: Sequence[str]) -> int:
-    """``reactortrace demo``: the bundled demo program, recorded."""
-    parser = _Parser(prog=f"{PROG} demo", description="Run the bundled demo under reactortrace.")
+    """``reactortrace demo``: the bundled demo program under the live TUI."""
+    parser = _Parser(
+        prog=f"{PROG} demo",
+        description="Run the bundled demo program under the live TUI (or record it only).",
+    )
     parser.add_argument("-o", "--output", default="reactortrace-demo.json")
     parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--no-tui", action="store_true", help="record only")
+    parser.add_argument(
+        "--detach-on-quit", action="store_true", help="quitting leaves the demo running"
+    )
     args = parser.parse_args(argv)
-    run_argv = ["--no-tui", "-o", args.output, "-m", "reactortrace.demo"]
+    run_argv = ["-o", args.output]
+    if args.no_tui:
+        run_argv.append("--no-tui")
+    if args.detach_on_quit:
+        run_argv.append("--detach-on-quit")
+    run_argv += ["-m", "reactortrace.demo"]
     if args.duration is not None:
         run_argv += ["--duration", str(args.duration)]
     return cmd_run(run_argv)
@@ -153,6 +227,8 @@ def cmd_demo(argv: Sequence[str]) -> int:
 
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": cmd_run,
+    "view": cmd_view,
+    "attach": cmd_attach,
     "export": cmd_export,
     "demo": cmd_demo,
 }
@@ -160,9 +236,12 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
 USAGE = f"""usage: reactortrace COMMAND [ARGS...]
 
 commands:
-  run       record a Twisted program: {RUN_USAGE}
+  run       run a Twisted program under the live TUI (or record it only):
+            {RUN_USAGE}
+  view      replay a recorded trace in the TUI: reactortrace view TRACE
+  attach    watch a program started with --listen: reactortrace attach PID|SOCKET
   export    convert a trace: reactortrace export TRACE -o OUT [--format json|jsonl]
-  demo      run the bundled demo program under reactortrace
+  demo      the bundled demo program under the live TUI: reactortrace demo [--no-tui]
 
 reactortrace COMMAND --help shows a command's options. Version {__version__}.
 """
@@ -182,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command is None:
             raise UsageError(f"unknown command {args[0]!r} (try: {', '.join(COMMANDS)})")
         if args[0] == "run" and args[1:2] in (["-h"], ["--help"]):
-            sys.stdout.write(f"usage: {RUN_USAGE}\n")
+            sys.stdout.write(RUN_HELP)
             return 0
         return command(args[1:])
     except ReactorTraceError as exc:

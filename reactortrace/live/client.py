@@ -1,0 +1,252 @@
+"""The viewer side of the live stream: a :class:`Feed` over a Unix socket.
+
+:class:`LiveFeed` connects and reads the hello (the program's meta) before it
+returns, so the UI can be built at once. Then a reader thread decodes the
+updates, builds each snapshot, and keeps the newest snapshot and a bounded
+queue of new events; :meth:`LiveFeed.poll` only takes what is there.
+
+``viewer_dropped`` counts every event that reached the program's record but
+not this viewer: left out of an update (only the newest of a busy interval
+are sent), thrown away by the server because this viewer read too slowly, or
+pushed out of the queue here because the UI polled too rarely.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from reactortrace.core.events import Event
+from reactortrace.core.feed import ENDED, LIVE, PAUSED, FeedUpdate
+from reactortrace.core.snapshot import Snapshot
+from reactortrace.errors import ReactorTraceError
+from reactortrace.live import protocol
+
+#: Events one poll hands over at most (the UI shows the latest anyway).
+MAX_EVENTS_PER_POLL = 500
+CONNECT_TIMEOUT = 5.0
+_RECV = 262_144
+
+
+class LiveFeed:
+    """The live state of a program that serves the stream on ``path``.
+
+    Raises :class:`ReactorTraceError` if nothing answers there with a hello
+    within ``timeout`` seconds.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        timeout: float = CONNECT_TIMEOUT,
+        max_events: int = MAX_EVENTS_PER_POLL,
+    ) -> None:
+        if max_events < 1:
+            raise ValueError("max_events must be positive")
+        self.path = path
+        self._sock = _connect(path, timeout)
+        self._splitter = protocol.LineSplitter()
+        self._lock = threading.Lock()
+        self._events: deque[Event] = deque()
+        self._max_events = max_events
+        self._snapshot = Snapshot(0)
+        self._shown: Snapshot = self._snapshot  # what the latest poll returned
+        self._shown_position = 0  # and the position it said (frozen while paused)
+        self._position = 0
+        self._omitted = 0
+        self._server_dropped = 0
+        self._overflow = 0
+        self._paused = False
+        self._ended = False
+        self._closed = False
+        #: Why the stream ended: the server's reason, or "connection closed".
+        self.end_reason: str | None = None
+        self._error: str | None = None
+        self._pending: list[bytes] = []  # lines that came with the hello
+        try:
+            hello = self._read_hello(timeout)
+        except BaseException:
+            self._sock.close()
+            raise
+        self.meta: dict[str, Any] = hello.get("meta") or {}
+        self.interval = (hello.get("interval_ms") or 150) / 1000
+        self._take_snapshot(protocol.read_snapshot(hello))
+        # Recent history, not new events: what does not fit is not a drop.
+        self._events.extend(protocol.read_events(hello)[-max_events:])
+        self._thread = threading.Thread(target=self._read, name="reactortrace-viewer", daemon=True)
+        self._thread.start()
+
+    # -- Feed --------------------------------------------------------------
+
+    def poll(self) -> FeedUpdate:
+        """What arrived since the last poll (never blocks on the socket)."""
+        with self._lock:
+            if self._error is not None:
+                raise ReactorTraceError(self._error)
+            if not self._paused:
+                self._shown = self._snapshot
+                self._shown_position = self._position
+            events = tuple(self._events)
+            self._events.clear()
+            return FeedUpdate(
+                snapshot=self._shown,
+                events=events,
+                state=self.state,
+                viewer_dropped=self.viewer_dropped,
+                position=self._shown_position,
+                duration=self._position,
+            )
+
+    def pause(self) -> None:
+        """Keep showing the present snapshot; events arriving from now on are skipped."""
+        with self._lock:
+            if not self._paused:
+                self._paused = True
+                self._shown = self._snapshot
+                self._shown_position = self._position
+
+    def resume(self) -> None:
+        """Show the live state again."""
+        with self._lock:
+            self._paused = False
+
+    def close(self) -> None:
+        """Disconnect; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        if self._thread is not threading.current_thread():
+            self._thread.join(1.0)
+        self._sock.close()
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """``ended`` once the stream is over, else ``paused`` or ``live``."""
+        if self._ended:
+            return ENDED
+        return PAUSED if self._paused else LIVE
+
+    @property
+    def ended(self) -> bool:
+        """Whether the program's stream is over (it stopped, or went away)."""
+        return self._ended
+
+    @property
+    def viewer_dropped(self) -> int:
+        """Events this viewer did not get (see the module docstring)."""
+        return self._omitted + self._server_dropped + self._overflow
+
+    # -- reading (the reader thread) ---------------------------------------
+
+    def _read_hello(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ReactorTraceError(f"no answer from {self.path}")
+            self._sock.settimeout(left)
+            try:
+                data = self._sock.recv(_RECV)
+            except socket.timeout:
+                continue
+            except OSError as exc:
+                raise ReactorTraceError(f"cannot read from {self.path}: {exc.strerror or exc}")
+            if not data:
+                raise ReactorTraceError(f"{self.path} closed the connection (too many viewers?)")
+            lines = self._splitter.feed(data)
+            if lines:
+                hello = protocol.decode(lines[0])
+                if hello["type"] != protocol.HELLO:
+                    raise protocol.ProtocolError("live stream: no hello")
+                self._sock.settimeout(None)
+                self._pending = lines[1:]
+                return hello
+
+    def _read(self) -> None:
+        try:
+            for line in self._pending:
+                self._handle(protocol.decode(line))
+            self._pending = []
+            while not self._ended:
+                try:
+                    data = self._sock.recv(_RECV)
+                except OSError:
+                    data = b""
+                if not data:
+                    self._end("connection closed")
+                    return
+                for line in self._splitter.feed(data):
+                    self._handle(protocol.decode(line))
+        except ReactorTraceError as exc:
+            with self._lock:
+                self._error = str(exc)
+                self._ended = True
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == protocol.UPDATE:
+            snapshot = protocol.read_snapshot(message)
+            events = protocol.read_events(message)
+            with self._lock:
+                self._omitted += int(message.get("omitted") or 0)
+                self._take_snapshot(snapshot)
+                self._take_events(events)
+        elif kind == protocol.DROPS:
+            with self._lock:
+                self._server_dropped = max(self._server_dropped, int(message["events"]))
+        elif kind == protocol.END:
+            self._end(str(message.get("reason") or "ended"))
+
+    def _take_snapshot(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self._position = max(self._position, snapshot.ts)
+
+    def _take_events(self, events: list[Event]) -> None:
+        if self._paused or not events:
+            return
+        excess = len(self._events) + len(events) - self._max_events
+        if excess > 0:
+            self._overflow += excess
+            if excess >= len(self._events):
+                self._events.clear()
+                events = events[-self._max_events :]
+            else:
+                for _ in range(excess):
+                    self._events.popleft()
+        self._events.extend(events)
+
+    def _end(self, reason: str) -> None:
+        with self._lock:
+            if self._closed:
+                return  # our own close(), not the program's end
+            if self.end_reason is None:
+                self.end_reason = reason
+            self._ended = True
+
+
+def _connect(path: str, timeout: float) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except FileNotFoundError:
+        sock.close()
+        raise ReactorTraceError(f"no such socket: {path}") from None
+    except ConnectionRefusedError:
+        sock.close()
+        raise ReactorTraceError(f"nothing listens on {path} (the program has ended?)") from None
+    except OSError as exc:
+        sock.close()
+        raise ReactorTraceError(f"cannot connect to {path}: {exc.strerror or exc}") from None
+    return sock

@@ -1,0 +1,96 @@
+"""Where live sockets live: one private directory per user, one socket per process.
+
+The directory is ``$XDG_RUNTIME_DIR/reactortrace`` when that is set, else
+``/tmp/reactortrace-UID``. It is created with mode 0700 and refused if someone
+else owns it or others can enter it. A traced process listens on
+``DIR/PID.sock`` (mode 0600), so ``reactortrace attach PID`` finds it by pid.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from reactortrace.errors import ReactorTraceError
+
+SOCKET_SUFFIX = ".sock"
+OUTPUT_SUFFIX = ".out"
+#: sun_path holds 108 bytes on Linux, 104 on macOS (with the final NUL).
+MAX_SOCKET_PATH = 100
+
+
+def runtime_dir() -> str:
+    """The per-user directory for live sockets (not created here)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        candidate = os.path.join(runtime, "reactortrace")
+        if len(candidate) + 24 <= MAX_SOCKET_PATH:
+            return candidate
+    return os.path.join("/tmp", f"reactortrace-{os.getuid()}")
+
+
+def private_dir(path: str | None = None) -> str:
+    """Create (if needed) and check the private directory; return its path.
+
+    Raises :class:`ReactorTraceError` if the directory is not ours or is open
+    to others: a socket there could be reached, or replaced, by another user.
+    """
+    path = path or runtime_dir()
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ReactorTraceError(f"cannot create {path}: {exc.strerror or exc}") from None
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ReactorTraceError(f"{path} is not a directory")
+    if info.st_uid != os.getuid():
+        raise ReactorTraceError(f"{path} belongs to another user")
+    if info.st_mode & 0o077:
+        raise ReactorTraceError(f"{path} is open to other users (mode {info.st_mode & 0o777:o})")
+    return path
+
+
+def socket_path(pid: int, directory: str | None = None) -> str:
+    """The socket a process with ``pid`` listens on."""
+    return os.path.join(directory or runtime_dir(), f"{pid}{SOCKET_SUFFIX}")
+
+
+def output_path(pid: int, directory: str | None = None) -> str:
+    """Where a detached program's output goes."""
+    return os.path.join(directory or runtime_dir(), f"{pid}{OUTPUT_SUFFIX}")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists (ours or not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def resolve_target(target: str, directory: str | None = None) -> str:
+    """The socket path for ``attach TARGET``: a pid or a socket path.
+
+    Raises :class:`ReactorTraceError` with a one-line reason when there is
+    nothing to attach to.
+    """
+    if target.isdigit():
+        pid = int(target)
+        if not pid_alive(pid):
+            raise ReactorTraceError(f"no process with pid {pid}")
+        path = socket_path(pid, directory)
+        if not os.path.exists(path):
+            raise ReactorTraceError(
+                f"process {pid} is not listening (start it with 'reactortrace run --listen')"
+            )
+        return path
+    if not os.path.exists(target):
+        raise ReactorTraceError(f"no such socket: {target}")
+    if not stat.S_ISSOCK(os.stat(target).st_mode):
+        raise ReactorTraceError(f"{target} is not a socket")
+    return target

@@ -1,0 +1,156 @@
+"""The live protocol: newline-delimited JSON, server to viewer only.
+
+Every message is one JSON object on one line, with a ``type``:
+
+``hello`` (first, once)
+    ``protocol`` (version), ``meta`` (the trace's meta), ``snapshot`` (now),
+    ``events`` (the latest events, oldest first: recent history, not all of
+    it), ``interval_ms`` (time between updates).
+``update`` (every ``interval_ms`` while the program runs)
+    ``events`` (new since the previous update, oldest first, at most a batch),
+    ``omitted`` (new events left out of this batch: only the newest are sent),
+    ``snapshot`` (now).
+``drops`` (to one viewer, before the next update it gets after a stall)
+    ``events``: how many events this viewer lost in all because it read too
+    slowly (updates thrown away instead of queued).
+``end`` (last)
+    ``reason``: why the stream ends (``"stopped"``: the reactor stopped,
+    ``"exit"``: the process is exiting).
+
+The protocol is read-only: the server reads nothing from viewers but the end
+of their connection. Snapshots and events have the JSON form of the trace file
+(:meth:`Snapshot.to_dict`, :meth:`Event.to_dict`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from reactortrace.core.events import Event
+from reactortrace.core.snapshot import Snapshot
+from reactortrace.errors import ReactorTraceError
+
+PROTOCOL = 1
+HELLO = "hello"
+UPDATE = "update"
+DROPS = "drops"
+END = "end"
+TYPES = frozenset({HELLO, UPDATE, DROPS, END})
+#: A longer line is a broken stream, not a message.
+MAX_LINE = 256 * 1024 * 1024
+
+
+class ProtocolError(ReactorTraceError):
+    """The server sent something that is not this protocol."""
+
+
+def _fallback(value: Any) -> Any:
+    return str(value)
+
+
+_dumps = functools.partial(orjson.dumps, default=_fallback)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One message as a line of bytes (events and snapshots may be dataclasses)."""
+    return _dumps(message) + b"\n"
+
+
+def hello(
+    meta: dict[str, Any],
+    snapshot: Snapshot,
+    events: Iterable[Event],
+    interval: float,
+) -> bytes:
+    """The first message a viewer gets."""
+    return encode(
+        {
+            "type": HELLO,
+            "protocol": PROTOCOL,
+            "meta": meta,
+            "snapshot": snapshot,
+            "events": list(events),
+            "interval_ms": round(interval * 1000),
+        }
+    )
+
+
+def update(events: list[Event], omitted: int, snapshot: Snapshot) -> bytes:
+    """One periodic update (the same bytes go to every viewer)."""
+    return encode({"type": UPDATE, "events": events, "omitted": omitted, "snapshot": snapshot})
+
+
+def drops(events: int) -> bytes:
+    """Tell one viewer how many events it lost by reading too slowly."""
+    return encode({"type": DROPS, "events": events})
+
+
+def end(reason: str) -> bytes:
+    """The last message."""
+    return encode({"type": END, "reason": reason})
+
+
+def decode(line: bytes) -> dict[str, Any]:
+    """One line back into a message; :class:`ProtocolError` if it is not one."""
+    try:
+        message = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(f"live stream: not JSON ({exc})") from None
+    if not isinstance(message, dict) or message.get("type") not in TYPES:
+        raise ProtocolError("live stream: not a reactortrace message")
+    return message
+
+
+def read_snapshot(message: dict[str, Any]) -> Snapshot:
+    """The snapshot of a hello or update message."""
+    try:
+        return Snapshot.from_dict(message["snapshot"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProtocolError(f"live stream: bad snapshot ({exc!r})") from None
+
+
+def read_events(message: dict[str, Any]) -> list[Event]:
+    """The events of a hello or update message."""
+    try:
+        return [Event.from_dict(item) for item in message.get("events") or ()]
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(f"live stream: bad event ({exc!r})") from None
+
+
+class LineSplitter:
+    """Cuts a byte stream into lines; keeps the unfinished tail for the next chunk."""
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.max_line = max_line
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The complete lines in ``data`` (with what was left before)."""
+        if b"\n" not in data:
+            if data:
+                self._parts.append(data)
+                self._size += len(data)
+                self._check()
+            return []
+        lines = data.split(b"\n")
+        if self._parts:
+            lines[0] = b"".join(self._parts) + lines[0]
+        tail = lines.pop()
+        self._parts = [tail] if tail else []
+        self._size = len(tail)
+        self._check()
+        return lines
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an unfinished line."""
+        return self._size
+
+    def _check(self) -> None:
+        if self._size > self.max_line:
+            raise ProtocolError("live stream: message too long")

@@ -1,0 +1,358 @@
+"""The server side of the live stream: runs in the traced process, on its own thread.
+
+:class:`LiveServer` listens on a Unix socket with plain ``socket`` and
+``selectors`` in a daemon thread: nothing is added to the program's reactor.
+Every ``interval`` it takes the new events and a snapshot from its
+:class:`Source` and sends them, encoded once, to every viewer.
+
+Nothing a viewer does can make the program wait. Sockets are non-blocking;
+each viewer has a bounded send queue, and an update that does not fit is
+thrown away for that viewer and its events counted (the viewer is told the
+count with its next update). A viewer that goes away is forgotten. What
+viewers send is read and ignored: the protocol is read-only.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from reactortrace.core.events import Event
+from reactortrace.core.snapshot import Snapshot
+from reactortrace.live import protocol
+from reactortrace.live.paths import private_dir
+
+#: Seconds between two updates while someone watches.
+INTERVAL = 0.15
+#: Seconds between two looks at the program while nobody watches (keeps the
+#: backlog of unread records, and the cost of the first look, small).
+IDLE_INTERVAL = 1.0
+#: Events in one update at most (the newest are sent; the others are counted).
+MAX_BATCH = 1_000
+#: Bytes waiting to be sent to one viewer at most.
+MAX_QUEUE = 4 * 1024 * 1024
+MAX_VIEWERS = 32
+#: Seconds the last update and the end message may take to leave at the end.
+LINGER = 0.25
+_RECV = 65_536
+
+
+class Source(Protocol):
+    """What the server streams: a traced program seen from another thread."""
+
+    meta: dict[str, Any]
+
+    def drain(self) -> list[Event]:
+        """Events recorded since the previous call, oldest first."""
+
+    def snapshot(self) -> Snapshot:
+        """The state now, without consuming events."""
+
+
+class Viewer:
+    """One connected viewer: its socket and its bounded send queue."""
+
+    __slots__ = ("sock", "fd", "queue", "queued", "offset", "dropped", "told", "greeted", "writing")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.queue: deque[bytes] = deque()
+        self.queued = 0  # bytes in the queue not sent yet
+        self.offset = 0  # bytes of queue[0] already sent
+        self.dropped = 0  # events thrown away for this viewer
+        self.told = 0  # ``dropped`` as last sent to it
+        self.greeted = False
+        self.writing = False  # registered for EVENT_WRITE
+
+    def offer(self, data: bytes, events: int, limit: int) -> bool:
+        """Queue ``data`` (carrying ``events`` events) unless the queue is full."""
+        if self.queued and self.queued + len(data) > limit:
+            self.dropped += events
+            return False
+        if self.dropped != self.told:
+            self._push(protocol.drops(self.dropped))
+            self.told = self.dropped
+        self._push(data)
+        return True
+
+    def _push(self, data: bytes) -> None:
+        self.queue.append(data)
+        self.queued += len(data)
+
+    def send(self) -> None:
+        """Send what the socket takes now; raises OSError if the viewer is gone."""
+        while self.queue:
+            head = self.queue[0]
+            try:
+                sent = self.sock.send(memoryview(head)[self.offset :])
+            except (BlockingIOError, InterruptedError):
+                return
+            self.offset += sent
+            self.queued -= sent
+            if self.offset < len(head):
+                return
+            self.queue.popleft()
+            self.offset = 0
+
+
+class LiveServer:
+    """Serve ``source`` to viewers on the Unix socket ``path``.
+
+    ``say`` reports, once, a failure that stopped the server (the program goes
+    on). :meth:`finish` is idempotent and does nothing in a forked child.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        path: str,
+        *,
+        interval: float = INTERVAL,
+        idle_interval: float = IDLE_INTERVAL,
+        max_batch: int = MAX_BATCH,
+        max_queue: int = MAX_QUEUE,
+        max_viewers: int = MAX_VIEWERS,
+        linger: float = LINGER,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        if interval <= 0 or idle_interval <= 0 or max_batch < 1 or max_queue < 1:
+            raise ValueError("intervals, batch and queue sizes must be positive")
+        self.source = source
+        self.path = path
+        self.interval = interval
+        self.idle_interval = idle_interval
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self.max_viewers = max_viewers
+        self.linger = linger
+        self._say = say or (lambda message: None)
+        self._viewers: dict[int, Viewer] = {}
+        self._recent: deque[Event] = deque(maxlen=max_batch)
+        self._selector = selectors.DefaultSelector()
+        self._listener: socket.socket | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stop = threading.Event()
+        self._reason = "exit"
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._finished = False
+        self._lock = threading.Lock()
+        #: Updates sent (to at least one viewer) and ticks done: for tests and benchmarks.
+        self.updates = 0
+        self.ticks = 0
+        self.failed: str | None = None
+
+    # -- control (any thread) ---------------------------------------------
+
+    def start(self) -> None:
+        """Bind the socket (0600, in a private directory) and start the thread."""
+        private_dir(os.path.dirname(self.path))
+        if os.path.exists(self.path):
+            os.unlink(self.path)  # left by a process with the same pid that was killed
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            old_umask = os.umask(0o177)
+            try:
+                listener.bind(self.path)
+            finally:
+                os.umask(old_umask)
+            os.chmod(self.path, 0o600)
+            listener.listen(8)
+            listener.setblocking(False)
+        except BaseException:
+            listener.close()
+            self._close_all()
+            raise
+        self._listener = listener
+        self._selector.register(listener, selectors.EVENT_READ, self._accept)
+        self._wake_r.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, self._woken)
+        self._thread = threading.Thread(target=self._run, name="reactortrace-live", daemon=True)
+        self._thread.start()
+
+    def finish(self, reason: str = "exit", timeout: float = 2.0) -> None:
+        """Send the last update and an end message, close everything, remove the socket."""
+        with self._lock:
+            if self._finished or os.getpid() != self._pid:
+                return
+            self._finished = True
+        self._reason = reason
+        self._stop.set()
+        thread = self._thread
+        if thread is None:
+            self._close_all()
+            return
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        if thread is not threading.current_thread():
+            thread.join(timeout)
+
+    @property
+    def viewers(self) -> int:
+        """How many viewers are connected now."""
+        return len(self._viewers)
+
+    def viewer_drops(self) -> list[int]:
+        """Events dropped for each connected viewer (a copy, for tests)."""
+        return [viewer.dropped for viewer in list(self._viewers.values())]
+
+    # -- the thread --------------------------------------------------------
+
+    def _run(self) -> None:
+        next_tick = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                for key, mask in self._selector.select(max(0.0, next_tick - time.monotonic())):
+                    key.data(key, mask)
+                now = time.monotonic()
+                if now >= next_tick or self._has_new_viewers():
+                    self._tick()
+                    pause = self.interval if self._viewers else self.idle_interval
+                    next_tick = now + pause
+            self._last_words()
+        except Exception as exc:  # noqa: BLE001 - the program must never see it
+            self.failed = f"{type(exc).__name__}: {exc}"
+            self._say(f"live view stopped: {self.failed}")
+        finally:
+            self._close_all()
+
+    def _has_new_viewers(self) -> bool:
+        return any(not viewer.greeted for viewer in self._viewers.values())
+
+    def _tick(self) -> None:
+        events = self.source.drain()
+        self.ticks += 1
+        self._recent.extend(events)
+        if not self._viewers:
+            return
+        snapshot = self.source.snapshot()
+        batch = events[-self.max_batch :]
+        data = protocol.update(batch, len(events) - len(batch), snapshot)
+        hello: bytes | None = None
+        for viewer in list(self._viewers.values()):
+            if viewer.greeted:
+                viewer.offer(data, len(events), self.max_queue)
+            else:
+                if hello is None:
+                    hello = protocol.hello(self.source.meta, snapshot, self._recent, self.interval)
+                viewer.offer(hello, 0, self.max_queue)
+                viewer.greeted = True
+            self._flush(viewer)
+        self.updates += 1
+
+    def _last_words(self) -> None:
+        """The final update and the end message, with a short bounded wait."""
+        if self._listener is not None:
+            self._forget_listener()
+        if not self._viewers:
+            return
+        self._tick()
+        goodbye = protocol.end(self._reason)
+        for viewer in list(self._viewers.values()):
+            viewer.offer(goodbye, 0, self.max_queue + len(goodbye))
+            self._flush(viewer)
+        deadline = time.monotonic() + self.linger
+        while self._viewers and any(v.queue for v in self._viewers.values()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for key, mask in self._selector.select(left):
+                key.data(key, mask)
+
+    # -- selector callbacks --------------------------------------------------
+
+    def _accept(self, key: selectors.SelectorKey, mask: int) -> None:
+        assert self._listener is not None
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if len(self._viewers) >= self.max_viewers:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            viewer = Viewer(sock)
+            self._viewers[viewer.fd] = viewer
+            self._selector.register(sock, selectors.EVENT_READ, self._viewer_event)
+
+    def _viewer_event(self, key: selectors.SelectorKey, mask: int) -> None:
+        viewer = self._viewers.get(key.fd)
+        if viewer is None:
+            return
+        if mask & selectors.EVENT_READ and not self._read_and_ignore(viewer):
+            self._drop(viewer)
+            return
+        if mask & selectors.EVENT_WRITE:
+            self._flush(viewer)
+
+    @staticmethod
+    def _read_and_ignore(viewer: Viewer) -> bool:
+        """Read what a viewer sent and throw it away; False once it has gone."""
+        try:
+            return bool(viewer.sock.recv(_RECV))
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+
+    def _woken(self, key: selectors.SelectorKey, mask: int) -> None:
+        try:
+            self._wake_r.recv(64)
+        except OSError:
+            pass
+
+    # -- viewers -----------------------------------------------------------
+
+    def _flush(self, viewer: Viewer) -> None:
+        try:
+            viewer.send()
+        except OSError:
+            self._drop(viewer)
+            return
+        want = bool(viewer.queue)
+        if want != viewer.writing:
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want else 0)
+            self._selector.modify(viewer.sock, events, self._viewer_event)
+            viewer.writing = want
+
+    def _drop(self, viewer: Viewer) -> None:
+        self._viewers.pop(viewer.fd, None)
+        try:
+            self._selector.unregister(viewer.sock)
+        except (KeyError, ValueError):
+            pass
+        viewer.sock.close()
+
+    def _forget_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        try:
+            self._selector.unregister(listener)
+        except (KeyError, ValueError):
+            pass
+        listener.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+    def _close_all(self) -> None:
+        self._forget_listener()
+        for viewer in list(self._viewers.values()):
+            self._drop(viewer)
+        for sock in (self._wake_r, self._wake_w):
+            sock.close()
+        self._selector.close()

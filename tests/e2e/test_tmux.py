@@ -1,0 +1,149 @@
+"""End to end in a real terminal: tmux runs ``reactortrace run`` on a small program.
+
+The test types into a shell in a detached tmux session, reads the screen with
+``capture-pane``, and checks what a user would see: the program's timers and
+connections by name, the keys working, and after quitting, the shell prompt
+back on a clean terminal and the program gone. tmux is required (CI installs
+it): without it these tests fail, they are not skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reactortrace.live.paths import pid_alive
+
+SHOP = str(Path(__file__).with_name("shop.py"))
+PROMPT = "e2e$ "
+WIDTH, HEIGHT = 120, 40
+#: Terminal modes a full-screen app turns on and must turn off again.
+MODES = ("alternate_on", "mouse_any_flag", "mouse_button_flag", "mouse_standard_flag",
+         "mouse_sgr_flag")
+
+
+class Terminal:
+    """A shell in a detached tmux session on a private tmux server."""
+
+    def __init__(self, cwd: str) -> None:
+        self.server = f"rt-e2e-{os.getpid()}"
+        self.target = "e2e"
+        shell = f"env PS1='{PROMPT}' bash --norc --noprofile"
+        self._tmux("new-session", "-d", "-s", self.target, "-x", str(WIDTH), "-y", str(HEIGHT),
+                   "-c", cwd, shell)
+
+    def _tmux(self, *args: str) -> str:
+        result = subprocess.run(["tmux", "-L", self.server, *args], capture_output=True,
+                                text=True, timeout=10)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def type(self, text: str, enter: bool = True) -> None:
+        self._tmux("send-keys", "-t", self.target, "-l", text)
+        if enter:
+            self._tmux("send-keys", "-t", self.target, "Enter")
+
+    def press(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", self.target, *keys)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", self.target)
+
+    def flag(self, name: str) -> str:
+        return self._tmux("display-message", "-p", "-t", self.target, f"#{{{name}}}").strip()
+
+    def wait_for(self, check: object, timeout: float = 20.0) -> str:
+        """Wait until ``check(screen)`` is true, or a string is on the screen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            ok = check in screen if isinstance(check, str) else check(screen)  # type: ignore[operator]
+            if ok:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"waited {timeout}s for {check!r}; the screen:\n{screen}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True,
+                       timeout=10)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is needed for the end-to-end tests: install it (apt-get install tmux)")
+    term = Terminal(str(tmp_path))
+    try:
+        term.wait_for(at_prompt)
+        yield term
+    finally:
+        term.close()
+
+
+def at_prompt(screen: str) -> bool:
+    return screen.rstrip().endswith(PROMPT.rstrip())
+
+
+def start_shop(terminal: Terminal, pidfile: Path) -> int:
+    pidfile.unlink(missing_ok=True)
+    command = f"{sys.executable} -m reactortrace run {SHOP} {pidfile}; echo EXIT=$?"
+    terminal.type(command)
+    terminal.wait_for("● LIVE")
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return int(pidfile.read_text())
+
+
+def assert_clean_exit(terminal: Terminal, pid: int, screen: str) -> None:
+    assert at_prompt(screen), screen
+    assert "● LIVE" not in screen and "Quit" not in screen, screen
+    for mode in MODES:
+        assert terminal.flag(mode) == "0", f"{mode} left on"
+    assert terminal.flag("cursor_flag") == "1", "cursor left hidden"
+    assert not pid_alive(pid), "the program is still running"
+
+
+def test_run_shows_the_program_keys_work_and_q_leaves_a_clean_terminal(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    pid = start_shop(terminal, tmp_path / "shop.pid")
+    # Wide terminal: the loop tab shows timers and connections beside the log.
+    terminal.wait_for(lambda s: "Shop.expire_carts" in s and "ShopProtocol" in s)
+    terminal.press("2")
+    screen = terminal.wait_for("created at")  # a column of the full timers view
+    for name in ("Shop.expire_carts", "Shop.restock", "CustomerProtocol.browse", "shop.py:"):
+        assert name in screen, screen
+    terminal.press("3")
+    screen = terminal.wait_for("last active")  # a column of the full connections view
+    for name in (".listen", "twisted.internet.tcp.Port", "ShopProtocol", "0.0.1:"):
+        assert name in screen, screen
+    terminal.press("6")
+    terminal.wait_for("shop open on port")
+    terminal.press("?")
+    screen = terminal.wait_for("Pending timers")
+    assert "Quit" in screen
+    terminal.press("Escape")
+    terminal.wait_for(lambda s: "Pending timers" not in s)
+    terminal.press("q")
+    screen = terminal.wait_for("EXIT=0")
+    screen = terminal.wait_for(at_prompt)
+    assert "shop closed" in screen  # its last words, printed after the TUI had closed
+    assert_clean_exit(terminal, pid, screen)
+
+
+def test_ctrl_c_quits_and_stops_the_program(terminal: Terminal, tmp_path: Path) -> None:
+    pid = start_shop(terminal, tmp_path / "shop.pid")
+    terminal.press("C-c")
+    screen = terminal.wait_for("EXIT=0")
+    screen = terminal.wait_for(at_prompt)
+    assert_clean_exit(terminal, pid, screen)

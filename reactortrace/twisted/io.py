@@ -12,16 +12,17 @@ which TCP and UNIX streams read and write.
 
 from __future__ import annotations
 
+import ast
 import itertools
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import tcp
+from twisted.internet import abstract, tcp
 
 from . import records as R
 from .globals import disguise, shared_patch
 from .recorder import Part, Recorder
-from .rewrite import rewrite
+from .rewrite import After, rewrite
 
 #: id(selectable) -> (recorder, connection id) for open connections.
 LIVE_CONNS: dict[int, tuple[Recorder, int]] = {}
@@ -157,16 +158,47 @@ def _make_data_received(original: Any) -> Any:
     )
 
 
-def _make_write_some_data(original: Any) -> Any:
-    counter = BYTES
+def _is_offset_advance(stmt: ast.stmt) -> bool:
+    """``self.offset += l`` in doWrite: ``l`` bytes were just written."""
+    return (
+        isinstance(stmt, ast.AugAssign)
+        and isinstance(stmt.target, ast.Attribute)
+        and stmt.target.attr == "offset"
+        and isinstance(stmt.value, ast.Name)
+    )
 
-    def writeSomeData(self: Any, data: Any) -> Any:
-        written = original(self, data)
-        if type(written) is int:
-            counter[1] += written
-        return written
 
-    return writeSomeData
+def _is_resume(stmt: ast.stmt) -> bool:
+    """``self.producerPaused = False`` in doWrite: the producer is resumed."""
+    return (
+        isinstance(stmt, ast.Assign)
+        and isinstance(stmt.targets[0], ast.Attribute)
+        and stmt.targets[0].attr == "producerPaused"
+        and isinstance(stmt.value, ast.Constant)
+        and stmt.value.value is False
+    )
+
+
+def _producer_resumed(selectable: Any) -> None:
+    entry = LIVE_CONNS.get(id(selectable))
+    if entry is not None:
+        entry[0].emit(IO_PART, R.RESUME, entry[1], pending_out(selectable))
+
+
+def _ignore(exc: BaseException) -> None:
+    """Adding two ints cannot fail; nothing to turn off."""
+
+
+def _make_do_write(original: Any) -> Any:
+    """``FileDescriptor.doWrite`` recompiled: count bytes written, note resumes."""
+    return rewrite(
+        original,
+        [
+            After(_is_offset_advance, "", "", inline="_rt_bytes[1] += l"),
+            After(_is_resume, "_rt_resumed", "self"),
+        ],
+        {"_rt_bytes": BYTES, "_rt_resumed": _producer_resumed, "_rt_failed": _ignore},
+    )
 
 
 def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
@@ -226,7 +258,7 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
 
     part.patcher.set(kind, "addReader", add_reader_hook(kind.addReader))
     shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
-    shared_patch(part, tcp.Connection, "writeSomeData", _make_write_some_data)
+    shared_patch(part, abstract.FileDescriptor, "doWrite", _make_do_write)
     for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):
         register(selectable)
     return dispatched

@@ -99,6 +99,7 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                 "_rt_pollin": getattr(reactor, "_POLL_IN", 0),
                 "_rt_pack_io": R.IO_FMT.pack,
                 "_rt_bytes": io.BYTES,
+                "_rt_pending": io.pending_out,
                 "_rt_waited": waited,
                 "_rt_io": dispatched,
                 "_rt_clock": clock,
@@ -113,13 +114,17 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
     _install_system_events(rec, kind, part)
 
 
-# A read from a known connection, inline in doIteration; the rest goes to the
-# io hook.
+# A dispatch to a known connection, inline in doIteration; the rest goes to
+# the io hook.
 # (_rt_pre is the connection's entry, looked up before the dispatch.)
 _READ_INLINE = f"""\
-if _rt_pre is not None and {{reading}} and self is _rt_target[0]:
-    _rt_append(_rt_pack_io(_rt_seq(), {R.READ}, _rt_t0, _rt_clock(), _rt_pre[1], _rt_bytes[0], -1))
-    _rt_bytes[0] = 0
+if _rt_pre is not None and self is _rt_target[0]:
+    if {{reading}}:
+        _rt_append(_rt_pack_io(_rt_seq(), {R.READ}, _rt_t0, _rt_clock(), _rt_pre[1], _rt_bytes[0], -1))
+    else:
+        _rt_append(_rt_pack_io(_rt_seq(), {R.WRITE}, _rt_t0, _rt_clock(), _rt_pre[1], _rt_bytes[1],
+                               _rt_pending(selectable)))
+    _rt_bytes[0] = _rt_bytes[1] = 0
 else:
     _rt_io(selectable, {{how}}, _rt_pre, _rt_t0, None)"""
 

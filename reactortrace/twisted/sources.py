@@ -52,25 +52,12 @@ def _paused(selectable: Any) -> None:
     _conn_record(selectable, R.PAUSE, io.pending_out(selectable))
 
 
-def _resumed(selectable: Any) -> None:
-    _conn_record(selectable, R.RESUME, io.pending_out(selectable))
-
-
 def _make_pause_hook(original: Any) -> Any:
     """``_maybePauseProducer`` with a record after ``self.producerPaused = True``."""
     return rewrite(
         original,
         [After(_assigns("producerPaused", True), "_rt_paused", "self")],
         {"_rt_paused": _paused},
-    )
-
-
-def _make_resume_hook(original: Any) -> Any:
-    """``doWrite`` with a record after ``self.producerPaused = False``."""
-    return rewrite(
-        original,
-        [After(_assigns("producerPaused", False), "_rt_resumed", "self")],
-        {"_rt_resumed": _resumed},
     )
 
 
@@ -164,7 +151,6 @@ def install(rec: Recorder, track_deferreds: bool) -> Part:
     Deferred made and fired)."""
     part = rec.part(PART)
     shared_patch(part, abstract.FileDescriptor, "_maybePauseProducer", _make_pause_hook)
-    shared_patch(part, abstract.FileDescriptor, "doWrite", _make_resume_hook)
     shared_patch(part, tcp.Connection, "readConnectionLost", _make_read_half_close)
     shared_patch(part, tcp.Connection, "_closeWriteConnection", _make_write_half_close)
     if track_deferreds:

@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from . import __version__
+from .core.diagnose import Thresholds
 from .errors import ReactorTraceError, UsageError
+from .export import FORMATS
 from .runner import Target, exec_program
 
 PROG = "reactortrace"
@@ -34,11 +36,15 @@ _RUN_FLAGS = {
     "-q": "quiet",
     "--listen": "listen",
     "--detach-on-quit": "detach_on_quit",
+    "--track-deferreds": "track_deferreds",
 }
-_RUN_VALUES = {"-o", "--output", "--format", "--slow", "--max-events"}
+_RUN_VALUES = {
+    "-o", "--output", "--format", "--slow", "--max-events", "--late", "--pending", "--idle",
+}
 RUN_USAGE = (
-    "reactortrace run [-o FILE] [--format json|jsonl] [--no-tui] [--listen] "
-    "[--detach-on-quit] [--slow MS] [--max-events N] "
+    "reactortrace run [-o FILE] [--format json|jsonl|chrome] [--no-tui] [--listen] "
+    "[--detach-on-quit] [--slow MS] [--late MS] [--pending S] [--idle S] "
+    "[--track-deferreds] [--max-events N] "
     "(SCRIPT [ARGS...] | -m MODULE [ARGS...] | -- COMMAND [ARGS...])"
 )
 RUN_HELP = f"""usage: {RUN_USAGE}
@@ -50,7 +56,9 @@ options:
   -o, --output FILE   write the trace to FILE when the program ends (without
                       the TUI the default is reactortrace-PID.json; with the
                       TUI no trace is written unless -o is given)
-  --format FORMAT     json or jsonl (default: from the file name)
+  --format FORMAT     json, jsonl (written as the program runs: survives a
+                      kill -9) or chrome (Perfetto); default: from the file
+                      name (.jsonl, .chrome.json, else json)
   --no-tui            record only: no TUI (the default when not in a terminal);
                       reactortrace becomes the program (same pid and status)
   --listen            serve the live view for 'reactortrace attach PID'
@@ -58,7 +66,14 @@ options:
   --detach-on-quit    with the TUI: quitting (q or Ctrl+C) leaves the program
                       running, its output appended to a file; otherwise
                       quitting stops it (SIGINT, SIGTERM after 3 s, then SIGKILL)
-  --slow MS           dispatches at least this long are slow (default 100)
+  --slow MS           dispatches at least this long are slow: the watchdog
+                      takes the blocking stack (default 100)
+  --late MS           timers firing this late are late (default 100)
+  --pending S         Deferreds unfired (with --track-deferreds) or
+                      connections half-closed this long warn (default 10)
+  --idle S            connections without data this long are idle (default 60)
+  --track-deferreds   record every Deferred made and fired, to find those
+                      pending too long (costs about 1 us per Deferred)
   --max-events N      events kept in memory (default 1000000)
   -q, --quiet         no messages from reactortrace in the program's output
 
@@ -107,9 +122,14 @@ def _set_run_value(options: dict[str, object], name: str, value: str) -> None:
     if name in ("-o", "--output"):
         options["output"] = os.path.abspath(value)
     elif name == "--format":
-        if value not in ("json", "jsonl"):
-            raise UsageError(f"--format must be json or jsonl, not {value!r}")
+        if value not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {value!r}")
         options["format"] = value
+    elif name in ("--late", "--pending", "--idle"):
+        thresholds = dict(options.get("thresholds") or {})  # type: ignore[call-overload]
+        thresholds[name[2:]] = value
+        Thresholds.from_options(thresholds)  # refuse a bad value now, in one line
+        options["thresholds"] = thresholds
     elif name == "--slow":
         options["slow_ms"] = _number(name, value, float, minimum=0.001)
     elif name == "--max-events":
@@ -225,8 +245,16 @@ def cmd_demo(argv: Sequence[str]) -> int:
     return cmd_run(run_argv)
 
 
+def cmd_summary(argv: Sequence[str]) -> int:
+    """``reactortrace summary``: Rich tables (or JSON) of a recorded trace."""
+    from .summary import cmd_summary as summary
+
+    return summary(argv)
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": cmd_run,
+    "summary": cmd_summary,
     "view": cmd_view,
     "attach": cmd_attach,
     "export": cmd_export,
@@ -240,7 +268,9 @@ commands:
             {RUN_USAGE}
   view      replay a recorded trace in the TUI: reactortrace view TRACE
   attach    watch a program started with --listen: reactortrace attach PID|SOCKET
-  export    convert a trace: reactortrace export TRACE -o OUT [--format json|jsonl]
+  summary   tables of a trace: warnings, slowest dispatches, hot callables,
+            timer lateness, connections: reactortrace summary TRACE [--json]
+  export    convert a trace: reactortrace export TRACE -o OUT [--format json|jsonl|chrome]
   demo      the bundled demo program under the live TUI: reactortrace demo [--no-tui]
 
 reactortrace COMMAND --help shows a command's options. Version {__version__}.

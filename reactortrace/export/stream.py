@@ -7,9 +7,8 @@ run (one batch at a time), and a program killed with SIGKILL leaves a file
 whose complete lines all load: at most the last interval is lost, and
 :func:`reactortrace.load` reports the trace as cut short (no end line).
 
-A tracer's ``new_events`` hands each event out once. When the stream and
-another reader (the live server) both need every event, :class:`Tee` gives
-each its own reader over one drain.
+``drain`` is normally a :meth:`Tracer.subscribe` subscription, so the
+stream gets every event whoever else reads them (the live server, snapshots).
 """
 
 from __future__ import annotations
@@ -34,58 +33,11 @@ SnapshotLike = dict[str, Any] | Snapshot | None
 Drain = Callable[[], Sequence[Event | dict[str, Any]]]
 
 
-class Tee:
-    """One drain, several readers: each reader gets every event exactly once.
-
-    Events wait in a reader's queue until that reader reads, so each reader
-    must read regularly (the stream and the live server both do) or be closed.
-    """
-
-    def __init__(self, drain: Drain) -> None:
-        self._drain = drain
-        self._queues: list[list[Any]] = []
-        self._lock = threading.Lock()
-
-    def reader(self) -> TeeReader:
-        """A new reader: it gets the events drained from now on."""
-        return TeeReader(self)
-
-    def _read(self, queue: list[Any]) -> list[Any]:
-        with self._lock:
-            fresh = self._drain()
-            if fresh:
-                for other in self._queues:
-                    other.extend(fresh)
-            taken = queue[:]
-            queue.clear()
-            return taken
-
-
-class TeeReader:
-    """A drain function over a :class:`Tee`; ``close()`` when done reading."""
-
-    def __init__(self, tee: Tee) -> None:
-        self._tee = tee
-        self._queue: list[Any] = []
-        with tee._lock:
-            tee._queues.append(self._queue)
-
-    def __call__(self) -> list[Any]:
-        return self._tee._read(self._queue)
-
-    def close(self) -> None:
-        """Stop receiving events (idempotent)."""
-        with self._tee._lock:
-            if any(queue is self._queue for queue in self._tee._queues):
-                self._tee._queues.remove(self._queue)
-            self._queue.clear()
-
-
 class StreamWriter:
     """Writes the events ``drain()`` returns to ``path`` as they come.
 
-    ``drain`` returns the events recorded since its previous call (the
-    tracer's ``new_events``); it is called from the writer's thread, and from
+    ``drain`` returns the events recorded since its previous call (a
+    tracer subscription); it is called from the writer's thread, and from
     the caller's in :meth:`close`, never from both at once.
     """
 

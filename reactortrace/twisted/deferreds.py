@@ -64,13 +64,9 @@ def _callback_ran(
     try:
         if pre is not None:
             key, line = pre
+            key_ref = rec.interner.ref(key)
         else:
-            key = callback.__code__ if type(callback) is _FUNCTION else callable_key(callback)
-            line = -1
-        ref = rec.interner.get
-        key_ref = ref(id(key))
-        if key_ref is None:
-            key_ref = rec.interner.add(key)
+            key_ref, line = rec.key_ref(callback), -1
         if exc is not None:
             failed = rec.interner.ref(type(exc))
         elif type(result) is Failure:
@@ -110,7 +106,7 @@ def _refresh_sink() -> None:
     for rec in reversed(ACTIVE):
         part = rec.parts.get("deferreds")
         if part is not None and part.on:
-            _SINK[0] = (rec.append, rec.next_seq, rec.interner.get)
+            _SINK[0] = (rec.append, rec.next_seq, rec.fast_keys.get)
             return
     _SINK[0] = None
 

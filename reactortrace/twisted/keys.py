@@ -30,13 +30,14 @@ def callable_key(func: Any, depth: int = 0) -> Any:
     """The key that names ``func`` in a trace."""
     kind = type(func)
     if kind is _FUNCTION:
+        wrapped = func.__dict__.get("__wrapped__")  # a decorator's wrapper
+        if wrapped is not None and depth < 5:
+            return callable_key(wrapped, depth + 1)
         return func.__code__
     if kind is _METHOD:
         inner = func.__func__
         if inner is _DEFERRED_CALLBACK:
             return _deferred_target(func.__self__, depth)
-        if type(inner) is _FUNCTION:
-            return inner.__code__
         return callable_key(inner, depth + 1) if depth < 5 else kind
     if kind is _LOOPING:
         return callable_key(func.f, depth + 1) if depth < 5 else kind

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.ring import Ring
+from .keys import callable_key
 from .patching import Patcher
 from .records import Interner
 
@@ -58,8 +59,21 @@ class Recorder:
         self.target: list[Any] = [None]
         #: id(DelayedCall) -> its packed SCHEDULE record, while it is pending
         self.timers: dict[int, bytes] = {}
+        #: id(code) -> interner ref of the key, for the code of plain
+        #: functions (not decorators' wrappers): the hot paths' cheap lookup
+        self.fast_keys: dict[int, int] = {}
         self.parts: dict[str, Part] = {}
         self.failures: list[str] = []
+
+    def key_ref(self, func: Any) -> int:
+        """The interned key of callable ``func``, remembering plain functions'
+        code so the hot paths can find it with one lookup next time."""
+        key = callable_key(func)
+        ref = self.interner.ref(key)
+        code = getattr(func, "__code__", None)
+        if code is key:  # a plain function or method, not a wrapper
+            self.fast_keys[id(code)] = ref
+        return ref
 
     def part(self, name: str) -> Part:
         """The part called ``name``, made on first use."""

@@ -21,7 +21,7 @@ import sys
 import threading
 from typing import Any
 
-from ..core.events import Event
+from ..core.diagnose import Thresholds
 from ..core.snapshot import Snapshot
 from .tracer import Tracer, is_real_reactor
 
@@ -36,6 +36,7 @@ class Session:
         self.config = config
         self.tracer: Tracer | None = None
         self.live: Any = None  # the LiveServer, when listening
+        self.stream: Any = None  # the StreamWriter, when writing JSON Lines
         self._written_upto = -1
         self._lock = threading.Lock()
 
@@ -43,16 +44,30 @@ class Session:
         """Instrument the first real reactor the program installs."""
         if self.tracer is not None or not is_real_reactor(reactor):
             return
+        config = self.config
         self.tracer = Tracer(
             reactor,
-            max_events=int(self.config.get("max_events") or 1_000_000),
-            slow_ms=float(self.config.get("slow_ms") or 100.0),
-            program=self.config.get("program"),
-            argv=self.config.get("argv"),
+            max_events=int(config.get("max_events") or 1_000_000),
+            slow_ms=float(config.get("slow_ms") or 100.0),
+            track_deferreds=bool(config.get("track_deferreds")),
+            thresholds=Thresholds.from_options(config.get("thresholds") or {}),
+            program=config.get("program"),
+            argv=config.get("argv"),
         )
         self._wrap_run(reactor)
-        if self.config.get("listen"):
+        if config.get("listen"):
             self._listen(self.tracer)
+        if config.get("format") == "jsonl" and config.get("output"):
+            self._stream(self.tracer, config["output"])
+
+    def _stream(self, tracer: Tracer, path: str) -> None:
+        """Write the JSON Lines trace as the program runs (survives SIGKILL)."""
+        from ..export.stream import StreamWriter
+
+        try:
+            self.stream = StreamWriter(path, tracer.meta, tracer.subscribe())
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            _say(f"could not write {path}: {exc}")
 
     def _listen(self, tracer: Tracer) -> None:
         """Serve the recording on this process's live socket; say where."""
@@ -101,6 +116,9 @@ class Session:
         path = self.config.get("output")
         if tracer is None or not path:
             return
+        if self.stream is not None:
+            self._end_stream(tracer, path)
+            return
         with self._lock:
             total = tracer.recorder.ring.total
             if total == self._written_upto:
@@ -116,25 +134,30 @@ class Session:
             _say(f"wrote {path} ({len(tracer.recorder.ring.records)} events{dropped})")
 
 
-class TracerSource:
-    """The live server's view of a tracer: new events, and a snapshot that consumes none.
+    def _end_stream(self, tracer: Tracer, path: str) -> None:
+        """Close the JSON Lines stream with the final snapshot (once)."""
+        with self._lock:
+            if self.stream.closed:
+                return
+            try:
+                self.stream.close(tracer.snapshot, tracer.dropped)
+            except Exception as exc:  # noqa: BLE001
+                _say(f"could not write {path}: {exc}")
+                return
+        if not self.config.get("quiet"):
+            _say(f"wrote {path} ({self.stream.events_written} events)")
 
-    ``Tracer.snapshot()`` drains the ring first, so events would never reach
-    ``new_events()``; the snapshot is read from the tracer's state instead,
-    which the server's own drains keep current.
-    """
+
+class TracerSource:
+    """The live server's view of a tracer: its own subscription, and snapshots."""
 
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
         self.meta = tracer.meta
-
-    def drain(self) -> list[Event]:
-        return self.tracer.new_events()
+        self.drain = tracer.subscribe()
 
     def snapshot(self) -> Snapshot:
-        tracer = self.tracer
-        with tracer._lock:
-            return tracer._state.snapshot(tracer.now())
+        return self.tracer.snapshot()
 
 
 def _say(message: str) -> None:

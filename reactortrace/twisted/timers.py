@@ -119,7 +119,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             if code_ref is None:
                 code_ref = user_codes[id(code)] = rec.interner.ref(code)
             offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
-        key_ref = rec.interner.ref(callable_key(func))
+        key_ref = rec.key_ref(func)
         return pack_schedule(
             next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, offset,
             delay, origin, queued_at,
@@ -154,7 +154,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
         try:
             queued_at = queued.popleft() if queued else 0
             error = 0 if exc is None else rec.interner.ref(type(exc))
-            key_ref = rec.interner.ref(callable_key(func))
+            key_ref = rec.key_ref(func)
             append(pack_thread(next_seq(), R.THREAD, t0, t1, key_ref, 0, queued_at, 0, error))
         except Exception as error_:  # noqa: BLE001
             part.fail(error_)
@@ -206,7 +206,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
                 "_rt_scheduled": scheduled,
                 "_rt_getframe": getframe,
                 "_rt_user": user_code,
-                "_rt_ref": ref,
+                "_rt_ref": rec.fast_keys.get,
                 "_rt_id": id,
                 "_rt_append": append,
                 "_rt_pack": pack_schedule,

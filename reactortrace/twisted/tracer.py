@@ -75,6 +75,8 @@ class Tracer:
         self._state = LoopState(thresholds=self.thresholds)
         self._seen = -1
         self._lock = threading.Lock()
+        self._subscribers: list[Subscription] = []
+        self._default_subscription: Subscription | None = None
         self._closed = False
         self.meta = _meta(reactor, rec.start_wall, self.options, program, argv)
         queued: deque[int] = deque()
@@ -108,16 +110,35 @@ class Tracer:
     # -- reading -------------------------------------------------------------
 
     def _drain(self) -> list[Event]:
-        """Resolve records appended since the last call and feed the state."""
+        """Resolve records appended since the last call, feed the state, and
+        hand the new events to every subscriber."""
         with self._lock:
             records = self.recorder.ring.since(self._seen, seq_of)
             if not records:
                 return []
             self._seen = seq_of(records[-1])
             new = list(self._resolver.resolve(records))
-            self._state.dropped = self.recorder.ring.dropped
-            self._state.feed(new)
+            self._publish(new)
             return new
+
+    def _publish(self, new: list[Event]) -> None:
+        """Feed ``new`` to the state and to each subscriber (under the lock)."""
+        self._state.dropped = self.recorder.ring.dropped
+        self._state.feed(new)
+        for subscriber in self._subscribers:
+            subscriber.take(new)
+
+    def subscribe(self, limit: int = 500_000) -> "Subscription":
+        """A reader of every event resolved from now on, its own copy of each.
+
+        Streams and live viewers each subscribe: :meth:`snapshot` and other
+        readers no longer take events away from them. A subscriber that does
+        not read keeps at most ``limit`` events and counts the rest as lost.
+        """
+        subscription = Subscription(self, limit)
+        with self._lock:
+            self._subscribers.append(subscription)
+        return subscription
 
     def now(self) -> int:
         """Nanoseconds since the trace started."""
@@ -141,13 +162,16 @@ class Tracer:
             if records:
                 self._seen = max(self._seen, seq_of(records[-1]))
                 self._resolver = resolver
-            self._state.dropped = self.recorder.ring.dropped
-            self._state.feed(new)
+            self._publish(new)
             return events
 
     def new_events(self) -> list[Event]:
-        """Events recorded since the previous call (for streaming)."""
-        return self._drain()
+        """Events recorded since the previous call of this method."""
+        if self._default_subscription is None:
+            everything = self.events()
+            self._default_subscription = self.subscribe()
+            return everything
+        return self._default_subscription()
 
     @property
     def dropped(self) -> int:
@@ -198,6 +222,37 @@ class Tracer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Subscription:
+    """What :meth:`Tracer.subscribe` returns: call it for the events since the
+    previous call; ``lost`` counts what it could not keep."""
+
+    def __init__(self, tracer: Tracer, limit: int) -> None:
+        self._tracer = tracer
+        self._queue: deque[Event] = deque(maxlen=limit)
+        self.lost = 0
+
+    def take(self, events: list[Event]) -> None:
+        """Queue ``events`` (called by the tracer, under its lock)."""
+        overflow = len(self._queue) + len(events) - (self._queue.maxlen or 0)
+        if overflow > 0:
+            self.lost += overflow
+        self._queue.extend(events)
+
+    def __call__(self) -> list[Event]:
+        self._tracer._drain()
+        with self._tracer._lock:
+            taken = list(self._queue)
+            self._queue.clear()
+        return taken
+
+    def close(self) -> None:
+        """Stop receiving events (idempotent)."""
+        with self._tracer._lock:
+            if self in self._tracer._subscribers:
+                self._tracer._subscribers.remove(self)
+            self._queue.clear()
 
 
 _instrumented: dict[int, Any] = {}

@@ -17,7 +17,7 @@ import reactortrace
 from reactortrace.cli import main
 from reactortrace.core.events import Event
 from reactortrace.errors import TraceFileError
-from reactortrace.export.stream import StreamWriter, Tee
+from reactortrace.export.stream import StreamWriter
 
 from .conftest import run_program
 
@@ -182,24 +182,3 @@ def test_a_program_that_ends_streams_exactly_what_the_tracer_recorded(tmp_path: 
     assert streamed.complete and streamed.snapshot is not None
     assert streamed.events == whole.events and len(streamed.events) > 100
     assert os.path.getsize(path) > 0
-
-
-def test_a_tee_gives_every_reader_every_event_once(tmp_path: Path) -> None:
-    source = Source()
-    tee = Tee(source)
-    first, second = tee.reader(), tee.reader()
-    source.add(3)
-    assert [e.seq for e in first()] == [0, 1, 2]
-    source.add(2)
-    assert [e.seq for e in second()] == [0, 1, 2, 3, 4]
-    assert [e.seq for e in first()] == [3, 4]
-    assert first() == [] and second() == []
-    path = tmp_path / "tee.jsonl"
-    stream = StreamWriter(path, {}, tee.reader(), interval=60)
-    source.add(4)
-    assert len(first()) == 4  # another reader takes them too...
-    stream.close(None, 0)
-    assert len(reactortrace.load(str(path)).events) == 4  # ...and the stream still has them
-    second.close()
-    source.add(1)
-    assert len(first()) == 1 and second() == []  # a closed reader no longer collects

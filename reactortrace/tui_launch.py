@@ -14,12 +14,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .core.feed import Feed
+from .core.feed import DETACH, Feed
 from .errors import UsageError
 from .runner import Target, environment
 
 #: What the app returns when the user asks to leave the program running.
-DETACH = "detach"
 #: Seconds of waiting for the program's reactor before saying so.
 WAIT_NOTICE = 2.0
 

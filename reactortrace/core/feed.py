@@ -18,6 +18,9 @@ PAUSED = "paused"
 REPLAY = "replay"
 ENDED = "ended"
 
+#: What the UI returns when the user asks to leave the watched program running.
+DETACH = "detach"
+
 
 @dataclass(frozen=True, slots=True)
 class FeedUpdate:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -48,15 +49,24 @@ class Ring:
         """Records with a sequence number above ``seq``, oldest first.
 
         ``seq_of`` reads a record's sequence number (the first item of a tuple
-        by default).
+        by default). Only the new records are copied, not the whole ring.
         """
-        records = list(self.records)  # one atomic copy
-        if not records or seq_of(records[-1]) <= seq:
+        wanted = self.total - (seq + 1)
+        if wanted <= 0:
             return []
-        first = seq_of(records[0])
-        start = max(0, seq + 1 - first)
+        records = self.records
+        try:
+            if wanted >= len(records):
+                batch = list(records)
+            else:
+                batch = list(islice(reversed(records), wanted))
+                batch.reverse()
+        except RuntimeError:  # appended to while we copied: copy it all
+            batch = list(records)
         # Sequence numbers are taken before the append, so two threads may
-        # append slightly out of order: fall back to a scan if the guess is off.
-        if start < len(records) and seq_of(records[start]) == seq + 1:
-            return records[start:]
-        return [r for r in records if seq_of(r) > seq]
+        # append slightly out of order: check, and filter if the guess is off.
+        if batch:
+            first = seq_of(batch[0])
+            if first == seq + 1 or (first > seq and len(batch) == len(records)):
+                return batch
+        return [r for r in list(records) if seq_of(r) > seq]

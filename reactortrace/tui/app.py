@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Log, TabbedContent, TabPane
 
 from reactortrace.core.events import SLOW
-from reactortrace.core.feed import PAUSED, Feed
+from reactortrace.core.feed import DETACH, PAUSED, Feed
 from reactortrace.core.replay import ReplayControls
 from reactortrace.errors import ReactorTraceError
 from reactortrace.tui.keys import app_bindings
@@ -104,6 +104,7 @@ class ReactorTraceApp(App[None]):
         self._drawn: dict[Widget, int] = {}
         self._feed_closed = False
         self._feed_failed = False
+        self._quitting = False
 
     # -- layout ------------------------------------------------------------
 
@@ -158,8 +159,8 @@ class ReactorTraceApp(App[None]):
 
     def refresh_feed(self) -> None:
         """Poll the feed once and redraw what changed (the interval calls this)."""
-        if self._feed_failed:
-            return
+        if self._feed_failed or self._quitting:
+            return  # the interval may still fire while the app shuts down
         try:
             update = self.feed.poll()
         except ReactorTraceError as error:
@@ -261,6 +262,8 @@ class ReactorTraceApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in REPLAY_ACTIONS and self.replay is None:
             return False
+        if action == "detach" and not getattr(self.feed, "detachable", False):
+            return False
         if action in ANYWHERE_ACTIONS or action == "pop_screen":
             return True
         if isinstance(self.screen, ModalScreen):
@@ -270,8 +273,15 @@ class ReactorTraceApp(App[None]):
         return True
 
     async def action_quit(self) -> None:
+        self._quitting = True
         self.close_feed()
         self.exit()
+
+    async def action_detach(self) -> None:
+        """Leave the watched program running; whoever started it detaches it."""
+        self._quitting = True
+        self.close_feed()
+        self.exit(DETACH)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -31,6 +31,9 @@ APP_KEYS: tuple[Key, ...] = (
     Key("q", "quit", "q", "Quit (stops watching; closes the feed)", GENERAL, "Quit"),
     Key("ctrl+c", "quit", "Ctrl+C", "Quit, like q", GENERAL, priority=True),
     Key(
+        "d", "detach", "d", "Quit but leave the program running (run only)", GENERAL,
+    ),
+    Key(
         "space", "toggle_pause", "space", "Pause / resume (replay: play / pause)",
         GENERAL, "Pause",
     ),

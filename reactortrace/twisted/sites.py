@@ -11,6 +11,8 @@ import twisted
 
 _TWISTED_DIR = os.path.dirname(twisted.__file__) + os.sep
 _OUR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# ...but the bundled demo is a user program like any other.
+_DEMO_DIR = os.path.join(_OUR_DIR, "demo", "")
 # asyncio runs the asyncio reactor's callbacks: its frames are plumbing too.
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _getframe = sys._getframe
@@ -55,6 +57,9 @@ def internal_code(code: CodeType) -> bool:
     if entry is not None and entry[0] is code:
         return entry[1]
     filename = code.co_filename
-    inside = filename.startswith((_TWISTED_DIR, _OUR_DIR, _ASYNCIO_DIR))
+    inside = (
+        filename.startswith((_TWISTED_DIR, _OUR_DIR, _ASYNCIO_DIR, "<frozen "))
+        and not filename.startswith(_DEMO_DIR)
+    )
     _internal[id(code)] = (code, inside)
     return inside

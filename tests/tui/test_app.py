@@ -19,6 +19,7 @@ from reactortrace.tui.keys import APP_KEYS, OTHER_KEYS
 from reactortrace.tui.model import DEFAULT_KINDS
 from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.screens.help import HelpScreen
+from reactortrace.core.feed import DETACH
 from reactortrace.tui.screens.kinds import KindsScreen
 from reactortrace.tui.screens.seek import SeekScreen
 from reactortrace.tui.widgets.filter_bar import FilterInput
@@ -739,3 +740,19 @@ async def test_boxes_close_with_each_of_their_keys(replay: ReplayFeed) -> None:
                 await pilot.press(closer)
                 await pilot.pause()
                 assert app.screen is app._main_screen, (opener, closer)
+
+
+@async_test
+async def test_d_detaches_only_a_program_that_can_be_left_running(live: RecordedLiveFeed) -> None:
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("d")  # a plain live feed cannot detach: nothing happens
+        await pilot.pause()
+        assert live.closed == 0 and app.is_running
+    live.detachable = True  # type: ignore[attr-defined]
+    app = make_app(live)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+    assert app.return_value == DETACH
+    assert live.closed >= 1

@@ -1,0 +1,50 @@
+"""Every subscriber gets every event, whoever else drains the tracer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+PROGRAM = textwrap.dedent(
+    """
+    import json
+    from twisted.internet import reactor
+    import reactortrace
+
+    tracer = reactortrace.instrument(reactor)
+    stream, viewer = tracer.subscribe(), tracer.subscribe()
+    seen = {"stream": [], "viewer": []}
+
+    def tick(n):
+        if n % 3 == 0:
+            tracer.snapshot()  # drains the ring: must not take events away
+        seen["stream"].extend(e.seq for e in stream())
+        if n < 9:
+            reactor.callLater(0, tick, n + 1)
+        else:
+            reactor.stop()
+
+    reactor.callLater(0, tick, 0)
+    reactor.run()
+    seen["stream"].extend(e.seq for e in stream())
+    seen["viewer"].extend(e.seq for e in viewer())
+    seen["all"] = [e.seq for e in tracer.events()]
+    viewer.close()
+    tracer.snapshot()
+    seen["after_close"] = len(viewer())
+    print(json.dumps(seen))
+    """
+)
+
+
+def test_subscribers_get_every_event_once_despite_snapshots() -> None:
+    done = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["stream"] == seen["viewer"]  # both got the same events, in order
+    assert len(seen["stream"]) == len(set(seen["stream"]))  # each once
+    assert set(seen["stream"]) == set(seen["all"])  # none lost to snapshot()
+    assert len(seen["stream"]) > 20
+    assert seen["after_close"] == 0

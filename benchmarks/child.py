@@ -38,6 +38,10 @@ def main() -> int:
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--reactor", choices=REACTORS, default="epoll")
     parser.add_argument("--traced", action="store_true")
+    parser.add_argument(
+        "--no-diagnostics", action="store_true",
+        help="traced without the watchdog and the diagnosis hooks (issue 4's baseline)",
+    )
     args = parser.parse_args()
 
     reactor = install_reactor(args.reactor)
@@ -45,8 +49,8 @@ def main() -> int:
     if args.traced:
         import reactortrace
 
-        tracer = reactortrace.instrument(reactor)
-    workload = importlib.import_module(f"workloads.{args.workload}")
+        tracer = reactortrace.instrument(reactor, diagnostics=not args.no_diagnostics)
+    workload = importlib.import_module(f"workloads.{args.workload.split('+')[0]}")
     result = workload.run(reactor, args.size, tracer)
     if tracer is not None:
         tracer.close()

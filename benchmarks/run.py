@@ -73,10 +73,11 @@ class Row:
         return "ok" if score is not None and score <= self.workload.target else "FAIL"
 
 
-def run_child(name: str, size: int, reactor: str, traced: bool) -> float:
+def run_child(name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True) -> float:
     """Run one measurement in a new interpreter and return its ``value``."""
     command = [sys.executable, str(HERE / "child.py"), name, "--size", str(size)]
     command += ["--reactor", reactor] + (["--traced"] if traced else [])
+    command += [] if diagnostics else ["--no-diagnostics"]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(HERE.parent), env.get("PYTHONPATH")) if p
@@ -111,7 +112,10 @@ def measure(workload: Workload, args: argparse.Namespace, traced: bool) -> Row:
             label = "traced" if is_traced else "untraced"
             progress(f"{workload.name}: {label} {n + 1}/{args.repeat}")
             try:
-                value = run_child(workload.name, size, args.reactor, is_traced)
+                if workload.baseline == "untraced":
+                    value = run_child(workload.name, size, args.reactor, is_traced)
+                else:  # the "untraced" side is tracing without diagnostics
+                    value = run_child(workload.name, size, args.reactor, True, is_traced)
             except (ChildFailed, subprocess.TimeoutExpired) as exc:
                 row.error = f"{label} run: {exc}"
                 return row

@@ -21,6 +21,9 @@ class Workload:
     measure: str  # "time" or "memory"
     unit: str  # what one operation is, for the table
     about: str
+    #: what the traced side is compared with: an untraced run, or a traced
+    #: run without the watchdog and diagnosis hooks ("no-diagnostics")
+    baseline: str = "untraced"
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -33,6 +36,15 @@ WORKLOADS: dict[str, Workload] = {
             "time",
             "round trip",
             "one client, sequential 16-byte round trips over loopback TCP",
+        ),
+        Workload(
+            "tcp_echo+diagnostics",
+            20_000,
+            1.03,
+            "time",
+            "round trip",
+            "tcp_echo traced with the watchdog and diagnosis hooks, against traced without them",
+            baseline="no-diagnostics",
         ),
         Workload(
             "call_later_chain",

@@ -40,7 +40,15 @@ def is_real_reactor(reactor: Any) -> bool:
 
 
 class Tracer:
-    """Records what one reactor does; see :func:`instrument`."""
+    """Records what one reactor does; see :func:`instrument`.
+
+    ``max_events``: the ring's size. ``slow_ms``: a dispatch this long is
+    slow. ``watchdog``: a thread takes the stack of slow dispatches while they
+    block. ``diagnostics``: the watchdog and the hooks behind backpressure and
+    half-close warnings (off only to measure what they cost).
+    ``track_deferreds``: record every Deferred made and fired, to find those
+    pending too long. ``thresholds``: when findings become warnings.
+    """
 
     def __init__(
         self,
@@ -49,6 +57,7 @@ class Tracer:
         max_events: int = DEFAULT_MAX_EVENTS,
         slow_ms: float = DEFAULT_SLOW_MS,
         watchdog: bool = True,
+        diagnostics: bool = True,
         track_deferreds: bool = False,
         thresholds: Thresholds | None = None,
         program: str | None = None,
@@ -66,7 +75,8 @@ class Tracer:
         self.options = {
             "max_events": max_events,
             "slow_ms": slow_ms,
-            "watchdog": watchdog,
+            "watchdog": watchdog and diagnostics,
+            "diagnostics": diagnostics,
             "track_deferreds": track_deferreds,
             "thresholds": dataclasses.asdict(self.thresholds),
         }
@@ -94,13 +104,14 @@ class Tracer:
                 lambda: threads.install(rec, kind, queued),
                 lambda: loop.install(rec, reactor, kind),
                 lambda: deferreds.install(rec),
-                lambda: sources.install(rec, track_deferreds),
+                lambda: sources.install(rec, track_deferreds) if diagnostics else None,
             ):
                 try:
                     install()
                 except ReactorTraceError as exc:
                     rec.failures.append(str(exc))
-            self._watchdog = Watchdog(rec, slow_ms, roots_of(reactor)) if watchdog else None
+            watching = watchdog and diagnostics
+            self._watchdog = Watchdog(rec, slow_ms, roots_of(reactor)) if watching else None
             if self._watchdog is not None:
                 self._watchdog.start()
         except BaseException:

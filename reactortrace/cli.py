@@ -73,7 +73,7 @@ options:
                       connections half-closed this long warn (default 10)
   --idle S            connections without data this long are idle (default 60)
   --track-deferreds   record every Deferred made and fired, to find those
-                      pending too long (costs about 1 us per Deferred)
+                      pending too long (about 3 us more per Deferred)
   --max-events N      events kept in memory (default 1000000)
   -q, --quiet         no messages from reactortrace in the program's output
 

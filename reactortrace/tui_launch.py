@@ -77,8 +77,13 @@ def view(path: str) -> int:
     from .core.tracefile import load
 
     trace = load(path)
+    note = f"reactortrace: {path} was cut short; showing the events it holds\n"
+    if not trace.complete:
+        sys.stderr.write(note)
     require_terminal("view")
     show(ReplayFeed(trace))
+    if not trace.complete:
+        sys.stderr.write(note)  # again: the TUI's screen hid the first one
     return 0
 
 

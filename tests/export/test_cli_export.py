@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import reactortrace
+from reactortrace import cli
 from reactortrace.cli import main
 from reactortrace.core.trace import Trace
 
@@ -79,6 +80,11 @@ def test_a_jsonl_trace_cut_in_a_line_loads_up_to_the_last_whole_event(
         assert status == 0 and len(err) == 1 and "cut short" in err[0] and str(cut) in err[0]
     assert reactortrace.load(str(tmp_path / "cut.json")).events == trace.events
     chrome_checker.check(chrome_checker.load(tmp_path / "cut.chrome.json"))
+    # summary and view say so too (view then refuses: this is no terminal)
+    assert cli.main(["summary", str(cut)]) == 0
+    assert cli.main(["view", str(cut)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "cut short" in line and str(cut) in line][:2] == err[:2]
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,6 @@ from typing import Any
 #           delay, origin, queued_at (0 if none)
 SCHEDULE = 2
 SCHEDULE_FMT = struct.Struct("qBqqIIidBq")
-#: Byte offset of ``origin`` in a packed SCHEDULE record.
-SCHEDULE_ORIGIN_AT = struct.calcsize("qBqqIIid")
 #: Stands for "schedule not seen" where a SCHEDULE record is embedded.
 NO_SCHEDULE = bytes(SCHEDULE_FMT.size)
 # TIMER: seq, code, t0, t1, now, due, ref(error type), and the timer's whole

@@ -131,8 +131,10 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             return
         try:
             record = pending[id(call)] = schedule_record(call, func, delay, getframe(2))
-            if record[R.SCHEDULE_ORIGIN_AT] != R.ORIGIN_THREAD:
-                append(record)
+            # Appended even for asyncio's callFromThread calls, which make no
+            # event of their own: every sequence number taken must reach the
+            # ring, or it would count as dropped.
+            append(record)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             part.fail(exc)
 

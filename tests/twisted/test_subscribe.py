@@ -48,3 +48,44 @@ def test_subscribers_get_every_event_once_despite_snapshots() -> None:
     assert set(seen["stream"]) == set(seen["all"])  # none lost to snapshot()
     assert len(seen["stream"]) > 20
     assert seen["after_close"] == 0
+
+
+ASYNCIO_FROM_THREAD = textwrap.dedent(
+    """
+    import json, threading
+    from twisted.internet import asyncioreactor
+    asyncioreactor.install()
+    from twisted.internet import reactor
+    import reactortrace
+
+    tracer = reactortrace.instrument(reactor)
+    ran = []
+
+    def from_thread():
+        ran.append(threading.current_thread().name)
+        reactor.stop()
+
+    reactor.callWhenRunning(lambda: threading.Thread(
+        target=reactor.callFromThread, args=(from_thread,)).start())
+    reactor.run()
+    events = tracer.events()
+    print(json.dumps({
+        "dropped": tracer.dropped,
+        "threads": [e.name for e in events if e.kind == "thread"],
+        "ran": ran,
+    }))
+    """
+)
+
+
+def test_asyncio_calls_from_threads_drop_nothing() -> None:
+    # asyncio runs callFromThread calls as callLater(0): their schedule record
+    # makes no event, but must not be counted as dropped either.
+    done = subprocess.run(
+        [sys.executable, "-c", ASYNCIO_FROM_THREAD], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["ran"] == ["MainThread"]
+    assert [name.rsplit(".", 1)[-1] for name in seen["threads"]] == ["from_thread"]
+    assert seen["dropped"] == 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ReactorTraceError, TraceFileError, UsageError
+
+if TYPE_CHECKING:
+    from .core.trace import Trace
+    from .twisted.tracer import Tracer
 
 __all__ = ["ReactorTraceError", "TraceFileError", "UsageError", "instrument", "load", "Tracer", "Trace"]
 __version__ = "0.1.0"

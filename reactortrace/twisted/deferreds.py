@@ -20,7 +20,6 @@ from twisted.python.failure import Failure
 
 from . import records as R
 from .globals import ACTIVE, original_of, shared_patch
-from .keys import callable_key
 from .recorder import Recorder
 from .rewrite import After, Timed, rewrite
 

@@ -22,7 +22,7 @@ from twisted.internet import abstract, tcp
 from . import records as R
 from .globals import disguise, shared_patch
 from .recorder import Part, Recorder
-from .rewrite import After, rewrite
+from .rewrite import After, assigns, rewrite
 
 #: id(selectable) -> (recorder, connection id) for open connections.
 LIVE_CONNS: dict[int, tuple[Recorder, int]] = {}
@@ -168,17 +168,6 @@ def _is_offset_advance(stmt: ast.stmt) -> bool:
     )
 
 
-def _is_resume(stmt: ast.stmt) -> bool:
-    """``self.producerPaused = False`` in doWrite: the producer is resumed."""
-    return (
-        isinstance(stmt, ast.Assign)
-        and isinstance(stmt.targets[0], ast.Attribute)
-        and stmt.targets[0].attr == "producerPaused"
-        and isinstance(stmt.value, ast.Constant)
-        and stmt.value.value is False
-    )
-
-
 def _producer_resumed(selectable: Any) -> None:
     entry = LIVE_CONNS.get(id(selectable))
     if entry is not None:
@@ -195,7 +184,7 @@ def _make_do_write(original: Any) -> Any:
         original,
         [
             After(_is_offset_advance, "", "", inline="_rt_bytes[1] += l"),
-            After(_is_resume, "_rt_resumed", "self"),
+            After(assigns("producerPaused", False), "_rt_resumed", "self"),
         ],
         {"_rt_bytes": BYTES, "_rt_resumed": _producer_resumed, "_rt_failed": _ignore},
     )

@@ -96,10 +96,6 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             part.fail(exc)
 
-    def wall_to_ns(self, wall: float) -> int:
-        """A ``time.time()`` value as ns since the trace started."""
-        return int((wall - self.start_wall) * 1e9)
-
     def restore(self) -> None:
         """Undo every part's patches, newest part first."""
         for part in reversed(list(self.parts.values())):

@@ -89,13 +89,6 @@ def seq_of(record: Any) -> int:
     return record[0]
 
 
-def code_of(record: Any) -> int:
-    """The record code of a packed or tuple record."""
-    if type(record) is bytes:
-        return record[8]
-    return record[1]
-
-
 class Interner:
     """Small integer references to long-lived objects (code, classes, names).
 

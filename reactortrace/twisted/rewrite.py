@@ -159,6 +159,22 @@ class After:
     inline: str | None = None
 
 
+def assigns(attr: str, value: object) -> Matcher:
+    """Matcher for ``<x>.<attr> = <value>`` (a constant; ``...`` for any value)."""
+
+    def matches(stmt: ast.stmt) -> bool:
+        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+            return False
+        target = stmt.targets[0]
+        if not isinstance(target, ast.Attribute) or target.attr != attr:
+            return False
+        if value is ...:
+            return True
+        return isinstance(stmt.value, ast.Constant) and stmt.value.value is value
+
+    return matches
+
+
 def rewrite(
     func: Callable[..., Any],
     timed: list[Timed | After],

@@ -17,7 +17,6 @@ import atexit
 import functools
 import json
 import os
-import sys
 import threading
 from typing import Any
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from types import CodeType, FrameType
 
 import twisted
@@ -15,27 +14,16 @@ _OUR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _DEMO_DIR = os.path.join(_OUR_DIR, "demo", "")
 # asyncio runs the asyncio reactor's callbacks: its frames are plumbing too.
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
-_getframe = sys._getframe
-
-
-def caller_site(depth: int = 2, limit: int = 12) -> tuple[CodeType | None, int | None]:
-    """The (code, instruction offset) of the nearest caller outside Twisted.
-
-    Offsets (``f_lasti``) are cheap to read; ``reactortrace.core.names.site``
-    turns them into line numbers later.
-
-    ``depth`` counts from this function's caller's caller. When every frame
-    within ``limit`` is Twisted's own, the nearest one is returned.
-    """
-    try:
-        frame: FrameType | None = _getframe(depth)
-    except ValueError:
-        return None, None
-    return site_of(frame, limit)
 
 
 def site_of(frame: FrameType | None, limit: int = 12) -> tuple[CodeType | None, int | None]:
-    """Like :func:`caller_site`, starting the search at ``frame``."""
+    """The (code, instruction offset) of the nearest frame outside Twisted,
+    starting at ``frame`` and walking out.
+
+    Offsets (``f_lasti``) are cheap to read; ``reactortrace.core.names.site``
+    turns them into line numbers later. When every frame within ``limit`` is
+    Twisted's own, the nearest one is returned.
+    """
     first = frame
     for _ in range(limit):
         if frame is None:

@@ -8,7 +8,6 @@ Deferreds to the newest active recorder.
 
 from __future__ import annotations
 
-import ast
 import sys
 from typing import Any
 
@@ -18,27 +17,11 @@ from . import io
 from . import records as R
 from .globals import current, disguise, shared_patch
 from .recorder import Part, Recorder
-from .rewrite import After, rewrite
+from .rewrite import After, assigns, rewrite
 from .sites import site_of
 
 _getframe = sys._getframe
 PART = "sources"
-
-
-def _assigns(attr: str, value: object) -> Any:
-    """Matcher for ``self.<attr> = <value>`` (or ``<x>._debugInfo.<attr> = ...``)."""
-
-    def matches(stmt: ast.stmt) -> bool:
-        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
-            return False
-        target = stmt.targets[0]
-        if not isinstance(target, ast.Attribute) or target.attr != attr:
-            return False
-        if value is ...:
-            return True
-        return isinstance(stmt.value, ast.Constant) and stmt.value.value is value
-
-    return matches
 
 
 def _conn_record(selectable: Any, code: int, value: Any) -> None:
@@ -56,7 +39,7 @@ def _make_pause_hook(original: Any) -> Any:
     """``_maybePauseProducer`` with a record after ``self.producerPaused = True``."""
     return rewrite(
         original,
-        [After(_assigns("producerPaused", True), "_rt_paused", "self")],
+        [After(assigns("producerPaused", True), "_rt_paused", "self")],
         {"_rt_paused": _paused},
     )
 

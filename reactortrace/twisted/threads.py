@@ -18,7 +18,6 @@ from twisted.python import threadpool
 
 from . import records as R
 from .globals import current, original_of, shared_patch
-from .keys import callable_key
 from .recorder import Recorder
 from .rewrite import Timed, rewrite
 from time import perf_counter_ns as _clock
@@ -46,7 +45,7 @@ def _job_ran(func: Any, queued_at: int, t0: int, exc: BaseException | None) -> N
         interner = rec.interner
         rec.append(
             R.THREAD_FMT.pack(
-                rec.next_seq(), R.THREAD, t0, t1, interner.ref(callable_key(func)), 1, queued_at,
+                rec.next_seq(), R.THREAD, t0, t1, rec.key_ref(func), 1, queued_at,
                 interner.ref(threading.current_thread().name),
                 0 if exc is None else interner.ref(type(exc)),
             )

@@ -20,7 +20,6 @@ from twisted.internet import asyncioreactor, base, task
 
 from . import records as R
 from .globals import ACTIVE, disguise, shared_patch
-from .keys import callable_key
 from .recorder import Part, Recorder
 from .rewrite import After, RewriteError, Timed, rewrite
 from .sites import internal_code, site_of
@@ -82,7 +81,6 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
     """
     part = rec.part("timers")
     append, next_seq, clock = rec.append, rec.next_seq, rec.clock
-    ref, add = rec.interner.get, rec.interner.add
     pack_schedule, pack_timer, pack_thread = (
         R.SCHEDULE_FMT.pack, R.TIMER_FMT.pack, R.THREAD_FMT.pack
     )
@@ -226,7 +224,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
     for call in reactor.getDelayedCalls():
         # Timers made before we came: known from now on, so their firing is named.
         record = pending[id(call)] = pack_schedule(
-            next_seq(), R.SCHEDULE, clock(), id(call), rec.interner.ref(callable_key(call.func)),
+            next_seq(), R.SCHEDULE, clock(), id(call), rec.key_ref(call.func),
             0, -1, max(0.0, call.getTime() - reactor.seconds()), R.ORIGIN_TIMER, 0,
         )
         append(record)

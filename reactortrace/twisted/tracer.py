@@ -10,7 +10,7 @@ import platform
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import twisted
@@ -309,8 +309,3 @@ def instrument(reactor: Any = None, **options: Any) -> Tracer:
         reactor = installed
     return Tracer(reactor, **options)
 
-
-def tracers_of(reactors: Iterable[Any]) -> list[Any]:
-    """Which of ``reactors`` are instrumented now."""
-    live = set(map(id, _instrumented.values()))
-    return [r for r in reactors if id(r) in live]

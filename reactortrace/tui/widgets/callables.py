@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Iterator
 
-from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import types
-from time import perf_counter_ns as _clock
+from time import perf_counter as _clock
 from typing import Any
 
 from twisted.internet import defer
@@ -51,7 +51,7 @@ def _resumed_at(args: tuple[Any, ...]) -> tuple[Any, int | None]:
 
 
 def _callback_ran(
-    callback: Any, item: Any, pre: Any, result: Any, t0: int, exc: BaseException | None
+    callback: Any, item: Any, pre: Any, result: Any, t0: float, exc: BaseException | None
 ) -> None:
     t1 = _clock()
     if not ACTIVE:
@@ -73,12 +73,12 @@ def _callback_ran(
         else:
             failed = 0
         errback = callback is not item[0][0]
-        rec.append(_pack(rec.next_seq(), R.DEFERRED, t0, t1, key_ref, errback, failed, line))
+        rec.append(_pack(t0, t1, key_ref, failed, line, errback, R.DEFERRED))
     except Exception as error:  # noqa: BLE001 - never raise into the program
         part.fail(error)
 
 
-#: (append, next_seq, interner get) of the recorder Deferred callbacks go to,
+#: (append, interner get) of the recorder Deferred callbacks go to,
 #: or None: read by the inline fast path below.
 _SINK: list[Any] = [None]
 
@@ -88,7 +88,7 @@ _INLINE = f"""\
 _rt_s = _rt_sink[0]
 if _rt_s is not None:
     _rt_k = (
-        _rt_s[2](_rt_id(callback.__code__))
+        _rt_s[1](_rt_id(callback.__code__))
         if _rt_pre is None and _rt_type(callback) is _rt_function
         and _rt_type(current.result) is not _rt_failure
         else None
@@ -96,8 +96,8 @@ if _rt_s is not None:
     if _rt_k is None:
         _rt_deferred(callback, item, _rt_pre, current.result, _rt_t0, None)
     else:
-        _rt_s[0](_rt_pack(_rt_s[1](), {R.DEFERRED}, _rt_t0, _rt_clock(), _rt_k,
-                          callback is not item[0][0], 0, -1))"""
+        _rt_s[0](_rt_pack(_rt_t0, _rt_clock(), _rt_k, 0, -1, callback is not item[0][0],
+                          {R.DEFERRED}))"""
 
 
 def _refresh_sink() -> None:
@@ -105,7 +105,7 @@ def _refresh_sink() -> None:
     for rec in reversed(ACTIVE):
         part = rec.parts.get("deferreds")
         if part is not None and part.on:
-            _SINK[0] = (rec.append, rec.next_seq, rec.fast_keys.get)
+            _SINK[0] = (rec.append, rec.fast_keys.get)
             return
     _SINK[0] = None
 

@@ -42,14 +42,14 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
     """Record iterations, dispatches and system events of ``reactor`` (class ``kind``)."""
     target = rec.target
     part = rec.part("loop")
-    append, next_seq, clock = rec.append, rec.next_seq, rec.clock
+    append, clock = rec.append, rec.clock
     dispatched = io.make_hook(rec, reactor, kind, part)
 
     pack = R.ITERATION_FMT.pack
 
-    def waited(t0: int, exc: BaseException | None) -> None:
+    def waited(t0: float, exc: BaseException | None) -> None:
         if part.on:
-            append(pack(next_seq(), R.ITERATION, t0, clock()))
+            append(pack(t0, clock(), R.ITERATION))
 
     loop = getattr(reactor, "_asyncioEventloop", None)
     if loop is not None:
@@ -82,7 +82,7 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                     "",
                     inline=(
                         "if self is _rt_target[0]:\n"
-                        f"    _rt_append(_rt_pack(_rt_seq(), {R.ITERATION}, _rt_t0, _rt_clock()))"
+                        f"    _rt_append(_rt_pack(_rt_t0, _rt_clock(), {R.ITERATION}))"
                     ),
                 ),
                 Timed(
@@ -99,13 +99,11 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                 "_rt_pollin": getattr(reactor, "_POLL_IN", 0),
                 "_rt_pack_io": R.IO_FMT.pack,
                 "_rt_bytes": io.BYTES,
-                "_rt_pending": io.pending_out,
                 "_rt_waited": waited,
                 "_rt_io": dispatched,
                 "_rt_clock": clock,
                 "_rt_append": append,
                 "_rt_pack": pack,
-                "_rt_seq": next_seq,
                 "_rt_failed": part.fail,
             },
             target=target,
@@ -120,17 +118,17 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
 _READ_INLINE = f"""\
 if _rt_pre is not None and self is _rt_target[0]:
     if {{reading}}:
-        _rt_append(_rt_pack_io(_rt_seq(), {R.READ}, _rt_t0, _rt_clock(), _rt_pre[1], _rt_bytes[0], -1))
+        _rt_append(_rt_pack_io(_rt_t0, _rt_clock(), _rt_bytes[0], -1, _rt_pre[1], {R.READ}))
     else:
-        _rt_append(_rt_pack_io(_rt_seq(), {R.WRITE}, _rt_t0, _rt_clock(), _rt_pre[1], _rt_bytes[1],
-                               _rt_pending(selectable)))
-    _rt_bytes[0] = _rt_bytes[1] = 0
+        _rt_append(_rt_pack_io(_rt_t0, _rt_clock(), _rt_bytes[1], _rt_bytes[2], _rt_pre[1],
+                               {R.WRITE}))
+    _rt_bytes[0] = _rt_bytes[1] = _rt_bytes[2] = 0
 else:
     _rt_io(selectable, {{how}}, _rt_pre, _rt_t0, None)"""
 
 
 def _install_system_events(rec: Recorder, kind: type, part: Any) -> None:
-    append, next_seq, clock = rec.append, rec.next_seq, rec.clock
+    append, clock = rec.append, rec.clock
     original_fire = kind.fireSystemEvent
     target = rec.target
 
@@ -141,6 +139,6 @@ def _install_system_events(rec: Recorder, kind: type, part: Any) -> None:
         try:
             return original_fire(self, eventType)
         finally:
-            append((next_seq(), R.SYSTEM, t0, clock(), str(eventType)))
+            append((R.SYSTEM, t0, clock(), str(eventType)))
 
     part.patcher.set(kind, "fireSystemEvent", fireSystemEvent)

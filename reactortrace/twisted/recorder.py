@@ -48,10 +48,10 @@ class Recorder:
 
     def __init__(self, max_events: int) -> None:
         self.ring = Ring(max_events)
-        self.append: Callable[[tuple[Any, ...]], None] = self.ring.append
-        self.next_seq: Callable[[], int] = self.ring.next_seq
-        self.clock: Callable[[], int] = time.perf_counter_ns
-        self.start_ns = self.clock()
+        self.append: Callable[[Any], None] = self.ring.append
+        #: Seconds, as a float: packs far cheaper than a nanosecond int.
+        self.clock: Callable[[], float] = time.perf_counter
+        self.start = self.clock()
         self.start_wall = time.time()
         self.interner = Interner()
         #: The reactor being recorded, in a cell that hooks on its class read:
@@ -83,7 +83,7 @@ class Recorder:
         return part
 
     def emit(self, part_name: str, code: int, *values: Any) -> None:
-        """Append ``(seq, code, now, *values)`` if that part is on; never raises.
+        """Append ``(code, now, *values)`` if that part is on; never raises.
 
         For the rare records (cancels, pauses, errors in flight): the hot paths
         append packed records themselves.
@@ -92,7 +92,7 @@ class Recorder:
         if part is None or not part.on:
             return
         try:
-            self.append((self.next_seq(), code, self.clock(), *values))
+            self.append((code, self.clock(), *values))
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             part.fail(exc)
 

@@ -1,11 +1,11 @@
 """Raw record layouts: what the reactor thread appends to the ring.
 
-Frequent records are packed into ``bytes`` with :mod:`struct`: about 80 bytes
+Frequent records are packed into ``bytes`` with :mod:`struct`: 17 to 83 bytes
 each, and invisible to the garbage collector, so a million of them neither
 cost much memory nor slow the program's collections. Objects they mention
 (code objects, classes, thread names) are stored as small integers through an
 :class:`Interner`. Rare records (connections, cancels, system events) are plain
-tuples. Every record starts with its sequence number and then its code.
+tuples. A record's sequence number is its position in the ring.
 ``resolve`` turns them into :class:`~reactortrace.core.events.Event` later,
 off the hot path.
 """
@@ -17,34 +17,36 @@ import threading
 from typing import Any
 
 # Packed records, in native byte order and alignment (they never leave the
-# process, and native packing is the fastest); "ref" is an Interner index, 0
-# for None. The code is always the byte at offset 8.
-# SCHEDULE: seq, code, t, id(call), ref(key), ref(site code), site offset,
-#           delay, origin, queued_at (0 if none)
+# process, and native packing is the fastest). Records carry no sequence
+# number: their position in the ring is theirs. Times are ``perf_counter()``
+# seconds (floats pack without the cost of converting big ints); "ref" is an
+# Interner index, 0 for None. The code is always the last byte.
+# SCHEDULE: t, id(call), delay, queued_at (0 if none), ref(key),
+#           ref(site code), site offset, origin, code
 SCHEDULE = 2
-SCHEDULE_FMT = struct.Struct("qBqqIIidBq")
+SCHEDULE_FMT = struct.Struct("dqddIIiBB")
 #: Stands for "schedule not seen" where a SCHEDULE record is embedded.
 NO_SCHEDULE = bytes(SCHEDULE_FMT.size)
-# TIMER: seq, code, t0, t1, now, due, ref(error type), and the timer's whole
-#        SCHEDULE record (kept by id(call) until it fires), so a firing is
-#        named even after its schedule record left the ring
+# TIMER: t0, t1, now, due, ref(error type), the timer's whole SCHEDULE record
+#        (kept by id(call) until it fires, so a firing is named even after its
+#        schedule record left the ring), code
 TIMER = 1
-TIMER_FMT = struct.Struct(f"qBqqddI{SCHEDULE_FMT.size}s")
-# READ / WRITE: seq, code, t0, t1, conn, bytes, buffered
+TIMER_FMT = struct.Struct(f"ddddI{SCHEDULE_FMT.size}sB")
+# READ / WRITE: t0, t1, bytes, buffered, conn, code
 READ = 5
 WRITE = 6
-IO_FMT = struct.Struct("qBqqIqq")
-# THREAD: seq, code, t0, t1, ref(key), source (0 reactor, 1 pool), queued_at,
-#         ref(thread name), ref(error type)
+IO_FMT = struct.Struct("ddqqIB")
+# THREAD: t0, t1, queued_at, ref(key), ref(thread name), ref(error type),
+#         source (0 reactor, 1 pool), code
 THREAD = 9
-THREAD_FMT = struct.Struct("qBqqIBqII")
-# DEFERRED: seq, code, t0, t1, ref(key), errback, ref(failure type), line (-1)
+THREAD_FMT = struct.Struct("dddIIIBB")
+# DEFERRED: t0, t1, ref(key), ref(failure type), line (-1), errback, code
 DEFERRED = 10
-DEFERRED_FMT = struct.Struct("qBqqIBIi")
-# ITERATION: seq, code, wait start, wait end (the iteration began where the
-# previous wait ended)
+DEFERRED_FMT = struct.Struct("ddIIiBB")
+# ITERATION: wait start, wait end (the iteration began where the previous
+# wait ended), code
 ITERATION = 12
-ITERATION_FMT = struct.Struct("qBqq")
+ITERATION_FMT = struct.Struct("ddB")
 
 PACKED = {
     TIMER: TIMER_FMT,
@@ -56,37 +58,28 @@ PACKED = {
     ITERATION: ITERATION_FMT,
 }
 
-# Tuple records.
-CANCEL = 3  # (seq, CANCEL, t, SCHEDULE record, site_code, site_offset)
-RESET = 4  # (seq, RESET, t, SCHEDULE record, due)
-# (seq, OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls,
+# Tuple records: the code first, then the time.
+CANCEL = 3  # (CANCEL, t, SCHEDULE record, site_code, site_offset)
+RESET = 4  # (RESET, t, SCHEDULE record, due)
+# (OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls,
 #  buffer_size)
 OPEN = 7
-CLOSE = 8  # (seq, CLOSE, t, conn, reason_type)
-SYSTEM = 11  # (seq, SYSTEM, t0, t1, event_type)
-# (seq, SLOW, dispatch start, seen at, key, dispatch kind, site, function, stack)
+CLOSE = 8  # (CLOSE, t, conn, reason_type)
+SYSTEM = 11  # (SYSTEM, t0, t1, event_type)
+# (SLOW, dispatch start, seen at, key, dispatch kind, site, function, stack)
 SLOW = 13
-WARNING = 14  # (seq, WARNING, t, code, message, where, subject, name)
-PAUSE = 15  # (seq, PAUSE, t, conn, buffered)
-RESUME = 16  # (seq, RESUME, t, conn, buffered)
-HALFCLOSE = 17  # (seq, HALFCLOSE, t, conn, side)
-DEFERRED_NEW = 18  # (seq, DEFERRED_NEW, t, deferred id, site code, offset, waits)
-DEFERRED_FIRED = 19  # (seq, DEFERRED_FIRED, t, deferred id)
-DEFERRED_ERROR = 20  # (seq, DEFERRED_ERROR, t, deferred id, failure type, site)
-DEFERRED_HANDLED = 21  # (seq, DEFERRED_HANDLED, t, deferred id)
+WARNING = 14  # (WARNING, t, code, message, where, subject, name)
+PAUSE = 15  # (PAUSE, t, conn, buffered)
+RESUME = 16  # (RESUME, t, conn, buffered)
+HALFCLOSE = 17  # (HALFCLOSE, t, conn, side)
+DEFERRED_NEW = 18  # (DEFERRED_NEW, t, deferred id, site code, offset, waits)
+DEFERRED_FIRED = 19  # (DEFERRED_FIRED, t, deferred id)
+DEFERRED_ERROR = 20  # (DEFERRED_ERROR, t, deferred id, failure type, site)
+DEFERRED_HANDLED = 21  # (DEFERRED_HANDLED, t, deferred id)
 
 ORIGIN_TIMER = 0
 ORIGIN_LOOPING = 1
 ORIGIN_THREAD = 2  # asyncio runs callFromThread calls as callLater(0)
-
-_SEQ = struct.Struct("q")
-
-
-def seq_of(record: Any) -> int:
-    """The sequence number of a packed or tuple record."""
-    if type(record) is bytes:
-        return _SEQ.unpack_from(record)[0]
-    return record[0]
 
 
 class Interner:

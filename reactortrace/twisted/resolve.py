@@ -66,12 +66,13 @@ _CLOSED_KEPT = 1024
 class Resolver:
     """Stateful: remembers each open connection's protocol and fd.
 
+    ``start`` is the recorder's clock at the start of the trace (seconds);
     ``objects`` is the recorder's interner table, to turn references back
     into the objects they stand for.
     """
 
-    def __init__(self, start_ns: int, start_wall: float, objects: list[Any]) -> None:
-        self.start_ns = start_ns
+    def __init__(self, start: float, start_wall: float, objects: list[Any]) -> None:
+        self.start = start
         self.start_wall = start_wall
         self.objects = objects
         #: connection id -> (protocol name, fd) of open connections
@@ -80,19 +81,23 @@ class Resolver:
         self.closed: dict[int, tuple[str, int | None]] = {}
         self._names: dict[int, str] = {}
         self._sites: dict[tuple[int, int], str | None] = {}
-        # A timer's id is the sequence number of its schedule record (or of its
-        # firing, if the schedule was not seen): unique, and the same whichever
-        # resolver reads the records.
+        # A timer's id is the time of its schedule record (or of its firing,
+        # if the schedule was not seen), in ns since the start: unique, and
+        # the same whichever resolver reads the records.
         self.last_wait_end = 0
 
     def copy(self) -> "Resolver":
         """A resolver that knows what this one knows, to resolve a ring anew."""
-        other = Resolver(self.start_ns, self.start_wall, self.objects)
+        other = Resolver(self.start, self.start_wall, self.objects)
         other.conns = dict(self.conns)
         other.closed = dict(self.closed)
         other._names = self._names
         other._sites = self._sites
         return other
+
+    def _ns(self, t: float) -> int:
+        """Nanoseconds since the start for a recorder clock reading."""
+        return int((t - self.start) * 1e9)
 
     def _due(self, wall: float) -> int:
         return int((wall - self.start_wall) * 1e9)
@@ -116,40 +121,43 @@ class Resolver:
     def _class(self, ref: int) -> str | None:
         return class_name(self.objects[ref]) if ref else None
 
-    def resolve(self, records: Iterable[Any]) -> Iterator[Event]:
-        """Events for ``records`` (oldest first); records of unknown timers are skipped."""
+    def resolve(self, records: Iterable[Any], first: int) -> Iterator[Event]:
+        """Events for ``records`` (oldest first, the first numbered ``first``);
+        records that make no event (asyncio's calls from threads) are skipped."""
         handlers = self._handlers
         unpackers = _UNPACK
-        for record in records:
+        for seq, record in enumerate(records, first):
             if type(record) is bytes:
-                code = record[8]
-                record = unpackers[code](record)
+                record = unpackers[record[-1]](record)
+                code = record[-1]
             else:
-                code = record[1]
+                code = record[0]
             handler = handlers.get(code)
             if handler is not None:
-                event = handler(self, record)
+                event = handler(self, seq, record)
                 if event is not None:
                     yield event
 
-    def _scheduled(self, record: bytes) -> tuple[int, str, str | None, int, int, int, int] | None:
+    def _scheduled(self, record: bytes) -> tuple[int, str, str | None, int, int, float, float] | None:
         """(timer id, name, site, delay ns, origin, queued_at, t) of a SCHEDULE record."""
         if record == R.NO_SCHEDULE:
             return None
-        seq, _, t, _call, key_ref, code_ref, offset, delay, origin, queued = R.SCHEDULE_FMT.unpack(
+        t, _call, delay, queued, key_ref, code_ref, offset, origin, _ = R.SCHEDULE_FMT.unpack(
             record
         )
-        return seq, self._name(key_ref), self._site(code_ref, offset), int(delay * 1e9), origin, queued, t
+        tid = self._ns(t)
+        return tid, self._name(key_ref), self._site(code_ref, offset), int(delay * 1e9), origin, queued, t
 
-    def _timer(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, now, due_wall, error, scheduled_as = r
-        info = self._scheduled(scheduled_as) or (seq, "?", None, 0, R.ORIGIN_TIMER, 0, t0)
+    def _timer(self, seq: int, r: tuple[Any, ...]) -> Event:
+        t0, t1, now, due_wall, error, scheduled_as, _ = r
+        ts = self._ns(t0)
+        dur = self._ns(t1) - ts
+        info = self._scheduled(scheduled_as) or (ts, "?", None, 0, R.ORIGIN_TIMER, 0, t0)
         tid, name, where, delay, origin, queued, _t = info
-        ts, dur = t0 - self.start_ns, t1 - t0
         if origin == R.ORIGIN_THREAD:
             return Event(seq, ts, dur, E.THREAD, name, {
                 "source": "reactor",
-                "wait": (t0 - queued) if queued else None,
+                "wait": (ts - self._ns(queued)) if queued else None,
                 "thread": None,
                 "error": self._class(error),
             })
@@ -162,57 +170,59 @@ class Resolver:
             "error": self._class(error),
         })
 
-    def _schedule(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, _call, key_ref, code_ref, offset, delay, origin, queued = r
+    def _schedule(self, seq: int, r: tuple[Any, ...]) -> Event | None:
+        t, _call, delay, queued, key_ref, code_ref, offset, origin, _ = r
         if origin == R.ORIGIN_THREAD:
             return None
         delay_ns = int(delay * 1e9)
-        return Event(seq, t - self.start_ns, 0, E.TIMER_SCHEDULE, self._name(key_ref), {
-            "timer": seq,
+        ts = self._ns(t)
+        return Event(seq, ts, 0, E.TIMER_SCHEDULE, self._name(key_ref), {
+            "timer": ts,
             "site": self._site(code_ref, offset),
             "delay": delay_ns,
-            "due": t - self.start_ns + delay_ns,
+            "due": ts + delay_ns,
             "looping": origin == R.ORIGIN_LOOPING,
         })
 
-    def _cancel(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, scheduled_as, code, offset = r
+    def _cancel(self, seq: int, r: tuple[Any, ...]) -> Event | None:
+        _, t, scheduled_as, code, offset = r
         info = self._scheduled(scheduled_as)
         if info is None:
             return None
-        return Event(seq, t - self.start_ns, 0, E.TIMER_CANCEL, info[1], {
+        return Event(seq, self._ns(t), 0, E.TIMER_CANCEL, info[1], {
             "timer": info[0],
             "site": site(code, offset),
         })
 
-    def _reset(self, r: tuple[Any, ...]) -> Event | None:
-        seq, _, t, scheduled_as, due_wall = r
+    def _reset(self, seq: int, r: tuple[Any, ...]) -> Event | None:
+        _, t, scheduled_as, due_wall = r
         info = self._scheduled(scheduled_as)
         if info is None:
             return None
-        return Event(seq, t - self.start_ns, 0, E.TIMER_RESET, info[1], {
+        return Event(seq, self._ns(t), 0, E.TIMER_RESET, info[1], {
             "timer": info[0],
             "site": info[2],
             "due": self._due(due_wall),
         })
 
-    def _io(self, r: tuple[Any, ...]) -> Event:
-        seq, code, t0, t1, conn, nbytes, buffered = r
+    def _io(self, seq: int, r: tuple[Any, ...]) -> Event:
+        t0, t1, nbytes, buffered, conn, code = r
         name, fd = self.conns.get(conn) or self.closed.get(conn, _UNKNOWN)
+        ts = self._ns(t0)
         if code == R.READ:
-            return Event(seq, t0 - self.start_ns, t1 - t0, E.IO_READ, name, {
+            return Event(seq, ts, self._ns(t1) - ts, E.IO_READ, name, {
                 "conn": conn or None, "fd": fd, "bytes": nbytes, "error": None,
             })
-        return Event(seq, t0 - self.start_ns, t1 - t0, E.IO_WRITE, name, {
+        return Event(seq, ts, self._ns(t1) - ts, E.IO_WRITE, name, {
             "conn": conn or None, "fd": fd, "bytes": nbytes, "buffered": buffered, "error": None,
         })
 
-    def _open(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size = r
+    def _open(self, seq: int, r: tuple[Any, ...]) -> Event:
+        _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size = r
         transport = class_name(transport_cls)
         protocol = class_name(protocol_cls) or transport or "?"
         self.conns[conn] = (protocol, fd)
-        return Event(seq, t - self.start_ns, 0, E.CONN_OPEN, protocol, {
+        return Event(seq, self._ns(t), 0, E.CONN_OPEN, protocol, {
             "conn": conn,
             "fd": fd,
             "type": transport_type(transport, tls),
@@ -222,31 +232,33 @@ class Resolver:
             "buffer_size": buffer_size,
         })
 
-    def _close(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t, conn, reason = r
+    def _close(self, seq: int, r: tuple[Any, ...]) -> Event:
+        _, t, conn, reason = r
         known = self.conns.pop(conn, _UNKNOWN)
         # The dispatch that closed it ends (and is recorded) after this.
         self.closed[conn] = known
         if len(self.closed) > _CLOSED_KEPT:
             del self.closed[next(iter(self.closed))]
         name = known[0]
-        return Event(seq, t - self.start_ns, 0, E.CONN_CLOSE, name, {
+        return Event(seq, self._ns(t), 0, E.CONN_CLOSE, name, {
             "conn": conn, "reason": class_name(reason),
         })
 
-    def _thread(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, key_ref, source, queued, thread_ref, error = r
-        return Event(seq, t0 - self.start_ns, t1 - t0, E.THREAD, self._name(key_ref), {
+    def _thread(self, seq: int, r: tuple[Any, ...]) -> Event:
+        t0, t1, queued, key_ref, thread_ref, error, source, _ = r
+        ts = self._ns(t0)
+        return Event(seq, ts, self._ns(t1) - ts, E.THREAD, self._name(key_ref), {
             "source": "pool" if source else "reactor",
-            "wait": (t0 - queued) if queued else None,
+            "wait": (ts - self._ns(queued)) if queued else None,
             "thread": self.objects[thread_ref] if thread_ref else None,
             "error": self._class(error),
         })
 
-    def _deferred(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, key_ref, errback, failed, line = r
+    def _deferred(self, seq: int, r: tuple[Any, ...]) -> Event:
+        t0, t1, key_ref, failed, line, errback, _ = r
         key = self.objects[key_ref]
-        return Event(seq, t0 - self.start_ns, t1 - t0, E.DEFERRED, key_name(key), {
+        ts = self._ns(t0)
+        return Event(seq, ts, self._ns(t1) - ts, E.DEFERRED, key_name(key), {
             "outcome": "failure" if failed else "success",
             "failure": self._class(failed),
             "errback": bool(errback),
@@ -254,16 +266,16 @@ class Resolver:
             "line": line if line >= 0 else None,
         })
 
-    def _conn_change(self, r: tuple[Any, ...]) -> Event:
-        seq, code, t, conn, value = r
+    def _conn_change(self, seq: int, r: tuple[Any, ...]) -> Event:
+        code, t, conn, value = r
         kind, key = _CONN_CHANGES[code]
-        return Event(seq, t - self.start_ns, 0, kind, self.conns.get(conn, _UNKNOWN)[0], {
+        return Event(seq, self._ns(t), 0, kind, self.conns.get(conn, _UNKNOWN)[0], {
             "conn": conn, key: value,
         })
 
-    def _deferred_state(self, r: tuple[Any, ...]) -> Event:
-        seq, code, t, did, *rest = r
-        ts = t - self.start_ns
+    def _deferred_state(self, seq: int, r: tuple[Any, ...]) -> Event:
+        code, t, did, *rest = r
+        ts = self._ns(t)
         if code == R.DEFERRED_NEW:
             code_obj, offset, waits = rest
             return Event(seq, ts, 0, E.DEFERRED_NEW, "Deferred", {
@@ -277,32 +289,36 @@ class Resolver:
         kind = E.DEFERRED_FIRED if code == R.DEFERRED_FIRED else E.DEFERRED_HANDLED
         return Event(seq, ts, 0, kind, "Deferred", {"deferred": did})
 
-    def _slow(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, seen, key, dispatch, where, function, stack = r
-        return Event(seq, t0 - self.start_ns, seen - t0, E.SLOW, key_name(key), {
+    def _slow(self, seq: int, r: tuple[Any, ...]) -> Event:
+        _, t0, seen, key, dispatch, where, function, stack = r
+        ts = self._ns(t0)
+        blocked = self._ns(seen) - ts
+        return Event(seq, ts, blocked, E.SLOW, key_name(key), {
             "dispatch": dispatch,
             "site": where,
             "function": function,
             "stack": list(stack),
-            "blocked": seen - t0,
+            "blocked": blocked,
         })
 
-    def _warning(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t, code, message, where, subject, name = r
-        return Event(seq, t - self.start_ns, 0, E.WARNING, name, {
+    def _warning(self, seq: int, r: tuple[Any, ...]) -> Event:
+        _, t, code, message, where, subject, name = r
+        return Event(seq, self._ns(t), 0, E.WARNING, name, {
             "code": code, "message": message, "where": where, "subject": subject,
         })
 
-    def _system(self, r: tuple[Any, ...]) -> Event:
-        seq, _, t0, t1, event_type = r
-        return Event(seq, t0 - self.start_ns, t1 - t0, E.SYSTEM, event_type, {"phase": event_type})
+    def _system(self, seq: int, r: tuple[Any, ...]) -> Event:
+        _, t0, t1, event_type = r
+        ts = self._ns(t0)
+        return Event(seq, ts, self._ns(t1) - ts, E.SYSTEM, event_type, {"phase": event_type})
 
-    def _iteration(self, r: tuple[Any, ...]) -> Event:
-        seq, _, wait_start, wait_end = r
-        start = self.last_wait_end or wait_start
-        self.last_wait_end = wait_end
-        return Event(seq, start - self.start_ns, wait_end - start, E.ITERATION, "iteration", {
-            "wait": wait_end - wait_start,
+    def _iteration(self, seq: int, r: tuple[Any, ...]) -> Event:
+        wait_start, wait_end, _ = r
+        end = self._ns(wait_end)
+        start = self.last_wait_end or self._ns(wait_start)
+        self.last_wait_end = end
+        return Event(seq, start, end - start, E.ITERATION, "iteration", {
+            "wait": end - self._ns(wait_start),
         })
 
     _handlers = {

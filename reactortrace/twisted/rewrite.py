@@ -227,7 +227,7 @@ def rewrite(
         _prepend(definition, _passthrough(definition))
         names["_rt_target"] = target
         names["_rt_original"] = func
-    names.setdefault("_rt_clock", time.perf_counter_ns)
+    names.setdefault("_rt_clock", time.perf_counter)
     factory = ast.FunctionDef(
         name="_rt_factory",
         args=ast.arguments(

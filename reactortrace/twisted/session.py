@@ -130,7 +130,7 @@ class Session:
             self._written_upto = total
         if not self.config.get("quiet"):
             dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
-            _say(f"wrote {path} ({len(tracer.recorder.ring.records)} events{dropped})")
+            _say(f"wrote {path} ({len(tracer.recorder.ring)} events{dropped})")
 
 
     def _end_stream(self, tracer: Tracer, path: str) -> None:

@@ -20,7 +20,7 @@ from . import records as R
 from .globals import current, original_of, shared_patch
 from .recorder import Recorder
 from .rewrite import Timed, rewrite
-from time import perf_counter_ns as _clock
+from time import perf_counter as _clock
 
 
 def _is_work_call(stmt: ast.stmt) -> bool:
@@ -33,7 +33,7 @@ def _is_work_call(stmt: ast.stmt) -> bool:
     )
 
 
-def _job_ran(func: Any, queued_at: int, t0: int, exc: BaseException | None) -> None:
+def _job_ran(func: Any, queued_at: float, t0: float, exc: BaseException | None) -> None:
     t1 = _clock()
     rec = current()
     if rec is None:
@@ -45,9 +45,9 @@ def _job_ran(func: Any, queued_at: int, t0: int, exc: BaseException | None) -> N
         interner = rec.interner
         rec.append(
             R.THREAD_FMT.pack(
-                rec.next_seq(), R.THREAD, t0, t1, rec.key_ref(func), 1, queued_at,
+                t0, t1, queued_at, rec.key_ref(func),
                 interner.ref(threading.current_thread().name),
-                0 if exc is None else interner.ref(type(exc)),
+                0 if exc is None else interner.ref(type(exc)), 1, R.THREAD,
             )
         )
     except Exception as error:  # noqa: BLE001
@@ -63,7 +63,7 @@ def _make_call_in_thread(original: Any) -> Any:
     )
 
 
-def install(rec: Recorder, kind: type, queued: deque[int]) -> None:
+def install(rec: Recorder, kind: type, queued: deque[float]) -> None:
     """Record thread-pool jobs, and when ``callFromThread`` calls were queued."""
     part = rec.part("threads")
     _make_call_in_thread(original_of(threadpool.ThreadPool, "callInThreadWithCallback"))

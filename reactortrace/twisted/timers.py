@@ -74,13 +74,13 @@ def _creates_timer(stmt: ast.stmt) -> bool:
     )
 
 
-def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None:
+def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> None:
     """Record timers of ``reactor`` through hooks on its class ``kind``.
 
     ``queued`` holds the times callFromThread calls were queued.
     """
     part = rec.part("timers")
-    append, next_seq, clock = rec.append, rec.next_seq, rec.clock
+    append, clock = rec.append, rec.clock
     pack_schedule, pack_timer, pack_thread = (
         R.SCHEDULE_FMT.pack, R.TIMER_FMT.pack, R.THREAD_FMT.pack
     )
@@ -119,8 +119,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
         key_ref = rec.key_ref(func)
         return pack_schedule(
-            next_seq(), R.SCHEDULE, clock(), id(call), key_ref, code_ref, offset,
-            delay, origin, queued_at,
+            clock(), id(call), delay, queued_at, key_ref, code_ref, offset, origin, R.SCHEDULE
         )
 
     def scheduled(call: Any, func: Any, delay: float) -> None:
@@ -129,25 +128,22 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             return
         try:
             record = pending[id(call)] = schedule_record(call, func, delay, getframe(2))
-            # Appended even for asyncio's callFromThread calls, which make no
-            # event of their own: every sequence number taken must reach the
-            # ring, or it would count as dropped.
             append(record)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             part.fail(exc)
 
-    def timer_fired(call: Any, now: float, t0: int, exc: BaseException | None) -> None:
+    def timer_fired(call: Any, now: float, t0: float, exc: BaseException | None) -> None:
         t1 = clock()
         if not part.on:
             return
         try:
             error = 0 if exc is None else rec.interner.ref(type(exc))
             scheduled_as = pending.pop(id(call), R.NO_SCHEDULE)
-            append(pack_timer(next_seq(), R.TIMER, t0, t1, now, call.time, error, scheduled_as))
+            append(pack_timer(t0, t1, now, call.time, error, scheduled_as, R.TIMER))
         except Exception as error_:  # noqa: BLE001
             part.fail(error_)
 
-    def thread_call_ran(func: Any, t0: int, exc: BaseException | None) -> None:
+    def thread_call_ran(func: Any, t0: float, exc: BaseException | None) -> None:
         t1 = clock()
         if not part.on:
             return
@@ -155,7 +151,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             queued_at = queued.popleft() if queued else 0
             error = 0 if exc is None else rec.interner.ref(type(exc))
             key_ref = rec.key_ref(func)
-            append(pack_thread(next_seq(), R.THREAD, t0, t1, key_ref, 0, queued_at, 0, error))
+            append(pack_thread(t0, t1, queued_at, key_ref, 0, error, 0, R.THREAD))
         except Exception as error_:  # noqa: BLE001
             part.fail(error_)
 
@@ -166,8 +162,8 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             "call, now",
             inline=(
                 "if self is _rt_target[0]:\n"
-                f"    _rt_append(_rt_pack(_rt_seq(), {R.TIMER}, _rt_t0, _rt_clock(), now, call.time, 0,\n"
-                "                        _rt_pop(_rt_id(call), _rt_none)))"
+                "    _rt_append(_rt_pack(_rt_t0, _rt_clock(), now, call.time, 0,\n"
+                f"                        _rt_pop(_rt_id(call), _rt_none), {R.TIMER}))"
             ),
         )
     ]
@@ -182,7 +178,6 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
             "_rt_clock": clock,
             "_rt_append": append,
             "_rt_pack": pack_timer,
-            "_rt_seq": next_seq,
             "_rt_id": id,
             "_rt_pop": pending.pop,
             "_rt_none": R.NO_SCHEDULE,
@@ -210,7 +205,6 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
                 "_rt_id": id,
                 "_rt_append": append,
                 "_rt_pack": pack_schedule,
-                "_rt_seq": next_seq,
                 "_rt_clock": clock,
                 "_rt_pending": pending,
                 "_rt_failed": part.fail,
@@ -224,8 +218,8 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[int]) -> None
     for call in reactor.getDelayedCalls():
         # Timers made before we came: known from now on, so their firing is named.
         record = pending[id(call)] = pack_schedule(
-            next_seq(), R.SCHEDULE, clock(), id(call), rec.key_ref(call.func),
-            0, -1, max(0.0, call.getTime() - reactor.seconds()), R.ORIGIN_TIMER, 0,
+            clock(), id(call), max(0.0, call.getTime() - reactor.seconds()), 0,
+            rec.key_ref(call.func), 0, -1, R.ORIGIN_TIMER, R.SCHEDULE,
         )
         append(record)
 
@@ -246,8 +240,8 @@ if _rt_site is None or _rt_key is None:
     _rt_scheduled({{target}}, callable, delay)
 else:
     _rt_record = _rt_pending[_rt_id({{target}})] = _rt_pack(
-        _rt_seq(), {R.SCHEDULE}, _rt_clock(), _rt_id({{target}}), _rt_key, _rt_site,
-        _rt_caller.f_lasti, delay, {R.ORIGIN_TIMER}, 0)
+        _rt_clock(), _rt_id({{target}}), delay, 0, _rt_key, _rt_site, _rt_caller.f_lasti,
+        {R.ORIGIN_TIMER}, {R.SCHEDULE})
     _rt_append(_rt_record)
 """
 

@@ -17,7 +17,7 @@ import twisted
 from twisted.internet.base import ReactorBase
 
 from ..core.events import Event
-from ..core.ring import DEFAULT_MAX_EVENTS
+from ..core.ring import DEFAULT_MAX_EVENTS, Keeper
 from ..core.snapshot import Snapshot
 from ..core.diagnose import Thresholds
 from ..core.state import LoopState
@@ -25,7 +25,6 @@ from ..errors import ReactorTraceError
 from . import deferreds, io, loop, sources, threads, timers
 from .globals import ACTIVE
 from .recorder import Recorder
-from .records import seq_of
 from .resolve import Resolver
 from .watchdog import Watchdog, roots_of
 
@@ -81,7 +80,7 @@ class Tracer:
             "thresholds": dataclasses.asdict(self.thresholds),
         }
         self.recorder = rec = Recorder(max_events)
-        self._resolver = Resolver(rec.start_ns, rec.start_wall, rec.interner.objects)
+        self._resolver = Resolver(rec.start, rec.start_wall, rec.interner.objects)
         self._state = LoopState(thresholds=self.thresholds)
         self._seen = -1
         self._lock = threading.Lock()
@@ -89,7 +88,7 @@ class Tracer:
         self._default_subscription: Subscription | None = None
         self._closed = False
         self.meta = _meta(reactor, rec.start_wall, self.options, program, argv)
-        queued: deque[int] = deque()
+        queued: deque[float] = deque()
         # Hooks go on the reactor's class, guarded by an identity check, never
         # on the instance: an instance attribute (or a __class__ change) turns
         # the reactor's inline attribute values into a dict, which slows every
@@ -110,6 +109,8 @@ class Tracer:
                     install()
                 except ReactorTraceError as exc:
                     rec.failures.append(str(exc))
+            self._keeper = Keeper(rec.ring)
+            self._keeper.start()
             watching = watchdog and diagnostics
             self._watchdog = Watchdog(rec, slow_ms, roots_of(reactor)) if watching else None
             if self._watchdog is not None:
@@ -124,11 +125,11 @@ class Tracer:
         """Resolve records appended since the last call, feed the state, and
         hand the new events to every subscriber."""
         with self._lock:
-            records = self.recorder.ring.since(self._seen, seq_of)
+            first, records = self.recorder.ring.since(self._seen)
             if not records:
                 return []
-            self._seen = seq_of(records[-1])
-            new = list(self._resolver.resolve(records))
+            self._seen = first + len(records) - 1
+            new = list(self._resolver.resolve(records, first))
             self._publish(new)
             return new
 
@@ -153,7 +154,7 @@ class Tracer:
 
     def now(self) -> int:
         """Nanoseconds since the trace started."""
-        return self.recorder.clock() - self.recorder.start_ns
+        return int((self.recorder.clock() - self.recorder.start) * 1e9)
 
     def snapshot(self) -> Snapshot:
         """Pending timers, open connections and statistics as of now."""
@@ -164,14 +165,14 @@ class Tracer:
     def events(self) -> list[Event]:
         """Every event still in the ring, oldest first."""
         with self._lock:
-            records = list(self.recorder.ring.records)
+            first, records = self.recorder.ring.since(-1)
             resolver = self._resolver.copy()
-            events = list(resolver.resolve(records))
+            events = list(resolver.resolve(records, first))
             # Bring the running state up to date with the same events instead
             # of resolving the newest records a second time.
             new = [event for event in events if event.seq > self._seen]
             if records:
-                self._seen = max(self._seen, seq_of(records[-1]))
+                self._seen = max(self._seen, first + len(records) - 1)
                 self._resolver = resolver
             self._publish(new)
             return events
@@ -213,7 +214,10 @@ class Tracer:
         self._closed = True
         if getattr(self, "_watchdog", None) is not None:
             self._watchdog.stop()
-        self._drain()
+        if getattr(self, "_keeper", None) is not None:
+            self._keeper.stop()
+        if self._subscribers:  # they get the last events; others resolve later, if ever
+            self._drain()
         rec = self.recorder
         if rec in ACTIVE:
             ACTIVE.remove(rec)

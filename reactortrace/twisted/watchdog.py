@@ -45,7 +45,7 @@ class Watchdog:
 
     def __init__(self, rec: Recorder, slow_ms: float, roots: dict[CodeType, str]) -> None:
         self.rec = rec
-        self.slow_ns = int(slow_ms * 1e6)
+        self.slow = slow_ms / 1000  # seconds, as the recorder's clock
         #: code objects of the timed functions -> the kind of dispatch they run
         self.roots = roots
         self.interval = min(0.05, max(0.002, slow_ms / 4000))
@@ -93,7 +93,7 @@ class Watchdog:
             return
         now = self.rec.clock()
         started = root.f_locals.get("_rt_t0")
-        if not isinstance(started, int) or now - started < self.slow_ns:
+        if not isinstance(started, float) or now - started < self.slow:
             return
         self._reported = True
         self._record(started, now, top, callee, kind)
@@ -111,7 +111,7 @@ class Watchdog:
             frame = frame.f_back
         return found
 
-    def _record(self, started: int, now: int, top: FrameType, callee: FrameType, kind: str) -> None:
+    def _record(self, started: float, now: float, top: FrameType, callee: FrameType, kind: str) -> None:
         chain: list[FrameType] = []
         frame: FrameType | None = top
         while frame is not None and len(chain) < _STACK_LIMIT:
@@ -126,7 +126,7 @@ class Watchdog:
         rec = self.rec
         rec.append(
             (
-                rec.next_seq(), R.SLOW, started, now, dispatched.f_code, kind,
+                R.SLOW, started, now, dispatched.f_code, kind,
                 f"{blocking.f_code.co_filename}:{blocking.f_lineno}",
                 blocking.f_code.co_qualname,
                 tuple(_describe(f) for f in chain),

@@ -1,36 +1,88 @@
-"""The ring: bounded, counts what falls out, hands out only what is new."""
+"""The ring: bounded, numbers records by position, counts what falls out,
+hands out only what is new."""
 
 from __future__ import annotations
 
-from reactortrace.core.ring import Ring
+import threading
+
+from reactortrace.core.ring import Keeper, Ring
 
 
 def filled(size: int, count: int) -> Ring:
     ring = Ring(size)
     for value in range(count):
-        ring.append((ring.next_seq(), value))
+        ring.append(value)
     return ring
 
 
 def test_keeps_the_newest_and_counts_the_dropped() -> None:
     ring = filled(5, 8)
-    assert [r[0] for r in ring.records] == [3, 4, 5, 6, 7]
-    assert ring.total == 8 and ring.dropped == 3
+    assert ring.since(-1) == (3, [3, 4, 5, 6, 7])
+    assert ring.total == 8 and ring.dropped == 3 and len(ring) == 5
 
 
 def test_since_returns_only_newer_records_even_after_the_ring_wrapped() -> None:
     ring = filled(5, 8)
-    assert [r[0] for r in ring.since(5)] == [6, 7]
-    assert ring.since(7) == []
-    assert [r[0] for r in ring.since(-1)] == [3, 4, 5, 6, 7]  # the oldest fell out
-    assert [r[0] for r in ring.since(1)] == [3, 4, 5, 6, 7]
+    assert ring.since(5) == (6, [6, 7])
+    assert ring.since(7) == (8, [])
+    assert ring.since(1) == (3, [3, 4, 5, 6, 7])  # the oldest fell out
 
 
-def test_since_copes_with_records_appended_out_of_order() -> None:
-    ring = Ring(10)
-    first, second = ring.next_seq(), ring.next_seq()
-    ring.append((second, "b"))  # two threads: the later number appended first
-    ring.append((first, "a"))
-    assert sorted(r[0] for r in ring.since(-1)) == [0, 1]
-    ring.append((ring.next_seq(), "c"))
-    assert [r[1] for r in ring.since(1)] == ["c"]
+def test_trim_frees_what_fell_out_without_renumbering() -> None:
+    ring = filled(5, 8)
+    ring.trim(slack=3)  # only three fell out: not worth moving the list yet
+    assert len(ring.records) == 8
+    ring.trim(slack=0)
+    assert ring.records == [3, 4, 5, 6, 7]
+    assert ring.since(5) == (6, [6, 7]) and ring.dropped == 3
+    ring.append(8)
+    assert ring.since(-1) == (4, [4, 5, 6, 7, 8]) and ring.total == 9
+
+
+def test_numbers_stay_exact_while_other_threads_append_and_a_keeper_trims() -> None:
+    ring = Ring(1000)
+    keeper = Keeper(ring, interval=0.001)
+    keeper.start()
+    seen: list[int] = []
+    last = -1
+
+    def writer(base: int) -> None:
+        for n in range(20_000):
+            ring.append(base + n)
+
+    threads = [threading.Thread(target=writer, args=(k * 100_000,)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        first, records = ring.since(last)
+        assert first > last
+        seen.extend(records)
+        last = first + len(records) - 1
+    for thread in threads:
+        thread.join()
+    keeper.stop()
+    first, records = ring.since(last)
+    seen.extend(records)
+    assert ring.total == 60_000 and ring.dropped == 59_000
+    ring.trim(slack=0)
+    assert len(ring.records) == 1000 and ring.since(-1)[0] == 59_000
+    # Whatever was read came in the order each writer appended it, never twice.
+    for k in range(3):
+        mine = [v - k * 100_000 for v in seen if k * 100_000 <= v < (k + 1) * 100_000]
+        assert mine == sorted(set(mine))
+    assert seen[-1] in (19_999, 119_999, 219_999)
+
+
+def test_the_keeper_frees_memory_nobody_reads() -> None:
+    ring = filled(100, 10_000)
+    keeper = Keeper(ring, interval=0.001)
+    keeper.start()
+    try:
+        for _ in range(5_000):  # up to 5 s, well past many intervals
+            if len(ring.records) <= 100:
+                break
+            threading.Event().wait(0.001)
+    finally:
+        keeper.stop()
+    assert ring.records == list(range(9_900, 10_000))
+    assert ring.since(-1) == (9_900, ring.records)

@@ -35,7 +35,8 @@ def test_every_fired_timer_was_scheduled_first_and_fired_once(run: Run) -> None:
     assert len(ids) == len(set(ids))
     for event in run.of("timer"):
         schedule = scheduled[event.args["timer"]]
-        assert schedule.seq == event.args["timer"] < event.seq  # ids are schedule seqs
+        # a timer's id is the time it was scheduled
+        assert schedule.ts == event.args["timer"] and schedule.seq < event.seq
         assert (schedule.name, schedule.args["site"]) == (event.name, event.args["site"])
         assert event.args["late"] >= 0
         assert event.dur >= 0

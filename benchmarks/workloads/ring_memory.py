@@ -21,7 +21,7 @@ def ring_length(tracer: Any) -> int:
     recorder = getattr(tracer, "recorder", None)
     ring = getattr(recorder, "ring", None)
     if ring is not None:
-        return len(ring.records)
+        return ring.held if hasattr(ring, "held") else len(ring.records)
     return len(tracer.events())
 
 

@@ -3,14 +3,20 @@
 The n-th record ever appended has sequence number n: records carry no number
 of their own, so the hot path is a single ``list.append`` (atomic under the
 GIL, from any thread). The ring holds the last ``size`` of them; older ones
-count as dropped at once, and :meth:`Ring.trim` frees their memory in batches
-(the tracer's keeper thread calls it a few times a second), so the list may
-briefly hold up to ``size + size // 16`` records plus what came in since.
+count as dropped at once.
+
+A keeper thread calls :meth:`Ring.seal` a few times a second: it moves what
+was appended into tuples of at most ``size // 16`` records and frees the tuples
+that fell out whole. The garbage collector stops tracking a tuple of packed
+records, so, unlike one long list, a full ring adds nothing to the program's
+collections. Memory stays within ``size + size // 16`` records plus what came
+in since the last seal.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Any
 
 DEFAULT_MAX_EVENTS = 1_000_000
@@ -19,59 +25,82 @@ DEFAULT_MAX_EVENTS = 1_000_000
 class Ring:
     """The last ``size`` records, with a count of everything ever appended."""
 
-    __slots__ = ("size", "records", "append", "_base", "_lock")
+    __slots__ = ("size", "records", "append", "_chunks", "_sealed", "_base", "_lock")
 
     def __init__(self, size: int = DEFAULT_MAX_EVENTS) -> None:
         if size < 1:
             raise ValueError("a ring holds at least one record")
         self.size = size
-        #: Physically held records; the first has sequence number ``_base``.
+        #: Records appended since the last seal.
         self.records: list[Any] = []
         #: Bound method: the only call the hot path makes on the ring.
         self.append = self.records.append
-        self._base = 0
+        self._chunks: deque[tuple[Any, ...]] = deque()
+        self._sealed = 0  # records in _chunks
+        self._base = 0  # sequence number of the first record held
         self._lock = threading.Lock()
 
     @property
     def total(self) -> int:
         """How many records were ever appended."""
         with self._lock:
-            return self._base + len(self.records)
+            return self._base + self._sealed + len(self.records)
 
     @property
     def dropped(self) -> int:
         """How many records fell out of the ring."""
         return max(0, self.total - self.size)
 
+    @property
+    def held(self) -> int:
+        """Records kept in memory, the dropped ones not yet freed included."""
+        with self._lock:
+            return self._sealed + len(self.records)
+
     def __len__(self) -> int:
         """How many records the ring holds (at most ``size``)."""
         return min(self.size, self.total)
 
     def since(self, seq: int) -> tuple[int, list[Any]]:
-        """``(first, records)``: the held records numbered above ``seq``, oldest
-        first, and the sequence number of the first of them.
+        """``(first, records)``: the records numbered above ``seq`` that the
+        ring holds, oldest first, and the sequence number of the first.
 
-        Only the new records are copied, not the whole ring.
+        Only those records are copied, not the whole ring.
         """
         with self._lock:
-            held = len(self.records)
-            first = max(seq + 1, self._base + held - self.size, self._base)
-            return first, self.records[first - self._base :]
+            live = self.records[:]
+            end = self._base + self._sealed + len(live)
+            first = max(seq + 1, end - self.size, self._base)
+            skip = first - self._base
+            out: list[Any] = []
+            for chunk in self._chunks:
+                if skip >= len(chunk):
+                    skip -= len(chunk)
+                    continue
+                out.extend(chunk[skip:] if skip else chunk)
+                skip = 0
+            out.extend(live[skip:] if skip else live)
+            return first, out
 
-    def trim(self, slack: int | None = None) -> None:
-        """Free the records that fell out, once more than ``slack`` did
-        (default: a sixteenth of the size, so the list moves rarely)."""
-        if slack is None:
-            slack = self.size // 16
+    def seal(self) -> None:
+        """Move the appended records into tuples, and free those that fell out."""
+        step = max(1, self.size // 16)
         with self._lock:
-            excess = len(self.records) - self.size
-            if excess > slack:
-                del self.records[:excess]
-                self._base += excess
+            records = self.records
+            count = len(records)  # others may append meanwhile: leave those
+            for start in range(0, count, step):
+                chunk = tuple(records[start : min(count, start + step)])
+                self._chunks.append(chunk)
+                self._sealed += len(chunk)
+            del records[:count]
+            while self._chunks and self._sealed - len(self._chunks[0]) >= self.size:
+                gone = self._chunks.popleft()
+                self._sealed -= len(gone)
+                self._base += len(gone)
 
 
 class Keeper:
-    """A daemon thread that trims a ring a few times a second, so memory
+    """A daemon thread that seals a ring a few times a second, so memory
     stays bounded even when nothing reads the ring."""
 
     def __init__(self, ring: Ring, interval: float = 0.1) -> None:
@@ -91,4 +120,4 @@ class Keeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.ring.trim()
+            self.ring.seal()

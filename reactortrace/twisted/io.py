@@ -24,8 +24,14 @@ from .globals import disguise, shared_patch
 from .recorder import Part, Recorder
 from .rewrite import After, assigns, rewrite
 
-#: id(selectable) -> (recorder, connection id) for open connections.
-LIVE_CONNS: dict[int, tuple[Recorder, int]] = {}
+#: id(selectable) -> (recorder, connection id, selectable, fd) for open
+#: connections. The entry keeps the selectable alive, so its id stays its own,
+#: until its connectionLost or the end of tracing.
+LIVE_CONNS: dict[int, tuple[Recorder, int, Any, int]] = {}
+#: fd -> the same entries, newest per fd: the one lookup the epoll and poll
+#: dispatch loop makes (by the small int it has at hand); an entry whose
+#: selectable is not the one dispatched is stale.
+FDS: dict[int, tuple[Recorder, int, Any, int]] = {}
 #: id(selectable) of clients registered before they had a protocol (their
 #: opening is recorded once they have one); the value keeps their connector
 #: alive, so the id stays theirs.
@@ -107,10 +113,11 @@ class Connections:
         entry = LIVE_CONNS.get(key)
         if entry is not None:
             return entry[1]
-        if _fileno(selectable) == -1 or getattr(selectable, "disconnected", False):
+        fd = _fileno(selectable)
+        if fd == -1 or getattr(selectable, "disconnected", False):
             return 0
         conn = next(_conn_ids)
-        LIVE_CONNS[key] = (self.rec, conn)
+        LIVE_CONNS[key] = FDS[fd] = (self.rec, conn, selectable, fd)
         self._watch_close(type(selectable))
         if getattr(selectable, "protocol", True) is None:
             UNNAMED[key] = selectable.connector if hasattr(selectable, "connector") else None
@@ -139,7 +146,9 @@ def _make_connection_lost(original: Any) -> Any:
     def connectionLost(self: Any, *args: Any, **kw: Any) -> Any:
         entry = LIVE_CONNS.pop(id(self), None)
         if entry is not None:
-            rec, conn = entry
+            rec, conn, _, fd = entry
+            if FDS.get(fd) is entry:
+                del FDS[fd]
             if UNNAMED.pop(id(self), False) is not False:
                 announce(rec, self, conn)  # a client that never connected
             reason = args[0] if args else kw.get("reason")
@@ -223,11 +232,13 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
     def dispatched(
         selectable: Any, how: Any, entry: Any, t0: float, exc: BaseException | None
     ) -> None:
-        """``entry``: the connection's LIVE_CONNS entry, looked up before the
-        dispatch (which may close it)."""
+        """``entry``: the connection's LIVE_CONNS or FDS entry, looked up
+        before the dispatch (which may close it)."""
         t1 = clock()
         if not part.on or rec.target[0] is None:
             return
+        if entry is not None and entry[2] is not selectable:
+            entry = None  # a stale FDS entry: its fd was reused
         try:
             conn = entry[1] if entry is not None else register(selectable)
             if reading(how):

@@ -44,7 +44,6 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
     part = rec.part("loop")
     append, clock = rec.append, rec.clock
     dispatched = io.make_hook(rec, reactor, kind, part)
-
     pack = R.ITERATION_FMT.pack
 
     def waited(t0: float, exc: BaseException | None) -> None:
@@ -68,11 +67,14 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
         io.install_asyncio(part, reactor, kind, dispatched)
     else:
         step = kind.doIteration
-        # select passes the method name along; epoll and poll the event mask
+        # select passes the method name along; epoll and poll the event mask,
+        # and they have the fd at hand to find the connection by
         if "method" in step.__code__.co_varnames:
             how, reading = "method", 'method == "doRead"'
+            lookup = "_rt_live(_rt_id(selectable))"
         else:
             how, reading = "event", "event & _rt_pollin"
+            lookup = "_rt_fds(fd)"
         do_iteration = rewrite(
             step,
             [
@@ -82,19 +84,25 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                     "",
                     inline=(
                         "if self is _rt_target[0]:\n"
-                        f"    _rt_append(_rt_pack(_rt_t0, _rt_clock(), {R.ITERATION}))"
+                        f"    _rt_append(_rt_pack(_rt_t0, _rt_last, {R.ITERATION}))"
                     ),
+                    mark_end=True,
                 ),
+                # Each dispatch starts where the wait or the dispatch before
+                # it ended: one clock read per dispatch, not two.
                 Timed(
                     _is_dispatch,
                     "_rt_io",
                     f"selectable, {how}, _rt_pre",
-                    before="_rt_live(_rt_id(selectable))",
+                    before=lookup,
                     inline=_READ_INLINE.format(reading=reading, how=how),
+                    start="_rt_last",
+                    mark_end=True,
                 ),
             ],
             {
                 "_rt_live": io.LIVE_CONNS.get,
+                "_rt_fds": io.FDS.get,
                 "_rt_id": id,
                 "_rt_pollin": getattr(reactor, "_POLL_IN", 0),
                 "_rt_pack_io": R.IO_FMT.pack,
@@ -116,11 +124,11 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
 # the io hook.
 # (_rt_pre is the connection's entry, looked up before the dispatch.)
 _READ_INLINE = f"""\
-if _rt_pre is not None and self is _rt_target[0]:
+if _rt_pre is not None and _rt_pre[2] is selectable and self is _rt_target[0]:
     if {{reading}}:
-        _rt_append(_rt_pack_io(_rt_t0, _rt_clock(), _rt_bytes[0], -1, _rt_pre[1], {R.READ}))
+        _rt_append(_rt_pack_io(_rt_t0, _rt_last, _rt_bytes[0], -1, _rt_pre[1], {R.READ}))
     else:
-        _rt_append(_rt_pack_io(_rt_t0, _rt_clock(), _rt_bytes[1], _rt_bytes[2], _rt_pre[1],
+        _rt_append(_rt_pack_io(_rt_t0, _rt_last, _rt_bytes[1], _rt_bytes[2], _rt_pre[1],
                                {R.WRITE}))
     _rt_bytes[0] = _rt_bytes[1] = _rt_bytes[2] = 0
 else:

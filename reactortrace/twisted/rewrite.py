@@ -41,19 +41,9 @@ class RewriteError(ReactorTraceError):
 
 
 class _Wrapper(ast.NodeTransformer):
-    def __init__(
-        self,
-        matches: Matcher,
-        hook: str,
-        args: str,
-        before: str | None,
-        inline: str | None = None,
-    ) -> None:
-        self.matches = matches
-        self.hook = hook
-        self.args = args
-        self.before = before
-        self.inline = inline
+    def __init__(self, spec: "Timed | After") -> None:
+        self.spec = spec
+        self.matches = spec.matches
         self.count = 0
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
@@ -77,20 +67,23 @@ class _Wrapper(ast.NodeTransformer):
         return out
 
     def _wrap(self, stmt: ast.stmt) -> list[ast.stmt]:
-        call_args = f"{self.args}, " if self.args else ""
-        before = f"_rt_pre = {self.before}\n" if self.before else ""
+        spec = self.spec
+        assert isinstance(spec, Timed)
+        call_args = f"{spec.args}, " if spec.args else ""
+        before = f"_rt_pre = {spec.before}\n" if spec.before else ""
         template = (
-            before + "_rt_t0 = _rt_clock()\n"
+            before + f"_rt_t0 = {spec.start}\n"
             "try:\n    pass\n"
             "except BaseException as _rt_exc:\n"
-            f"    {self.hook}({call_args}_rt_t0, _rt_exc)\n"
+            f"    {spec.hook}({call_args}_rt_t0, _rt_exc)\n"
             "    raise\n"
             "else:\n"
+            + ("    _rt_last = _rt_clock()\n" if spec.mark_end else "")
             + (
-                f"    try:\n{textwrap.indent(self.inline, '        ')}\n"
+                f"    try:\n{textwrap.indent(spec.inline, '        ')}\n"
                 "    except Exception as _rt_bug:\n        _rt_failed(_rt_bug)\n"
-                if self.inline
-                else f"    {self.hook}({call_args}_rt_t0, None)\n"
+                if spec.inline
+                else f"    {spec.hook}({call_args}_rt_t0, None)\n"
             )
         )
         *starts, wrapped = ast.parse(template).body
@@ -107,14 +100,15 @@ class _Wrapper(ast.NodeTransformer):
 
 class _Inserter(_Wrapper):
     def _wrap(self, stmt: ast.stmt) -> list[ast.stmt]:
+        spec = self.spec
         target = ""
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
             target = stmt.targets[0].id
-        if self.inline:
-            body = textwrap.indent(self.inline.format(target=target), "    ")
+        if spec.inline:
+            body = textwrap.indent(spec.inline.format(target=target), "    ")
             source = f"try:\n{body}\nexcept Exception as _rt_bug:\n    _rt_failed(_rt_bug)\n"
         else:
-            source = f"{self.hook}({self.args.format(target=target)})"
+            source = f"{spec.hook}({spec.args.format(target=target)})"
         added = ast.parse(source).body
         for node in added:
             for sub in ast.walk(node):
@@ -140,6 +134,11 @@ class Timed:
     #: A statement to run on success instead of calling ``hook``: it saves a
     #: Python call on the hottest paths. If it raises, ``_rt_failed(exc)`` runs.
     inline: str | None = None
+    #: The expression the start time ``_rt_t0`` is taken from.
+    start: str = "_rt_clock()"
+    #: On success, first set ``_rt_last = _rt_clock()`` (the end time), so
+    #: that the next statement timed in the same call can start from it.
+    mark_end: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,11 +208,7 @@ def rewrite(
     _refuse_private_names(definition, original.__qualname__)
     definition.decorator_list = []
     for spec in timed:
-        wrapper: _Wrapper = (
-            _Inserter(spec.matches, spec.hook, spec.args, None, spec.inline)
-            if isinstance(spec, After)
-            else _Wrapper(spec.matches, spec.hook, spec.args, spec.before, spec.inline)
-        )
+        wrapper = _Inserter(spec) if isinstance(spec, After) else _Wrapper(spec)
         wrapper.generic_visit(definition)
         if wrapper.count != spec.expected:
             raise RewriteError(

@@ -224,8 +224,9 @@ class Tracer:
         _instrumented.pop(id(self), None)
         rec.target[0] = None
         rec.restore()
-        for key in [k for k, entry in io.LIVE_CONNS.items() if entry[0] is rec]:
-            io.LIVE_CONNS.pop(key, None)
+        for table in (io.LIVE_CONNS, io.FDS):
+            for key in [k for k, entry in table.items() if entry[0] is rec]:
+                table.pop(key, None)
 
     @property
     def closed(self) -> bool:

@@ -28,15 +28,30 @@ def test_since_returns_only_newer_records_even_after_the_ring_wrapped() -> None:
     assert ring.since(1) == (3, [3, 4, 5, 6, 7])  # the oldest fell out
 
 
-def test_trim_frees_what_fell_out_without_renumbering() -> None:
-    ring = filled(5, 8)
-    ring.trim(slack=3)  # only three fell out: not worth moving the list yet
-    assert len(ring.records) == 8
-    ring.trim(slack=0)
-    assert ring.records == [3, 4, 5, 6, 7]
-    assert ring.since(5) == (6, [6, 7]) and ring.dropped == 3
-    ring.append(8)
-    assert ring.since(-1) == (4, [4, 5, 6, 7, 8]) and ring.total == 9
+def test_seal_frees_what_fell_out_without_renumbering() -> None:
+    ring = Ring(32)  # sealed in tuples of 2
+    for value in range(33):
+        ring.append(value)
+    ring.seal()
+    assert ring.held == 33  # the first tuple holds 0 and 1: 1 is still in
+    assert ring.since(-1) == (1, list(range(1, 33)))
+    ring.append(33)
+    ring.seal()
+    assert ring.held == 32 and ring.dropped == 2
+    assert ring.since(30) == (31, [31, 32, 33])
+    ring.append(34)  # not sealed yet: read all the same
+    assert ring.since(32) == (33, [33, 34]) and ring.total == 35
+
+
+def test_sealed_tuples_are_not_tracked_by_the_garbage_collector() -> None:
+    import gc
+
+    ring = Ring(1_000)
+    for value in range(2_000):
+        ring.append(b"%d" % value)
+    ring.seal()
+    gc.collect()
+    assert ring._chunks and not any(gc.is_tracked(chunk) for chunk in ring._chunks)
 
 
 def test_numbers_stay_exact_while_other_threads_append_and_a_keeper_trims() -> None:
@@ -64,8 +79,8 @@ def test_numbers_stay_exact_while_other_threads_append_and_a_keeper_trims() -> N
     first, records = ring.since(last)
     seen.extend(records)
     assert ring.total == 60_000 and ring.dropped == 59_000
-    ring.trim(slack=0)
-    assert len(ring.records) == 1000 and ring.since(-1)[0] == 59_000
+    ring.seal()
+    assert ring.held <= 1000 + 1000 // 16 and ring.since(-1)[0] == 59_000
     # Whatever was read came in the order each writer appended it, never twice.
     for k in range(3):
         mine = [v - k * 100_000 for v in seen if k * 100_000 <= v < (k + 1) * 100_000]
@@ -79,10 +94,9 @@ def test_the_keeper_frees_memory_nobody_reads() -> None:
     keeper.start()
     try:
         for _ in range(5_000):  # up to 5 s, well past many intervals
-            if len(ring.records) <= 100:
+            if ring.held <= 100 + 100 // 16:
                 break
             threading.Event().wait(0.001)
     finally:
         keeper.stop()
-    assert ring.records == list(range(9_900, 10_000))
-    assert ring.since(-1) == (9_900, ring.records)
+    assert ring.since(-1) == (9_900, list(range(9_900, 10_000)))

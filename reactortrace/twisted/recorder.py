@@ -57,8 +57,9 @@ class Recorder:
         #: The reactor being recorded, in a cell that hooks on its class read:
         #: calls for other instances, or after close (None), pass straight on.
         self.target: list[Any] = [None]
-        #: id(DelayedCall) -> its packed SCHEDULE record, while it is pending
-        self.timers: dict[int, bytes] = {}
+        #: DelayedCall -> its packed SCHEDULE record, while it is pending
+        #: (DelayedCall hashes by identity: no id() to compute)
+        self.timers: dict[Any, bytes] = {}
         #: id(code) -> interner ref of the key, for the code of plain
         #: functions (not decorators' wrappers): the hot paths' cheap lookup
         self.fast_keys: dict[int, int] = {}

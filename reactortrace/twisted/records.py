@@ -21,14 +21,14 @@ from typing import Any
 # number: their position in the ring is theirs. Times are ``perf_counter()``
 # seconds (floats pack without the cost of converting big ints); "ref" is an
 # Interner index, 0 for None. The code is always the last byte.
-# SCHEDULE: t, id(call), delay, queued_at (0 if none), ref(key),
-#           ref(site code), site offset, origin, code
+# SCHEDULE: t, delay, queued_at (0 if none), ref(key), ref(site code),
+#           site offset, origin, code
 SCHEDULE = 2
-SCHEDULE_FMT = struct.Struct("dqddIIiBB")
+SCHEDULE_FMT = struct.Struct("dddIIiBB")
 #: Stands for "schedule not seen" where a SCHEDULE record is embedded.
 NO_SCHEDULE = bytes(SCHEDULE_FMT.size)
 # TIMER: t0, t1, now, due, ref(error type), the timer's whole SCHEDULE record
-#        (kept by id(call) until it fires, so a firing is named even after its
+#        (kept by DelayedCall until it fires, so a firing is named even after its
 #        schedule record left the ring), code
 TIMER = 1
 TIMER_FMT = struct.Struct(f"ddddI{SCHEDULE_FMT.size}sB")

@@ -142,9 +142,7 @@ class Resolver:
         """(timer id, name, site, delay ns, origin, queued_at, t) of a SCHEDULE record."""
         if record == R.NO_SCHEDULE:
             return None
-        t, _call, delay, queued, key_ref, code_ref, offset, origin, _ = R.SCHEDULE_FMT.unpack(
-            record
-        )
+        t, delay, queued, key_ref, code_ref, offset, origin, _ = R.SCHEDULE_FMT.unpack(record)
         tid = self._ns(t)
         return tid, self._name(key_ref), self._site(code_ref, offset), int(delay * 1e9), origin, queued, t
 
@@ -171,7 +169,7 @@ class Resolver:
         })
 
     def _schedule(self, seq: int, r: tuple[Any, ...]) -> Event | None:
-        t, _call, delay, queued, key_ref, code_ref, offset, origin, _ = r
+        t, delay, queued, key_ref, code_ref, offset, origin, _ = r
         if origin == R.ORIGIN_THREAD:
             return None
         delay_ns = int(delay * 1e9)

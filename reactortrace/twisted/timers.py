@@ -5,7 +5,7 @@ the new DelayedCall is reported right after it is made and each call is timed
 where it runs; the same rewrite times ``callFromThread`` calls drained from
 ``threadCallQueue``. Cancel and reset are methods of ``DelayedCall`` itself and
 are wrapped on the class while any tracer is active. Records name a timer by
-``id(call)``, unique while it is pending; ``resolve`` numbers timers for good.
+the time they were scheduled, which ``resolve`` turns into their id.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
             offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
         key_ref = rec.key_ref(func)
         return pack_schedule(
-            clock(), id(call), delay, queued_at, key_ref, code_ref, offset, origin, R.SCHEDULE
+            clock(), delay, queued_at, key_ref, code_ref, offset, origin, R.SCHEDULE
         )
 
     def scheduled(call: Any, func: Any, delay: float) -> None:
@@ -127,7 +127,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
         if not part.on:
             return
         try:
-            record = pending[id(call)] = schedule_record(call, func, delay, getframe(2))
+            record = pending[call] = schedule_record(call, func, delay, getframe(2))
             append(record)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             part.fail(exc)
@@ -138,7 +138,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
             return
         try:
             error = 0 if exc is None else rec.interner.ref(type(exc))
-            scheduled_as = pending.pop(id(call), R.NO_SCHEDULE)
+            scheduled_as = pending.pop(call, R.NO_SCHEDULE)
             append(pack_timer(t0, t1, now, call.time, error, scheduled_as, R.TIMER))
         except Exception as error_:  # noqa: BLE001
             part.fail(error_)
@@ -163,7 +163,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
             inline=(
                 "if self is _rt_target[0]:\n"
                 "    _rt_append(_rt_pack(_rt_t0, _rt_clock(), now, call.time, 0,\n"
-                f"                        _rt_pop(_rt_id(call), _rt_none), {R.TIMER}))"
+                f"                        _rt_pop(call, _rt_none), {R.TIMER}))"
             ),
         )
     ]
@@ -178,7 +178,6 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
             "_rt_clock": clock,
             "_rt_append": append,
             "_rt_pack": pack_timer,
-            "_rt_id": id,
             "_rt_pop": pending.pop,
             "_rt_none": R.NO_SCHEDULE,
             "_rt_failed": part.fail,
@@ -207,6 +206,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
                 "_rt_pack": pack_schedule,
                 "_rt_clock": clock,
                 "_rt_pending": pending,
+                "_rt_hot": [None, 0, None, 0],
                 "_rt_failed": part.fail,
             },
             target=rec.target,
@@ -217,8 +217,8 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
     _install_class_hooks(part)
     for call in reactor.getDelayedCalls():
         # Timers made before we came: known from now on, so their firing is named.
-        record = pending[id(call)] = pack_schedule(
-            clock(), id(call), max(0.0, call.getTime() - reactor.seconds()), 0,
+        record = pending[call] = pack_schedule(
+            clock(), max(0.0, call.getTime() - reactor.seconds()), 0,
             rec.key_ref(call.func), 0, -1, R.ORIGIN_TIMER, R.SCHEDULE,
         )
         append(record)
@@ -226,21 +226,33 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
 
 # The common case inline in callLater (a function or method scheduled from
 # code outside Twisted, both seen before): no extra Python call on this hot path.
-# The schedule record is also kept by id(call) until the timer fires or is
+# The schedule record is also kept by DelayedCall until the timer fires or is
 # cancelled, and travels inside the firing's record: a firing is fully named
 # even when its schedule record has left the ring.
+#
+# ``_rt_hot`` remembers the last (caller code, site ref, callable code, key
+# ref) seen: a program that schedules the same call from the same place again
+# and again (a loop, a retry, a chain) skips both lookups.
 _SCHEDULE_INLINE = f"""\
 _rt_caller = _rt_getframe(1)
-_rt_site = _rt_user(_rt_id(_rt_caller.f_code))
+_rt_code = _rt_caller.f_code
 try:  # functions and bound methods (which pass __code__ on)
-    _rt_key = _rt_ref(_rt_id(callable.__code__))
+    _rt_func = callable.__code__
 except AttributeError:
-    _rt_key = None
+    _rt_func = None
+if _rt_code is _rt_hot[0] and _rt_func is _rt_hot[2]:
+    _rt_site = _rt_hot[1]
+    _rt_key = _rt_hot[3]
+else:
+    _rt_site = _rt_user(_rt_id(_rt_code))
+    _rt_key = None if _rt_func is None else _rt_ref(_rt_id(_rt_func))
+    if _rt_site is not None and _rt_key is not None:
+        _rt_hot[:] = (_rt_code, _rt_site, _rt_func, _rt_key)
 if _rt_site is None or _rt_key is None:
     _rt_scheduled({{target}}, callable, delay)
 else:
-    _rt_record = _rt_pending[_rt_id({{target}})] = _rt_pack(
-        _rt_clock(), _rt_id({{target}}), delay, 0, _rt_key, _rt_site, _rt_caller.f_lasti,
+    _rt_record = _rt_pending[{{target}}] = _rt_pack(
+        _rt_clock(), delay, 0, _rt_key, _rt_site, _rt_caller.f_lasti,
         {R.ORIGIN_TIMER}, {R.SCHEDULE})
     _rt_append(_rt_record)
 """
@@ -268,7 +280,7 @@ def _install_class_hooks(part: Part) -> None:
         def cancel(self: Any) -> None:
             original(self)
             for rec in reversed(ACTIVE):
-                scheduled_as = rec.timers.pop(id(self), None)
+                scheduled_as = rec.timers.pop(self, None)
                 if scheduled_as is not None:
                     code, offset = site_of(_getframe(1))
                     rec.emit("timers", R.CANCEL, scheduled_as, code, offset)
@@ -280,7 +292,7 @@ def _install_class_hooks(part: Part) -> None:
         def moved(self: Any, seconds: float) -> None:
             original(self, seconds)
             for rec in reversed(ACTIVE):
-                scheduled_as = rec.timers.get(id(self))
+                scheduled_as = rec.timers.get(self)
                 if scheduled_as is not None:
                     rec.emit("timers", R.RESET, scheduled_as, self.time + self.delayed_time)
                     break

@@ -224,6 +224,7 @@ class Tracer:
         _instrumented.pop(id(self), None)
         rec.target[0] = None
         rec.restore()
+        rec.timers.clear()  # let go of the DelayedCalls still pending
         for table in (io.LIVE_CONNS, io.FDS):
             for key in [k for k, entry in table.items() if entry[0] is rec]:
                 table.pop(key, None)

@@ -1,11 +1,19 @@
 """Overhead of reactortrace: traced versus untraced, measured in one invocation.
 
     python benchmarks/run.py [--quick] [--only NAME] [--reactor epoll] [--check]
+                             [--instructions]
 
 Every measurement runs in a fresh process (a reactor cannot be restarted),
 untraced and traced alternately, and the child times only the workload. The
-report gives the median of each and the median of the pairwise ratios. The exit
-status is 0 unless ``--check`` is given and a target is missed.
+report gives the median of each, the median of the pairwise ratios and their
+spread (lowest and highest). The exit status is 0 unless ``--check`` is given
+and a target is missed.
+
+On a shared machine the spread is wide. ``--instructions`` adds, for the timed
+workloads, the ratio of instructions executed (``valgrind --tool=callgrind``,
+which the machine's load does not change): each side runs a tenth and a fifth
+of the workload, and the difference, divided by the operations between them,
+leaves start-up and shutdown out.
 """
 
 from __future__ import annotations
@@ -15,8 +23,11 @@ import json
 import os
 import platform
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +55,8 @@ class Row:
     untraced: list[float] = field(default_factory=list)
     traced: list[float] = field(default_factory=list)
     error: str | None = None
+    #: traced/untraced instructions per operation, with --instructions
+    instructions: float | None = None
 
     def per_op(self, values: list[float]) -> float | None:
         """Median of ``values`` in the unit shown: µs per operation, or bytes."""
@@ -61,6 +74,14 @@ class Row:
         return statistics.median(t / u for u, t in pairs if u > 0)
 
     @property
+    def spread(self) -> tuple[float, float] | None:
+        """(lowest, highest) traced/untraced ratio over the pairs."""
+        if self.workload.measure != "time" or not self.traced:
+            return None
+        ratios = [t / u for u, t in zip(self.untraced, self.traced) if u > 0]
+        return (min(ratios), max(ratios)) if ratios else None
+
+    @property
     def verdict(self) -> str:
         if self.error:
             return "ERROR"
@@ -73,23 +94,77 @@ class Row:
         return "ok" if score is not None and score <= self.workload.target else "FAIL"
 
 
-def run_child(name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True) -> float:
-    """Run one measurement in a new interpreter and return its ``value``."""
+def child_command(
+    name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True
+) -> list[str]:
+    """The command line of one measurement process."""
     command = [sys.executable, str(HERE / "child.py"), name, "--size", str(size)]
     command += ["--reactor", reactor] + (["--traced"] if traced else [])
-    command += [] if diagnostics else ["--no-diagnostics"]
+    return command + ([] if diagnostics else ["--no-diagnostics"])
+
+
+def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(HERE.parent), env.get("PYTHONPATH")) if p
     )
+    return env
+
+
+def run_child(name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True) -> float:
+    """Run one measurement in a new interpreter and return its ``value``."""
+    command = child_command(name, size, reactor, traced, diagnostics)
     done = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=CHILD_TIMEOUT
+        command, capture_output=True, text=True, env=child_env(), timeout=CHILD_TIMEOUT
     )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise ChildFailed(f"exit {done.returncode}: {tail or done.stdout.strip()}")
     return float(json.loads(lines[-1])["value"])
+
+
+def count_instructions(command: list[str]) -> int:
+    """Instructions ``command`` executes, counted by callgrind.
+
+    Hash randomization and (where ``setarch`` exists) address randomization
+    are off, so that two runs of the same command count the same.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        out = os.path.join(scratch, "callgrind.out")
+        prefix = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") else []
+        valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+        env = child_env()
+        env["PYTHONHASHSEED"] = "0"
+        done = subprocess.run(
+            prefix + valgrind + command, capture_output=True, text=True, env=env,
+            timeout=CHILD_TIMEOUT * 20,
+        )
+        if done.returncode != 0:
+            raise ChildFailed(f"callgrind exit {done.returncode}: {done.stderr.strip()[-300:]}")
+        with open(out, encoding="utf-8") as counts:
+            for line in counts:
+                if line.startswith(("totals:", "summary:")):
+                    return int(line.split()[1])
+    raise ChildFailed("callgrind wrote no totals")
+
+
+def instruction_ratio(workload: Workload, size: int, args: argparse.Namespace) -> float:
+    """Traced/untraced instructions per operation (see the module docstring)."""
+    small, large = max(1, size // 10), max(2, size // 5)
+    per_op = []
+    for traced in (False, True):
+        if workload.baseline == "untraced":
+            side = {"traced": traced}
+        else:
+            side = {"traced": True, "diagnostics": traced}
+        with ThreadPoolExecutor(2) as pool:  # the counts do not depend on timing
+            counts = list(pool.map(
+                lambda n: count_instructions(child_command(workload.name, n, args.reactor, **side)),
+                (small, large),
+            ))
+        per_op.append((counts[1] - counts[0]) / (large - small))
+    return per_op[1] / per_op[0]
 
 
 def tracing_available() -> str | None:
@@ -120,6 +195,12 @@ def measure(workload: Workload, args: argparse.Namespace, traced: bool) -> Row:
                 row.error = f"{label} run: {exc}"
                 return row
             (row.traced if is_traced else row.untraced).append(value)
+    if traced and args.instructions and workload.measure == "time":
+        progress(f"{workload.name}: counting instructions")
+        try:
+            row.instructions = instruction_ratio(workload, size, args)
+        except (ChildFailed, subprocess.TimeoutExpired, OSError) as exc:
+            row.error = f"instruction count: {exc}"
     return row
 
 
@@ -148,24 +229,26 @@ def report(rows: list[Row], args: argparse.Namespace, why_untraced: str | None) 
     print(f"repetitions: {args.repeat} per side, scale {args.scale:g}")
     if why_untraced:
         print(f"untraced only: {why_untraced}")
-    header = ("workload", "unit", "untraced", "traced", "ratio", "target", "result")
+    header = ("workload", "unit", "untraced", "traced", "ratio", "spread", "target", "result")
+    if args.instructions:
+        header = header[:-2] + ("instr",) + header[-2:]
     table = [header]
     for row in rows:
         w = row.workload
         unit = f"µs/{w.unit}" if w.measure == "time" else f"B/{w.unit}"
         target = f"<= {w.target:g}x" if w.measure == "time" else f"<= {w.target:g} B"
-        ratio = row.ratio
-        table.append(
-            (
-                w.name,
-                unit,
-                fmt(row.per_op(row.untraced)),
-                fmt(row.per_op(row.traced)),
-                "-" if ratio is None else f"{ratio:.3f}x",
-                target,
-                row.verdict,
-            )
-        )
+        ratio, spread = row.ratio, row.spread
+        cells = [
+            w.name,
+            unit,
+            fmt(row.per_op(row.untraced)),
+            fmt(row.per_op(row.traced)),
+            "-" if ratio is None else f"{ratio:.3f}x",
+            "-" if spread is None else f"{spread[0]:.2f}-{spread[1]:.2f}",
+        ]
+        if args.instructions:
+            cells.append("-" if row.instructions is None else f"{row.instructions:.3f}x")
+        table.append((*cells, target, row.verdict))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     print()
     for i, line in enumerate(table):
@@ -210,7 +293,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if a target is missed"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions with valgrind's callgrind (slow; needs valgrind)",
+    )
     args = parser.parse_args(argv)
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on PATH")
     if args.scale <= 0:
         parser.error("--scale must be positive")
     if args.repeat is None:

@@ -35,9 +35,12 @@ def test_harness_reports_a_ratio_row_for_one_workload() -> None:
     lines = result.stdout.splitlines()
     rows = [line for line in lines if line.startswith("call_later_chain")]
     assert len(rows) == 1, result.stdout
-    match = re.search(r"(\d+\.\d+)x\s+<= [\d.]+x\s+(ok|FAIL)$", rows[0])
+    match = re.search(
+        r"(\d+\.\d+)x\s+(\d+\.\d+)-(\d+\.\d+)\s+<= [\d.]+x\s+(ok|FAIL)$", rows[0]
+    )
     assert match, rows[0]
-    assert float(match.group(1)) > 0
+    ratio, low, high = (float(match.group(k)) for k in (1, 2, 3))
+    assert 0 < low - 0.01 <= ratio <= high + 0.01  # the median lies within the spread
     assert "tcp_echo" not in result.stdout  # --only ran one workload
 
 

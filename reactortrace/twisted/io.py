@@ -37,8 +37,9 @@ FDS: dict[int, tuple[Recorder, int, Any, int]] = {}
 #: alive, so the id stays theirs.
 UNNAMED: dict[int, Any] = {}
 #: Bytes read and written during the current dispatch, and bytes its last
-#: write left in the buffer (reactor thread only).
-BYTES = [0, 0, 0]
+#: write left in the buffer: 0 once doWrite emptied it, -1 for "not known
+#: yet, ask the transport" (reactor thread only).
+BYTES = [0, 0, -1]
 _conn_ids = itertools.count(1)
 #: The recorder part that owns I/O (the loop's: dispatches are timed there).
 IO_PART = "loop"
@@ -195,15 +196,9 @@ def _make_do_write(original: Any) -> Any:
     return rewrite(
         original,
         [
-            After(
-                _is_offset_advance,
-                "",
-                "",
-                inline=(
-                    "_rt_bytes[1] += l\n"
-                    "_rt_bytes[2] = len(self.dataBuffer) - self.offset + self._tempDataLen"
-                ),
-            ),
+            After(_is_offset_advance, "", "", inline="_rt_bytes[1] += l"),
+            # The usual end of a write: everything sent, the buffer emptied.
+            After(assigns("dataBuffer", b""), "", "", inline="_rt_bytes[2] = 0"),
             After(assigns("producerPaused", False), "_rt_resumed", "self"),
         ],
         {"_rt_bytes": BYTES, "_rt_resumed": _producer_resumed, "_rt_failed": _ignore},
@@ -244,8 +239,10 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
             if reading(how):
                 append(pack(t0, t1, counts[0], -1, conn, R.READ))
             else:
-                append(pack(t0, t1, counts[1], counts[2], conn, R.WRITE))
-            counts[0] = counts[1] = counts[2] = 0
+                buffered = counts[2] if counts[2] >= 0 else pending_out(selectable)
+                append(pack(t0, t1, counts[1], buffered, conn, R.WRITE))
+            counts[0] = counts[1] = 0
+            counts[2] = -1
         except Exception as error:  # noqa: BLE001 - never raise into the program
             part.fail(error)
 

@@ -107,6 +107,7 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                 "_rt_pollin": getattr(reactor, "_POLL_IN", 0),
                 "_rt_pack_io": R.IO_FMT.pack,
                 "_rt_bytes": io.BYTES,
+                "_rt_pending": io.pending_out,
                 "_rt_waited": waited,
                 "_rt_io": dispatched,
                 "_rt_clock": clock,
@@ -128,9 +129,11 @@ if _rt_pre is not None and _rt_pre[2] is selectable and self is _rt_target[0]:
     if {{reading}}:
         _rt_append(_rt_pack_io(_rt_t0, _rt_last, _rt_bytes[0], -1, _rt_pre[1], {R.READ}))
     else:
-        _rt_append(_rt_pack_io(_rt_t0, _rt_last, _rt_bytes[1], _rt_bytes[2], _rt_pre[1],
-                               {R.WRITE}))
-    _rt_bytes[0] = _rt_bytes[1] = _rt_bytes[2] = 0
+        _rt_append(_rt_pack_io(_rt_t0, _rt_last, _rt_bytes[1],
+                               _rt_bytes[2] if _rt_bytes[2] >= 0 else _rt_pending(selectable),
+                               _rt_pre[1], {R.WRITE}))
+    _rt_bytes[0] = _rt_bytes[1] = 0
+    _rt_bytes[2] = -1
 else:
     _rt_io(selectable, {{how}}, _rt_pre, _rt_t0, None)"""
 

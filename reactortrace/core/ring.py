@@ -15,7 +15,9 @@ in since the last seal.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
@@ -111,6 +113,17 @@ class Keeper:
 
     def start(self) -> None:
         self._thread.start()
+        # Threads do not survive fork (twistd daemonizing, say): start anew in
+        # the child. Weakly, so that a stopped keeper and its ring can go.
+        restart = weakref.WeakMethod(self._restart)
+        os.register_at_fork(after_in_child=lambda: _call_if_alive(restart))
+
+    def _restart(self) -> None:
+        if not self._stop.is_set():
+            self._thread = threading.Thread(
+                target=self._run, name="reactortrace-keeper", daemon=True
+            )
+            self._thread.start()
 
     def stop(self) -> None:
         """Stop trimming and wait for the thread to end."""
@@ -121,3 +134,9 @@ class Keeper:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.ring.seal()
+
+
+def _call_if_alive(method: "weakref.WeakMethod[Any]") -> None:
+    bound = method()
+    if bound is not None:
+        bound()

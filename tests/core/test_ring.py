@@ -100,3 +100,29 @@ def test_the_keeper_frees_memory_nobody_reads() -> None:
     finally:
         keeper.stop()
     assert ring.since(-1) == (9_900, list(range(9_900, 10_000)))
+
+
+def test_the_keeper_goes_on_in_a_forked_child() -> None:
+    import os
+
+    ring = Ring(100)
+    keeper = Keeper(ring, interval=0.001)
+    keeper.start()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: only the keeper started anew can free this
+            status = 1
+            try:
+                for value in range(10_000):
+                    ring.append(value)
+                for _ in range(5_000):
+                    if ring.held <= 100 + 100 // 16:
+                        status = 0
+                        break
+                    threading.Event().wait(0.001)
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        keeper.stop()

@@ -71,7 +71,10 @@ def trial(modules: list[str], reactor: str, traced: bool, workdir: str) -> Outco
     if traced:
         import reactortrace
 
-        events = len(reactortrace.load(trace).events)
+        try:
+            events = len(reactortrace.load(trace).events)
+        except reactortrace.ReactorTraceError as exc:  # say what the run printed
+            summary += f" [no trace: {exc}]"
     return Outcome(run.returncode, summary, run.stdout[-4000:] + run.stderr[-4000:], events)
 
 

@@ -15,11 +15,11 @@ in since the last seal.
 
 from __future__ import annotations
 
-import os
 import threading
-import weakref
 from collections import deque
 from typing import Any
+
+from .periodic import Periodic
 
 DEFAULT_MAX_EVENTS = 1_000_000
 
@@ -101,42 +101,10 @@ class Ring:
                 self._base += len(gone)
 
 
-class Keeper:
+class Keeper(Periodic):
     """A daemon thread that seals a ring a few times a second, so memory
-    stays bounded even when nothing reads the ring."""
+    stays bounded even when nothing reads the ring (in a forked child too)."""
 
     def __init__(self, ring: Ring, interval: float = 0.1) -> None:
+        super().__init__(ring.seal, interval, "reactortrace-keeper", survive_fork=True)
         self.ring = ring
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="reactortrace-keeper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        # Threads do not survive fork (twistd daemonizing, say): start anew in
-        # the child. Weakly, so that a stopped keeper and its ring can go.
-        restart = weakref.WeakMethod(self._restart)
-        os.register_at_fork(after_in_child=lambda: _call_if_alive(restart))
-
-    def _restart(self) -> None:
-        if not self._stop.is_set():
-            self._thread = threading.Thread(
-                target=self._run, name="reactortrace-keeper", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop trimming and wait for the thread to end."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.ring.seal()
-
-
-def _call_if_alive(method: "weakref.WeakMethod[Any]") -> None:
-    bound = method()
-    if bound is not None:
-        bound()

@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
-import threading
 from types import CodeType, FrameType
 from typing import Any
 
 from twisted.python import threadable
 
+from ..core.periodic import Periodic
 from . import records as R
 from .recorder import Recorder
 from .sites import internal_code
@@ -49,32 +49,29 @@ class Watchdog:
         #: code objects of the timed functions -> the kind of dispatch they run
         self.roots = roots
         self.interval = min(0.05, max(0.002, slow_ms / 4000))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="reactortrace-watchdog", daemon=True)
+        self._part = rec.part("watchdog")
+        self._thread = Periodic(self._tick, self.interval, "reactortrace-watchdog")
         self._last: tuple[int, int] | None = None  # (id(frame), id(code)) of the dispatch
         self._reported = False
 
     def start(self) -> None:
         """Start sampling (idempotent)."""
-        if not self._thread.is_alive() and not self._stop.is_set():
-            self._thread.start()
+        self._thread.start()
 
     def stop(self) -> None:
         """Stop sampling and wait for the thread to end."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1.0)
+        self._thread.stop()
 
-    def _run(self) -> None:
-        part = self.rec.part("watchdog")
-        while not self._stop.wait(self.interval):
-            if not part.on:
-                return
-            try:
-                self.sample()
-            except Exception as exc:  # noqa: BLE001 - never disturb the program
-                part.fail(exc)
-                return
+    def _tick(self) -> bool:
+        """One sample; False once sampling is off (it failed, or was turned off)."""
+        if not self._part.on:
+            return False
+        try:
+            self.sample()
+        except Exception as exc:  # noqa: BLE001 - never disturb the program
+            self._part.fail(exc)
+            return False
+        return True
 
     def sample(self) -> None:
         """Look at the reactor thread once."""

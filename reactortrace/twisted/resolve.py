@@ -95,7 +95,7 @@ class Resolver:
         other._sites = self._sites
         return other
 
-    def _ns(self, t: float) -> int:
+    def ns(self, t: float) -> int:
         """Nanoseconds since the start for a recorder clock reading."""
         return int((t - self.start) * 1e9)
 
@@ -143,19 +143,19 @@ class Resolver:
         if record == R.NO_SCHEDULE:
             return None
         t, delay, queued, key_ref, code_ref, offset, origin, _ = R.SCHEDULE_FMT.unpack(record)
-        tid = self._ns(t)
+        tid = self.ns(t)
         return tid, self._name(key_ref), self._site(code_ref, offset), int(delay * 1e9), origin, queued, t
 
     def _timer(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, now, due_wall, error, scheduled_as, _ = r
-        ts = self._ns(t0)
-        dur = self._ns(t1) - ts
+        ts = self.ns(t0)
+        dur = self.ns(t1) - ts
         info = self._scheduled(scheduled_as) or (ts, "?", None, 0, R.ORIGIN_TIMER, 0, t0)
         tid, name, where, delay, origin, queued, _t = info
         if origin == R.ORIGIN_THREAD:
             return Event(seq, ts, dur, E.THREAD, name, {
                 "source": "reactor",
-                "wait": (ts - self._ns(queued)) if queued else None,
+                "wait": (ts - self.ns(queued)) if queued else None,
                 "thread": None,
                 "error": self._class(error),
             })
@@ -173,7 +173,7 @@ class Resolver:
         if origin == R.ORIGIN_THREAD:
             return None
         delay_ns = int(delay * 1e9)
-        ts = self._ns(t)
+        ts = self.ns(t)
         return Event(seq, ts, 0, E.TIMER_SCHEDULE, self._name(key_ref), {
             "timer": ts,
             "site": self._site(code_ref, offset),
@@ -187,7 +187,7 @@ class Resolver:
         info = self._scheduled(scheduled_as)
         if info is None:
             return None
-        return Event(seq, self._ns(t), 0, E.TIMER_CANCEL, info[1], {
+        return Event(seq, self.ns(t), 0, E.TIMER_CANCEL, info[1], {
             "timer": info[0],
             "site": site(code, offset),
         })
@@ -197,7 +197,7 @@ class Resolver:
         info = self._scheduled(scheduled_as)
         if info is None:
             return None
-        return Event(seq, self._ns(t), 0, E.TIMER_RESET, info[1], {
+        return Event(seq, self.ns(t), 0, E.TIMER_RESET, info[1], {
             "timer": info[0],
             "site": info[2],
             "due": self._due(due_wall),
@@ -206,12 +206,12 @@ class Resolver:
     def _io(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, nbytes, buffered, conn, code = r
         name, fd = self.conns.get(conn) or self.closed.get(conn, _UNKNOWN)
-        ts = self._ns(t0)
+        ts = self.ns(t0)
         if code == R.READ:
-            return Event(seq, ts, self._ns(t1) - ts, E.IO_READ, name, {
+            return Event(seq, ts, self.ns(t1) - ts, E.IO_READ, name, {
                 "conn": conn or None, "fd": fd, "bytes": nbytes, "error": None,
             })
-        return Event(seq, ts, self._ns(t1) - ts, E.IO_WRITE, name, {
+        return Event(seq, ts, self.ns(t1) - ts, E.IO_WRITE, name, {
             "conn": conn or None, "fd": fd, "bytes": nbytes, "buffered": buffered, "error": None,
         })
 
@@ -220,7 +220,7 @@ class Resolver:
         transport = class_name(transport_cls)
         protocol = class_name(protocol_cls) or transport or "?"
         self.conns[conn] = (protocol, fd)
-        return Event(seq, self._ns(t), 0, E.CONN_OPEN, protocol, {
+        return Event(seq, self.ns(t), 0, E.CONN_OPEN, protocol, {
             "conn": conn,
             "fd": fd,
             "type": transport_type(transport, tls),
@@ -238,16 +238,16 @@ class Resolver:
         if len(self.closed) > _CLOSED_KEPT:
             del self.closed[next(iter(self.closed))]
         name = known[0]
-        return Event(seq, self._ns(t), 0, E.CONN_CLOSE, name, {
+        return Event(seq, self.ns(t), 0, E.CONN_CLOSE, name, {
             "conn": conn, "reason": class_name(reason),
         })
 
     def _thread(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, queued, key_ref, thread_ref, error, source, _ = r
-        ts = self._ns(t0)
-        return Event(seq, ts, self._ns(t1) - ts, E.THREAD, self._name(key_ref), {
+        ts = self.ns(t0)
+        return Event(seq, ts, self.ns(t1) - ts, E.THREAD, self._name(key_ref), {
             "source": "pool" if source else "reactor",
-            "wait": (ts - self._ns(queued)) if queued else None,
+            "wait": (ts - self.ns(queued)) if queued else None,
             "thread": self.objects[thread_ref] if thread_ref else None,
             "error": self._class(error),
         })
@@ -255,8 +255,8 @@ class Resolver:
     def _deferred(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, key_ref, failed, line, errback, _ = r
         key = self.objects[key_ref]
-        ts = self._ns(t0)
-        return Event(seq, ts, self._ns(t1) - ts, E.DEFERRED, key_name(key), {
+        ts = self.ns(t0)
+        return Event(seq, ts, self.ns(t1) - ts, E.DEFERRED, key_name(key), {
             "outcome": "failure" if failed else "success",
             "failure": self._class(failed),
             "errback": bool(errback),
@@ -267,13 +267,13 @@ class Resolver:
     def _conn_change(self, seq: int, r: tuple[Any, ...]) -> Event:
         code, t, conn, value = r
         kind, key = _CONN_CHANGES[code]
-        return Event(seq, self._ns(t), 0, kind, self.conns.get(conn, _UNKNOWN)[0], {
+        return Event(seq, self.ns(t), 0, kind, self.conns.get(conn, _UNKNOWN)[0], {
             "conn": conn, key: value,
         })
 
     def _deferred_state(self, seq: int, r: tuple[Any, ...]) -> Event:
         code, t, did, *rest = r
-        ts = self._ns(t)
+        ts = self.ns(t)
         if code == R.DEFERRED_NEW:
             code_obj, offset, waits = rest
             return Event(seq, ts, 0, E.DEFERRED_NEW, "Deferred", {
@@ -289,8 +289,8 @@ class Resolver:
 
     def _slow(self, seq: int, r: tuple[Any, ...]) -> Event:
         _, t0, seen, key, dispatch, where, function, stack = r
-        ts = self._ns(t0)
-        blocked = self._ns(seen) - ts
+        ts = self.ns(t0)
+        blocked = self.ns(seen) - ts
         return Event(seq, ts, blocked, E.SLOW, key_name(key), {
             "dispatch": dispatch,
             "site": where,
@@ -301,22 +301,22 @@ class Resolver:
 
     def _warning(self, seq: int, r: tuple[Any, ...]) -> Event:
         _, t, code, message, where, subject, name = r
-        return Event(seq, self._ns(t), 0, E.WARNING, name, {
+        return Event(seq, self.ns(t), 0, E.WARNING, name, {
             "code": code, "message": message, "where": where, "subject": subject,
         })
 
     def _system(self, seq: int, r: tuple[Any, ...]) -> Event:
         _, t0, t1, event_type = r
-        ts = self._ns(t0)
-        return Event(seq, ts, self._ns(t1) - ts, E.SYSTEM, event_type, {"phase": event_type})
+        ts = self.ns(t0)
+        return Event(seq, ts, self.ns(t1) - ts, E.SYSTEM, event_type, {"phase": event_type})
 
     def _iteration(self, seq: int, r: tuple[Any, ...]) -> Event:
         wait_start, wait_end, _ = r
-        end = self._ns(wait_end)
-        start = self.last_wait_end or self._ns(wait_start)
+        end = self.ns(wait_end)
+        start = self.last_wait_end or self.ns(wait_start)
         self.last_wait_end = end
         return Event(seq, start, end - start, E.ITERATION, "iteration", {
-            "wait": end - self._ns(wait_start),
+            "wait": end - self.ns(wait_start),
         })
 
     _handlers = {

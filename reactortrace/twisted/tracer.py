@@ -154,7 +154,7 @@ class Tracer:
 
     def now(self) -> int:
         """Nanoseconds since the trace started."""
-        return int((self.recorder.clock() - self.recorder.start) * 1e9)
+        return self._resolver.ns(self.recorder.clock())
 
     def snapshot(self) -> Snapshot:
         """Pending timers, open connections and statistics as of now."""

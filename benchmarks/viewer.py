@@ -90,7 +90,9 @@ def start_program(
 
 
 def socket_of(runtime: str, program: subprocess.Popen[str]) -> str:
-    path = os.path.join(runtime, "reactortrace", f"{program.pid}.sock")
+    from reactortrace.live.paths import socket_path
+
+    path = socket_path(program.pid, os.path.join(runtime, "reactortrace"))
     deadline = time.monotonic() + 30
     while not os.path.exists(path):
         if program.poll() is not None or time.monotonic() > deadline:

@@ -29,6 +29,7 @@ from typing import Any
 from reactortrace.core.replay import ReplayFeed
 from reactortrace.core.tracefile import load
 from reactortrace.live.client import LiveFeed
+from reactortrace.live.paths import socket_path
 from reactortrace.tui.app import ReactorTraceApp
 
 HERE = Path(__file__).resolve().parent
@@ -49,7 +50,7 @@ def start_demo(runtime: str, trace: str) -> subprocess.Popen[bytes]:
 
 
 def wait_for_socket(runtime: str, demo: subprocess.Popen[bytes]) -> str:
-    path = os.path.join(runtime, "reactortrace", f"{demo.pid}.sock")
+    path = socket_path(demo.pid, os.path.join(runtime, "reactortrace"))
     deadline = time.monotonic() + 30
     while not os.path.exists(path):
         if demo.poll() is not None or time.monotonic() > deadline:

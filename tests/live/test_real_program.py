@@ -16,6 +16,7 @@ import pytest
 import reactortrace
 from reactortrace.core.feed import ENDED
 from reactortrace.live.client import LiveFeed
+from reactortrace.live.paths import socket_path
 
 from .fakes import short_tempdir, wait_until
 
@@ -58,7 +59,7 @@ def start_traced(runtime: str, trace: str) -> subprocess.Popen[str]:
 
 
 def socket_of(runtime: str, program: subprocess.Popen[str]) -> str:
-    path = os.path.join(runtime, "reactortrace", f"{program.pid}.sock")
+    path = socket_path(program.pid, os.path.join(runtime, "reactortrace"))
     wait_until(lambda: os.path.exists(path) or program.poll() is not None)
     assert program.poll() is None, program.communicate()
     return path

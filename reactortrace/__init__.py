@@ -8,7 +8,7 @@ from .errors import ReactorTraceError, TraceFileError, UsageError
 
 if TYPE_CHECKING:
     from .core.trace import Trace
-    from .twisted.tracer import Tracer
+    from .instrumentation.tracer import Tracer
 
 __all__ = ["ReactorTraceError", "TraceFileError", "UsageError", "instrument", "load", "Tracer", "Trace"]
 __version__ = "0.1.0"
@@ -16,21 +16,21 @@ __version__ = "0.1.0"
 
 def instrument(reactor: Any = None, **options: Any) -> "Tracer":
     """Instrument an installed reactor in place and return its Tracer."""
-    from .twisted.tracer import instrument as _instrument
+    from .instrumentation.tracer import instrument as _instrument
 
     return _instrument(reactor, **options)
 
 
 def load(path: str) -> "Trace":
     """Read a trace file written by reactortrace (json or jsonl)."""
-    from .core.tracefile import load as _load
+    from .formats.reader import load as _load
 
     return _load(path)
 
 
 def __getattr__(name: str) -> Any:
     if name == "Tracer":
-        from .twisted.tracer import Tracer
+        from .instrumentation.tracer import Tracer
 
         return Tracer
     if name == "Trace":

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reactortrace.core.replay import ReplayFeed
-from reactortrace.core.tracefile import load
+from reactortrace.formats import load
 from reactortrace.live.client import LiveFeed
 from reactortrace.live.paths import socket_path
 from reactortrace.tui.app import ReactorTraceApp

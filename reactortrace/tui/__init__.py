@@ -1,4 +1,4 @@
 """The terminal UI (Textual): the only package that imports textual.
 
-Entry point: :func:`reactortrace.tui.app.run_tui`.
+Entry point: :func:`reactortrace.tui.run.show`.
 """

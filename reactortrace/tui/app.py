@@ -350,12 +350,3 @@ def _displayed(widget: Widget) -> bool:
             return False
         node = node.parent
     return True
-
-
-def run_tui(feed: Feed, *, title: str | None = None) -> None:
-    """Show ``feed`` in the terminal until the user quits; the feed is closed after."""
-    app = ReactorTraceApp(feed, title=title)
-    try:
-        app.run()
-    finally:
-        app.close_feed()

@@ -10,7 +10,7 @@ from typing import Any
 
 from reactortrace.core import events as ev
 from reactortrace.core.events import Event
-from reactortrace.tui import fmt
+from reactortrace.core import units
 
 KIND_STYLES: dict[str, str] = {
     ev.TIMER: "bold yellow",
@@ -51,9 +51,9 @@ def about(event: Event) -> str:
     if kind in (ev.IO_READ, ev.IO_WRITE):
         parts = [f"conn #{args.get('conn')}"]
         if args.get("bytes") is not None:
-            parts.append(fmt.size(args["bytes"]))
+            parts.append(units.size(args["bytes"]))
         if args.get("buffered"):
-            parts.append(f"buffered {fmt.size(args['buffered'])}")
+            parts.append(f"buffered {units.size(args['buffered'])}")
         return _with_error(" ".join(parts), args)
     if kind == ev.CONN_OPEN:
         peer = args.get("peer") or args.get("local")
@@ -62,7 +62,7 @@ def about(event: Event) -> str:
         return f"conn #{args.get('conn')} {args.get('reason') or ''}".rstrip()
     if kind in (ev.CONN_PAUSE, ev.CONN_RESUME):
         what = "producer paused" if kind == ev.CONN_PAUSE else "producer resumed"
-        return f"conn #{args.get('conn')} {what}, buffered {fmt.size(args.get('buffered'))}"
+        return f"conn #{args.get('conn')} {what}, buffered {units.size(args.get('buffered'))}"
     if kind == ev.CONN_HALFCLOSE:
         return f"conn #{args.get('conn')} half-closed ({args.get('side') or '?'} side)"
     if kind == ev.DEFERRED_NEW:
@@ -77,7 +77,7 @@ def about(event: Event) -> str:
     if kind == ev.THREAD:
         text = f"{args.get('source') or 'thread'}"
         if args.get("wait") is not None:
-            text += f" waited {fmt.duration(args['wait'])}"
+            text += f" waited {units.duration(args['wait'])}"
         return _with_error(text, args)
     if kind == ev.DEFERRED:
         text = "errback" if args.get("errback") else "callback"
@@ -86,11 +86,11 @@ def about(event: Event) -> str:
         return text
     if kind == ev.ITERATION:
         wait = args.get("wait") or 0
-        return f"busy {fmt.duration(max(0, event.dur - wait))} wait {fmt.duration(wait)}"
+        return f"busy {units.duration(max(0, event.dur - wait))} wait {units.duration(wait)}"
     if kind == ev.SYSTEM:
         return str(args.get("phase") or "")
     if kind == ev.SLOW:
-        blocked = fmt.duration(args.get("blocked") or event.dur)
+        blocked = units.duration(args.get("blocked") or event.dur)
         return f"{args.get('dispatch') or ''} blocked {blocked}"
     if kind == ev.WARNING:
         return f"{args.get('code') or ''}: {args.get('message') or ''}"
@@ -103,9 +103,9 @@ def _timer_about(event: Event) -> str:
     if args.get("looping"):
         text += " ↻"
     if event.kind == ev.TIMER and args.get("late") is not None:
-        text += f" late {fmt.duration(args['late'])}"
+        text += f" late {units.duration(args['late'])}"
     elif args.get("delay") is not None:
-        text += f" in {fmt.duration(args['delay'])}"
+        text += f" in {units.duration(args['delay'])}"
     return text
 
 
@@ -120,8 +120,8 @@ def fields(event: Event) -> dict[str, Any]:
         "seq": event.seq,
         "kind": event.kind,
         "name": event.name,
-        "at": fmt.clock(event.ts),
-        "duration": fmt.duration(event.dur),
+        "at": units.clock(event.ts),
+        "duration": units.duration(event.dur),
     }
     for key, value in event.args.items():
         if value is None:
@@ -129,8 +129,8 @@ def fields(event: Event) -> dict[str, Any]:
         elif key == "stack" and isinstance(value, (list, tuple)):
             value = "\n".join(str(frame) for frame in value)
         elif isinstance(value, int) and key in ("delay", "late", "wait", "blocked"):
-            value = fmt.duration(value)
+            value = units.duration(value)
         elif isinstance(value, int) and key == "due":
-            value = fmt.clock(value)
+            value = units.clock(value)
         out[key] = value
     return out

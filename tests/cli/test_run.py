@@ -196,10 +196,10 @@ def test_trial_changes_directory_but_the_trace_goes_where_asked(workdir: Path) -
     "args, message",
     [
         (["run", "--no-tui", "missing.py"], "no such script: missing.py"),
-        (["run", "--bogus", "x.py"], "unknown option for run: --bogus"),
+        (["run", "--bogus", "x.py"], "unrecognized arguments: --bogus"),
         (["run", "-m", "no_such_module_here"], "no module named no_such_module_here"),
         (["run", "--", "no-such-command-here"], "command not found: no-such-command-here"),
-        (["run", "--max-events", "lots", "x.py"], "--max-events takes a number"),
+        (["run", "--max-events", "lots", "x.py"], "--max-events: not a whole number"),
         (["run"], "nothing to run"),
         (["frobnicate"], "unknown command 'frobnicate'"),
     ],

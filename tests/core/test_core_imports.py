@@ -22,5 +22,5 @@ def test_core_modules_import_neither_twisted_nor_textual() -> None:
         [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=60, check=True
     )
     report = json.loads(result.stdout)
-    assert {"reactortrace.core.state", "reactortrace.core.tracefile"} <= set(report["modules"])
+    assert {"reactortrace.core.state", "reactortrace.core.diagnose.diagnostics"} <= set(report["modules"])
     assert report["leaked"] == []

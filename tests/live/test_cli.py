@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import reactortrace
-from reactortrace.cli import main, parse_run
+from reactortrace.cli import main
+from reactortrace.cli.run import parse as parse_run
 
 
 def run(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -46,9 +47,10 @@ def test_a_broken_trace_is_one_line_and_status_2(tmp_path: Path) -> None:
 
 def test_view_and_attach_need_a_terminal(tmp_path: Path) -> None:
     trace = tmp_path / "t.json"
-    from reactortrace.export import write_trace
+    from reactortrace.core.trace import Trace
+    from reactortrace.formats import write
 
-    write_trace(str(trace), {"program": "p"}, [], None, 0)
+    write(Trace({"program": "p"}, [], None), str(trace))
     result = run("view", str(trace))
     assert result.returncode == 2
     assert "run it in a terminal" in result.stderr

@@ -19,7 +19,7 @@ import pytest
 import reactortrace
 from reactortrace.core.diagnose import Thresholds
 from reactortrace.core.trace import Trace
-from reactortrace.summary import summarize
+from reactortrace.formats.summary import summarize
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 REACTORS = ("epoll", "poll", "select", "asyncio")

@@ -9,9 +9,11 @@ import orjson
 import pytest
 
 from reactortrace.core.events import Event
-from reactortrace.core.tracefile import JsonlWriter, write_json, write_jsonl
+from reactortrace.core.trace import Trace
+from reactortrace.formats.jsonfile import write_json
+from reactortrace.formats.jsonl import JsonlWriter, write_jsonl
 from reactortrace.errors import ReactorTraceError, TraceFileError, UsageError
-from reactortrace.summary import cmd_summary
+from reactortrace.cli.summary import main as cmd_summary
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -79,7 +81,7 @@ def wide_enough(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def trace_path(tmp_path: Path) -> Path:
     path = tmp_path / "shop.json"
-    write_json(path, META, shop_events(), None, 0)
+    write_json(Trace(META, shop_events(), None), path)
     return path
 
 
@@ -189,14 +191,14 @@ def test_a_healthy_trace_says_no_warnings(
 ) -> None:
     events = [e for e in shop_events() if e.kind in ("io.read", "io.write", "deferred")]
     path = tmp_path / "ok.json"
-    write_json(path, META, events, None, 0)
+    write_json(Trace(META, events, None), path)
     assert cmd_summary([str(path)]) == 0
     assert "No warnings." in capsys.readouterr().out
 
 
 def test_jsonl_trace_and_one_cut_short(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     whole = tmp_path / "whole.jsonl"
-    write_jsonl(whole, META, shop_events(), None, 0)
+    write_jsonl(Trace(META, shop_events(), None), whole)
     doc = summary_json(capsys, str(whole))
     assert doc["trace"]["complete"] and len(doc["warnings"]) == 7 and doc["stderr"] == ""
     cut = tmp_path / "cut.jsonl"

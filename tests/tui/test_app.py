@@ -14,7 +14,9 @@ from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.trace import Trace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.tui import app as app_module
-from reactortrace.tui import describe, fmt
+from reactortrace.tui.run import show
+from reactortrace.core import units
+from reactortrace.tui import describe
 from reactortrace.tui.keys import APP_KEYS, OTHER_KEYS
 from reactortrace.tui.model import DEFAULT_KINDS
 from reactortrace.tui.screens.detail import DetailScreen
@@ -90,8 +92,8 @@ async def test_header_names_the_program_and_shows_the_loop(replay: ReplayFeed) -
     loop = snapshot.loop
     for part in (
         "program.py", "pid 4242", "EPollReactor", "PAUSED", "up 00:06.000",
-        f"ev/s {fmt.rate(loop.events_per_second)}", f"util {fmt.percent(loop.utilization)}",
-        f"lag {fmt.duration(loop.lag)}", "dropped 0", "warnings 1",
+        f"ev/s {units.rate(loop.events_per_second)}", f"util {units.percent(loop.utilization)}",
+        f"lag {units.duration(loop.lag)}", "dropped 0", "warnings 1",
     ):
         assert part in text, part
 
@@ -122,7 +124,7 @@ async def test_header_says_replay_then_ended(trace: Trace, clock: FakeClock) -> 
         clock.advance(60)
         app.refresh_feed()
         assert "ENDED" in header_text(app)
-        assert f"{fmt.clock(trace.duration)} / {fmt.clock(trace.duration)}" in replay_text(app)
+        assert f"{units.clock(trace.duration)} / {units.clock(trace.duration)}" in replay_text(app)
 
 
 # -- the loop view: event log and graph --------------------------------------
@@ -178,7 +180,7 @@ async def test_graph_keeps_a_history_of_utilization_and_rate(
         util = app._main_screen.query_one("#graph-util", SeriesPlot)
         assert list(util.query_one(PlotArea).values) == [0.0] + [r.utilization for r in readings]
         label = static_text(util.query_one(".series-label"))
-        assert fmt.percent(readings[-1].utilization) in label
+        assert units.percent(readings[-1].utilization) in label
         rate = app._main_screen.query_one("#graph-rate", SeriesPlot).query_one(PlotArea)
         assert rate.top == max(r.events_per_second for r in readings)
 
@@ -225,7 +227,7 @@ async def test_timers_sorted_by_due_with_countdown_and_looping_mark(
         pending = app.model.snapshot.timers
         assert [t.due_in for t in pending] == sorted(t.due_in for t in pending)
         assert column(timers, "id") == [str(t.timer) for t in pending]
-        assert column(timers, "due") == [fmt.duration(t.due_in) for t in pending]
+        assert column(timers, "due") == [units.duration(t.due_in) for t in pending]
         assert column(timers, "loop") == ["↻" if t.looping else "" for t in pending]
         assert column(timers, "site") == [t.site for t in pending]
         before = {t.timer: t.due_in for t in pending}
@@ -233,7 +235,7 @@ async def test_timers_sorted_by_due_with_countdown_and_looping_mark(
         app.refresh_feed()
         await pilot.pause()
         give_up = column(timers, "id").index("2")
-        assert column(timers, "due")[give_up] == fmt.duration(before[2] - 500 * MS)
+        assert column(timers, "due")[give_up] == units.duration(before[2] - 500 * MS)
 
 
 # -- connections -------------------------------------------------------------
@@ -254,8 +256,8 @@ async def test_connections_show_addresses_traffic_and_write_buffer(
         http = rows(conns)[3]
         assert http[column_index(conns, "peer")] == "127.0.0.1:50002"
         assert http[column_index(conns, "protocol")] == "twisted.web.http.HTTPChannel"
-        assert http[column_index(conns, "wbuf")] == fmt.size(info[4].write_buffer) == "46.9K"
-        assert http[column_index(conns, "out")] == fmt.size(16_384)
+        assert http[column_index(conns, "wbuf")] == units.size(info[4].write_buffer) == "46.9K"
+        assert http[column_index(conns, "out")] == units.size(16_384)
         assert http[column_index(conns, "type")] == "tcp"
         clock.advance((CLIENT_CLOSED_AT - 6 * S) / S + 0.1)
         app.refresh_feed()
@@ -305,7 +307,7 @@ async def test_callables_sort_with_keys(replay: ReplayFeed) -> None:
         await pilot.pause()
         assert calls.sort_column == "mean"
         assert (column_label(calls, "mean"), column_label(calls, "total")) == ("mean ▼", "total")
-        means = [fmt.duration(s.mean) for s in sorted(stats, key=lambda s: -s.mean)]
+        means = [units.duration(s.mean) for s in sorted(stats, key=lambda s: -s.mean)]
         assert column(calls, "mean") == means
         await pilot.press("S")
         await pilot.pause()
@@ -571,7 +573,7 @@ async def test_quit_keys_close_the_feed(live: RecordedLiveFeed, keys: tuple[str,
     assert app.return_code == 0
 
 
-def test_run_tui_closes_the_feed_however_the_app_ends(
+def test_show_closes_the_feed_however_the_app_ends(
     live: RecordedLiveFeed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken_run(self: Any) -> None:
@@ -579,7 +581,7 @@ def test_run_tui_closes_the_feed_however_the_app_ends(
 
     monkeypatch.setattr(app_module.ReactorTraceApp, "run", broken_run)
     with pytest.raises(RuntimeError):
-        app_module.run_tui(live, title="x")
+        show(live, title="x")
     assert live.closed == 1
 
 
@@ -638,7 +640,7 @@ async def test_seek_key_goes_to_a_typed_time(replay: ReplayFeed, trace: Trace) -
         await pilot.press(*"soon", "enter")
         await pilot.pause()
         assert isinstance(app.screen, SeekScreen)
-        assert "not a time" in static_text(app.screen.query_one("#seek-error"))
+        assert "not a duration" in static_text(app.screen.query_one("#seek-error"))
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app._main_screen and app.model.position == 6 * S

@@ -8,7 +8,7 @@ from reactortrace.core import events as ev
 from reactortrace.core.feed import LIVE
 from reactortrace.core.replay import ReplayFeed
 from reactortrace.core.trace import Trace
-from reactortrace.tui import describe, fmt
+from reactortrace.tui import describe
 from reactortrace.tui.model import DEFAULT_KINDS, Filter, ViewModel, subjects_of
 
 from .sample import MS, S, FakeClock, RecordedLiveFeed
@@ -112,39 +112,6 @@ def test_filter_by_kind_and_text(trace: Trace) -> None:
 def test_slow_threshold_comes_from_the_trace_options() -> None:
     assert ViewModel(meta={"options": {"slow_ms": 50}}).slow_ns == 50 * MS
     assert ViewModel(meta={}).slow_ns == 100 * MS
-
-
-@pytest.mark.parametrize(
-    ("ns", "text"),
-    [(None, "-"), (0, "0ns"), (999, "999ns"), (1_500, "1.5µs"), (999_999, "1ms"),
-     (12_345_678, "12.3ms"), (210 * MS, "210ms"), (1_500 * MS, "1.5s"), (75 * S, "01:15"),
-     (-2 * MS, "-2ms")],
-)
-def test_durations_read_short(ns: int | None, text: str) -> None:
-    assert fmt.duration(ns) == text
-
-
-def test_clock_size_rate_percent() -> None:
-    assert fmt.clock(62_345 * MS) == "01:02.345"
-    assert fmt.clock(3_700 * S) == "1:01:40.000"
-    assert (fmt.size(100), fmt.size(1536), fmt.size(None)) == ("100B", "1.5K", "-")
-    assert (fmt.rate(950), fmt.rate(12_345), fmt.rate(2e6)) == ("950", "12.3k", "2M")
-    assert fmt.percent(0.456) == "46%"
-
-
-@pytest.mark.parametrize(
-    ("typed", "ns"),
-    [("12", 12 * S), ("1.5s", 1_500 * MS), ("350ms", 350 * MS), ("1:02.5", 62_500 * MS),
-     ("1:00:00", 3_600 * S), (".5", 500 * MS), ("2m", 120 * S), (" 40 us ", 40_000)],
-)
-def test_times_a_user_types(typed: str, ns: int) -> None:
-    assert fmt.parse_time(typed) == ns
-
-
-@pytest.mark.parametrize("typed", ["", "soon", "1:2:3:4", "-3", "12 parsecs"])
-def test_times_that_are_not(typed: str) -> None:
-    with pytest.raises(ValueError):
-        fmt.parse_time(typed)
 
 
 def test_each_kind_has_a_colour_and_an_account(trace: Trace) -> None:

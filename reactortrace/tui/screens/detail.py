@@ -14,7 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from reactortrace.tui import describe, fmt
+from reactortrace.core import units
+from reactortrace.tui import describe
 from reactortrace.tui.model import Info, Subject, ViewModel
 
 DURATION_FIELDS = frozenset({"due_in", "delay", "age", "total", "mean", "max", "p95"})
@@ -31,11 +32,11 @@ def info_fields(info: Info) -> dict[str, Any]:
         if value is None:
             value = "-"
         elif f.name in DURATION_FIELDS:
-            value = fmt.duration(value)
+            value = units.duration(value)
         elif f.name in TIME_FIELDS:
-            value = fmt.clock(value)
+            value = units.clock(value)
         elif f.name in SIZE_FIELDS:
-            value = f"{fmt.size(value)} ({value})"
+            value = f"{units.size(value)} ({value})"
         elif isinstance(value, bool):
             value = "yes" if value else "no"
         out[f.name] = value
@@ -159,9 +160,9 @@ class DetailScreen(Screen[None]):
         table.add_column("about", overflow="ellipsis", no_wrap=True, ratio=1)
         for event in events:
             table.add_row(
-                fmt.clock(event.ts),
+                units.clock(event.ts),
                 Text(event.kind, style=describe.kind_style(event.kind)),
-                fmt.duration(event.dur) if event.dur else "",
+                units.duration(event.dur) if event.dur else "",
                 event.name,
                 describe.about(event),
             )

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from reactortrace.tui import fmt
+from reactortrace.core import units
 
 
 class SeekScreen(ModalScreen[int | None]):
@@ -24,7 +24,7 @@ class SeekScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="seek-box"):
             yield Static(
-                f"Go to (now {fmt.clock(self.position)}, end {fmt.clock(self.duration)}):",
+                f"Go to (now {units.clock(self.position)}, end {units.clock(self.duration)}):",
                 id="seek-title",
             )
             yield Input(placeholder="12.5  350ms  1:02.5", id="seek-input")
@@ -37,7 +37,7 @@ class SeekScreen(ModalScreen[int | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            self.dismiss(fmt.parse_time(event.value))
+            self.dismiss(units.parse_duration(event.value, units.S))
         except ValueError as error:
             self.query_one("#seek-error", Static).update(str(error))
 

@@ -8,7 +8,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from reactortrace.core.snapshot import CallableStats
-from reactortrace.tui import fmt
+from reactortrace.core import units
 from reactortrace.tui.model import Filter, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 
@@ -76,10 +76,10 @@ class CallablesTable(ModelTable):
                 "name": self.fit("name", stats.name),
                 "kind": stats.kind,
                 "count": right(str(stats.count)),
-                "total": right(fmt.duration(stats.total)),
-                "mean": right(fmt.duration(stats.mean)),
-                "max": right(fmt.duration(stats.max)),
-                "p95": right(fmt.duration(stats.p95)),
+                "total": right(units.duration(stats.total)),
+                "mean": right(units.duration(stats.mean)),
+                "max": right(units.duration(stats.max)),
+                "p95": right(units.duration(stats.p95)),
                 "errors": right(str(stats.errors), "bold red" if stats.errors else "dim"),
             },
         )

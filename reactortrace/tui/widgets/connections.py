@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from reactortrace.tui import fmt
+from reactortrace.core import units
 from reactortrace.tui.model import Filter, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 
@@ -51,12 +51,12 @@ class ConnectionsTable(ModelTable):
                     "local": self.fit("local", conn.local),
                     "peer": self.fit("peer", conn.peer),
                     "protocol": self.fit("protocol", conn.protocol),
-                    "age": right(fmt.duration(conn.age)),
-                    "in": right(fmt.size(conn.bytes_in)),
-                    "out": right(fmt.size(conn.bytes_out)),
-                    "last": right("-" if idle is None else fmt.duration(idle) + " ago"),
+                    "age": right(units.duration(conn.age)),
+                    "in": right(units.size(conn.bytes_in)),
+                    "out": right(units.size(conn.bytes_out)),
+                    "last": right("-" if idle is None else units.duration(idle) + " ago"),
                     "wbuf": right(
-                        fmt.size(conn.write_buffer), "bold yellow" if conn.write_buffer else ""
+                        units.size(conn.write_buffer), "bold yellow" if conn.write_buffer else ""
                     ),
                 },
             )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from reactortrace.core import events as ev
-from reactortrace.tui import describe, fmt
+from reactortrace.core import units
+from reactortrace.tui import describe
 from reactortrace.tui.model import Filter, ViewModel, subjects_of
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 
@@ -36,9 +37,9 @@ class EventLog(ModelTable):
                 (
                     key,
                     {
-                        "at": Text(fmt.clock(event.ts), style="dim"),
+                        "at": Text(units.clock(event.ts), style="dim"),
                         "kind": Text(event.kind, style=describe.kind_style(event.kind)),
-                        "dur": right(fmt.duration(event.dur) if event.dur else "", style),
+                        "dur": right(units.duration(event.dur) if event.dur else "", style),
                         "name": Text(self.fit("name", event.name), style=style),
                         "about": Text(
                             self.fit("about", describe.about(event), keep_end=False),

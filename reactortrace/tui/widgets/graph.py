@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from reactortrace.tui import fmt
+from reactortrace.core import units
 from reactortrace.tui.model import ViewModel
 
 #: Eighths of a cell, from empty to full.
@@ -93,8 +93,8 @@ class LoopGraph(Widget):
         self.query_one("#graph-util", SeriesPlot).set_values(
             util,
             1.0,
-            f"{fmt.percent(util[-1] if util else 0.0)} max {fmt.percent(max(util, default=0.0))}",
+            f"{units.percent(util[-1] if util else 0.0)} max {units.percent(max(util, default=0.0))}",
         )
         self.query_one("#graph-rate", SeriesPlot).set_values(
-            rate, top_rate, f"{fmt.rate(rate[-1] if rate else 0.0)} max {fmt.rate(top_rate)}"
+            rate, top_rate, f"{units.rate(rate[-1] if rate else 0.0)} max {units.rate(top_rate)}"
         )

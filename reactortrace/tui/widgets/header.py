@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from reactortrace.core.feed import ENDED, LIVE, PAUSED, REPLAY
-from reactortrace.tui import fmt
+from reactortrace.core import units
 from reactortrace.tui.model import ViewModel
 
 STATE_BADGES: dict[str, tuple[str, str]] = {
@@ -72,11 +72,11 @@ class StatusHeader(Widget):
         loop = model.snapshot.loop
         dropped = model.snapshot.dropped
         line = Text(" ")
-        line.append("up ", style="dim").append(fmt.clock(loop.uptime))
-        line.append("  ev/s ", style="dim").append(fmt.rate(loop.events_per_second))
+        line.append("up ", style="dim").append(units.clock(loop.uptime))
+        line.append("  ev/s ", style="dim").append(units.rate(loop.events_per_second))
         busy = "bold red" if loop.utilization >= 0.9 else ""
-        line.append("  util ", style="dim").append(fmt.percent(loop.utilization), style=busy)
-        line.append("  lag ", style="dim").append(fmt.duration(loop.lag))
+        line.append("  util ", style="dim").append(units.percent(loop.utilization), style=busy)
+        line.append("  lag ", style="dim").append(units.duration(loop.lag))
         line.append("  dropped ", style="dim")
         line.append(str(dropped), style="bold red" if dropped else "")
         if model.viewer_dropped:

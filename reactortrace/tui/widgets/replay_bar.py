@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from reactortrace.core.replay import ReplayControls
-from reactortrace.tui import fmt
+from reactortrace.core import units
 from reactortrace.tui.model import ViewModel
 
 
@@ -40,7 +40,7 @@ class ReplayBar(Widget):
         else:
             line.append("❚❚ pause", style="bold yellow")
         line.append(f" {speed_label(self.feed.speed):>5} ", style="bold")
-        line.append(f" {fmt.clock(position)} / {fmt.clock(duration)} ")
+        line.append(f" {units.clock(position)} / {units.clock(duration)} ")
         width = max(0, self.size.width - line.cell_len - 1)
         done = round(width * position / duration) if duration else 0
         line.append("━" * done, style="cyan")

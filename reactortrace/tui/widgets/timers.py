@@ -6,7 +6,7 @@ from typing import Iterator
 
 from rich.text import Text
 
-from reactortrace.tui import fmt
+from reactortrace.core import units
 from reactortrace.tui.model import Filter, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 
@@ -37,11 +37,11 @@ class TimersTable(ModelTable):
             yield (
                 key,
                 {
-                    "due": right(fmt.duration(timer.due_in), overdue),
+                    "due": right(units.duration(timer.due_in), overdue),
                     "loop": Text(LOOPING_MARK if timer.looping else "", style="bold cyan"),
                     "name": self.fit("name", timer.name),
                     "site": self.fit("site", timer.site),
-                    "delay": right(fmt.duration(timer.delay)),
+                    "delay": right(units.duration(timer.delay)),
                     "id": right(key),
                 },
             )

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from rich.text import Text
 
-from reactortrace.tui import fmt
+from reactortrace.core import units
 from reactortrace.tui.model import Filter, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row
 
@@ -36,7 +36,7 @@ class WarningsTable(ModelTable):
             yield (
                 key,
                 {
-                    "at": Text(fmt.clock(ts) if isinstance(ts, int) else "-", style="dim"),
+                    "at": Text(units.clock(ts) if isinstance(ts, int) else "-", style="dim"),
                     "code": Text(
                         self.fit("code", get("code"), keep_end=False), style="bold dark_orange"
                     ),

@@ -1,1 +1,0 @@
-"""reactortrace._bootstrap."""

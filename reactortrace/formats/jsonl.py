@@ -1,0 +1,99 @@
+"""The JSON Lines trace file: one line per event, flushed as it goes (crash-safe)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from contextlib import suppress
+from typing import IO, Any
+
+from ..core.encoding import EncodeError, dumps
+from ..core.events import Event
+from ..core.snapshot import Snapshot
+from ..core.trace import Trace
+from ..errors import TraceFileError
+from .files import cannot_encode, cannot_write, replacing
+from .jsonfile import chunks, plain
+from .spec import FORMAT, VERSION
+
+_EVENT_LINE = b'{"type":"event",'
+
+
+def write_jsonl(trace: Trace, path: str | os.PathLike[str]) -> None:
+    """Write a whole JSON Lines trace at once (replacing ``path`` when done)."""
+    target = os.fspath(path)
+    with replacing(target) as out:
+        writer = JsonlWriter(out, trace.meta, name=target)
+        for chunk in chunks(trace.events):
+            writer.write_events(chunk)
+        writer.finish(trace.snapshot, trace.dropped)
+
+
+class JsonlWriter:
+    """Streams a JSON Lines trace: every batch is flushed to the OS at once.
+
+    It writes to ``path`` itself (no rename at the end), so that after the
+    process is killed every complete line is there to be read.
+    ``path`` may also be an open binary file (which :meth:`finish` leaves open).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str] | IO[bytes], meta: dict[str, Any], *,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(path, (str, os.PathLike)):
+            self.path = os.fspath(path)
+            try:
+                self._file: IO[bytes] = open(self.path, "wb")
+            except OSError as exc:
+                raise TraceFileError(cannot_write(self.path, exc)) from None
+            self._owned = True
+        else:
+            self.path = name or getattr(path, "name", "<stream>")
+            self._file = path
+            self._owned = False
+        self.closed = False
+        self._write([{"format": FORMAT, "version": VERSION, "type": "meta", "meta": meta}])
+
+    def write_events(self, events: Iterable[dict[str, Any] | Event]) -> None:
+        """Append one line per event and flush."""
+        self._write(plain(events), prefix=_EVENT_LINE)
+
+    def finish(self, snapshot: dict[str, Any] | Snapshot | None, dropped: int) -> None:
+        """Write the final snapshot and the end line, then close."""
+        tail: list[dict[str, Any]] = [{"type": "end", "dropped": dropped}]
+        if snapshot is not None:
+            tail.insert(0, {"type": "snapshot", "snapshot": snapshot})
+        self._write(tail)
+        self.close()
+
+    def close(self) -> None:
+        """Stop writing; without :meth:`finish` the trace loads as cut short."""
+        if not self.closed:
+            self.closed = True
+            if self._owned:
+                with suppress(OSError):
+                    self._file.close()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _write(self, records: Iterable[Any], prefix: bytes = b"{") -> None:
+        """One line per record, ``prefix`` in place of its opening brace."""
+        if self.closed:
+            raise TraceFileError(f"{self.path}: the trace is already finished")
+        try:
+            lines = [prefix + dumps(record)[1:] for record in records]
+        except EncodeError as exc:
+            raise TraceFileError(cannot_encode(self.path, exc)) from None
+        if not lines:
+            return
+        lines.append(b"")
+        try:
+            self._file.write(b"\n".join(lines))
+            self._file.flush()
+        except OSError as exc:
+            raise TraceFileError(cannot_write(self.path, exc)) from None

@@ -1,0 +1,98 @@
+"""What a recorded run did, and what went wrong: the data of ``reactortrace summary``.
+
+The trace's events are fed again through :class:`~reactortrace.core.state.LoopState`
+with the thresholds given on the command line, so the findings are the ones
+the live TUI showed (or would show with those thresholds). The terminal gets
+Rich tables; ``--json`` prints the same data as one JSON document, with these
+keys (times and durations are integers in ns, ``ts`` since trace start)::
+
+    {
+      "trace": {"path", "program", "reactor", "complete", "events", "dropped",
+                "duration"},
+      "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s"},
+      "warnings": [{"code", "message", "where", "subject", "name", "ts"}],
+      "slowest": [{"name", "kind", "ts", "dur", "site", "function", "stack"}],
+      "callables": [{"name", "kind", "count", "total", "mean", "max", "p95",
+                     "errors"}],
+      "timers": [{"site", "name", "looping", "interval", "count", "p50", "p95",
+                  "max", "mean", "missed"}],
+      "connections": [{"conn", "type", "protocol", "local", "peer", "opened",
+                       "closed", "lifetime", "bytes_in", "bytes_out", "pauses",
+                       "resumes", "peak_buffer", "reason"}],
+      "omitted": {"slowest", "callables", "timers", "connections"}
+    }
+
+``warnings`` are every finding, oldest first (see :mod:`reactortrace.core.diagnose`
+for the codes). ``slowest``: the longest dispatches, with the stack the watchdog
+saw (outermost first) when it saw them. ``callables``: busiest first by total
+time. ``timers``: lateness per creation site, latest first; ``missed`` counts
+LoopingCall ticks skipped. ``connections``: every connection and port seen
+(not the reactor's wakers), most bytes first; ``closed`` is null for those
+still open. Lists hold at most ``--top`` entries; ``omitted`` counts the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.diagnose import Thresholds
+from ..core.state import LoopState
+from ..core.trace import Trace
+
+DEFAULT_TOP = 10
+
+
+def summarize(
+    trace: Trace, thresholds: Thresholds | None = None, top: int = DEFAULT_TOP
+) -> dict[str, Any]:
+    """The summary of ``trace`` as the JSON document described above."""
+    thresholds = thresholds or Thresholds()
+    state = LoopState(thresholds=thresholds)
+    state.dropped = trace.dropped
+    state.feed(trace.events)
+    end = max(state.last_end, trace.snapshot.ts if trace.snapshot is not None else 0)
+    snapshot = state.snapshot(end)
+    diagnostics = state.diagnostics
+    warnings = list(snapshot.warnings)
+    if trace.dropped and trace.snapshot is not None:
+        # Events fell out of the ring: keep what the live run found in them.
+        seen = {(w.get("code"), w.get("where"), w.get("subject")) for w in warnings}
+        warnings += [
+            w for w in trace.snapshot.warnings
+            if (w.get("code"), w.get("where"), w.get("subject")) not in seen
+        ]
+    lists = {
+        "slowest": diagnostics.slowest(),
+        "callables": [_callable(c) for c in snapshot.callables],
+        "timers": diagnostics.lateness(),
+        "connections": state.connection_history(end),
+    }
+    meta = trace.meta
+    return {
+        "trace": {
+            "path": trace.path,
+            "program": meta.get("program"),
+            "reactor": meta.get("reactor"),
+            "complete": trace.complete,
+            "events": len(trace.events),
+            "dropped": trace.dropped,
+            "duration": end,
+        },
+        "thresholds": thresholds.to_dict(),
+        "warnings": warnings,
+        **{key: rows[:top] for key, rows in lists.items()},
+        "omitted": {key: max(0, len(rows) - top) for key, rows in lists.items()},
+    }
+
+
+def _callable(stats: Any) -> dict[str, Any]:
+    return {
+        "name": stats.name,
+        "kind": stats.kind,
+        "count": stats.count,
+        "total": stats.total,
+        "mean": stats.mean,
+        "max": stats.max,
+        "p95": stats.p95,
+        "errors": stats.errors,
+    }

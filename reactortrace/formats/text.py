@@ -1,0 +1,133 @@
+"""The text report of ``reactortrace summary``: a summary (see :mod:`.summary`) as Rich tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..core.units import duration, size
+
+
+def _took(ns: int) -> str:
+    return duration(ns, spaced=True)
+
+
+def _bytes(n: int) -> str:
+    return size(n, spaced=True)
+
+
+def render(summary: dict[str, Any], console: Console) -> None:
+    """Print ``summary`` as Rich tables."""
+    info = summary["trace"]
+    dropped = f", {info['dropped']} dropped" if info["dropped"] else ""
+    console.print(
+        Text.assemble(
+            (str(info["program"] or info["path"] or "trace"), "bold"),
+            f"  {info['reactor'] or 'unknown reactor'}  ",
+            f"{info['events']} events{dropped} over {_took(info['duration'])}",
+        )
+    )
+    omitted = summary["omitted"]
+    _warnings(summary["warnings"], console)
+    _slowest(summary["slowest"], omitted["slowest"], console)
+    _callables(summary["callables"], omitted["callables"], console)
+    _timers(summary["timers"], omitted["timers"], console)
+    _connections(summary["connections"], omitted["connections"], console)
+
+
+def _table(title: str, more: int, *columns: tuple[str, str]) -> Table:
+    """A table with columns (header, justify); ``more`` rows not shown are said."""
+    caption = f"{more} more not shown (--top)" if more else None
+    table = Table(title=title, title_justify="left", title_style="bold", caption=caption,
+                  caption_justify="left", box=box.SIMPLE_HEAD, expand=False)
+    for header, justify in columns:
+        # Names and paths wrap rather than lose their ends: they are what to look for;
+        # numbers (right-justified) stay on one line.
+        number = justify == "right"
+        table.add_column(
+            header, justify=justify, overflow="fold", no_wrap=number  # type: ignore[arg-type]
+        )
+    return table
+
+
+def _warnings(warnings: list[dict[str, Any]], console: Console) -> None:
+    if not warnings:
+        console.print(Text("No warnings.", style="green"))
+        return
+    table = _table(f"Warnings ({len(warnings)})", 0, ("code", "left"), ("message", "left"),
+                   ("where", "left"))
+    for w in warnings:
+        table.add_row(Text(str(w.get("code")), style="bold dark_orange"),
+                      str(w.get("message") or ""), str(w.get("where") or "-"))
+    console.print(table)
+
+
+def _slowest(rows: list[dict[str, Any]], more: int, console: Console) -> None:
+    if not rows:
+        return
+    table = _table("Slowest dispatches", more, ("#", "right"), ("duration", "right"),
+                   ("kind", "left"), ("callable", "left"), ("blocking line", "left"))
+    for number, row in enumerate(rows, 1):
+        line = row["site"] or "-"
+        if row["function"]:
+            line += f" in {row['function']}"
+        table.add_row(str(number), _took(row["dur"]), str(row["kind"] or "-"),
+                      row["name"], line)
+    console.print(table)
+    for number, row in enumerate(rows, 1):
+        if row["stack"]:
+            title = f"Stack of #{number}, {row['name']}, outermost first:"
+            console.print(Text(title, style="bold"))
+            for frame in row["stack"]:
+                console.print(Text("  " + frame), overflow="fold")
+    if any(row["stack"] for row in rows):
+        console.print()
+
+
+def _callables(rows: list[dict[str, Any]], more: int, console: Console) -> None:
+    if not rows:
+        return
+    table = _table("Hottest callables", more, ("callable", "left"), ("kind", "left"),
+                   ("count", "right"), ("total", "right"), ("mean", "right"), ("max", "right"),
+                   ("p95", "right"), ("errors", "right"))
+    for row in rows:
+        table.add_row(row["name"], row["kind"], str(row["count"]),
+                      *(_took(row[k]) for k in ("total", "mean", "max", "p95")),
+                      str(row["errors"] or ""))
+    console.print(table)
+
+
+def _timers(rows: list[dict[str, Any]], more: int, console: Console) -> None:
+    if not rows:
+        return
+    table = _table("Timer lateness by creation site", more, ("site", "left"), ("callable", "left"),
+                   ("count", "right"), ("p50", "right"), ("p95", "right"), ("max", "right"),
+                   ("missed ticks", "right"))
+    for row in rows:
+        missed = str(row["missed"]) if row["looping"] else ""
+        table.add_row(row["site"], row["name"], str(row["count"]),
+                      *(_took(row[k]) for k in ("p50", "p95", "max")), missed)
+    console.print(table)
+
+
+def _connections(rows: list[dict[str, Any]], more: int, console: Console) -> None:
+    if not rows:
+        return
+    table = _table("Connections", more, ("id", "right"), ("type", "left"), ("protocol", "left"),
+                   ("addresses", "left"), ("in", "right"), ("out", "right"),
+                   ("lifetime", "right"), ("paused", "right"), ("state", "left"))
+    for row in rows:
+        reason = str(row["reason"] or "").rsplit(".", 1)[-1]
+        state = "open" if row["closed"] is None else f"closed {reason}".rstrip()
+        paused = f"{row['pauses']}/{row['resumes']}" if row["pauses"] or row["resumes"] else ""
+        addresses = row["local"] or "-"
+        if row["peer"]:
+            addresses += f" <-> {row['peer']}"
+        table.add_row(str(row["conn"]), row["type"], row["protocol"], addresses,
+                      _bytes(row["bytes_in"]), _bytes(row["bytes_out"]),
+                      _took(row["lifetime"]), paused, state)
+    console.print(table)

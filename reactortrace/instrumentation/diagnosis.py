@@ -1,0 +1,144 @@
+"""Event sources for diagnosis: backpressure, half-closed connections, Deferreds.
+
+These fire rarely (a producer paused, a connection half closed), so their
+hooks can afford a little work; tracking every Deferred is an option. They are class-level patches shared by
+every tracer: transports are routed to their recorder through ``io.LIVE_CONNS``,
+Deferreds to the newest active recorder.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from twisted.internet import abstract, defer, tcp
+
+from . import io
+from . import records as R
+from .shared import current, disguise, shared_patch
+from .recorder import Part, Recorder
+from .rewrite import After, assigns, rewrite
+from .sites import site_of
+
+_getframe = sys._getframe
+PART = "sources"
+
+
+def _conn_record(selectable: Any, code: int, value: Any) -> None:
+    """Append a PAUSE/RESUME/HALFCLOSE record for a known connection; never raises."""
+    entry = io.LIVE_CONNS.get(id(selectable))
+    if entry is not None:
+        entry[0].emit(PART, code, entry[1], value)
+
+
+def _paused(selectable: Any) -> None:
+    _conn_record(selectable, R.PAUSE, io.pending_out(selectable))
+
+
+def _make_pause_hook(original: Any) -> Any:
+    """``_maybePauseProducer`` with a record after ``self.producerPaused = True``."""
+    return rewrite(
+        original,
+        [After(assigns("producerPaused", True), "_rt_paused", "self")],
+        {"_rt_paused": _paused},
+    )
+
+
+def _make_read_half_close(original: Any) -> Any:
+    def readConnectionLost(self: Any, reason: Any) -> Any:
+        result = original(self, reason)
+        if id(self) in io.LIVE_CONNS:  # still open: the protocol kept writing
+            _conn_record(self, R.HALFCLOSE, "read")
+        return result
+
+    return disguise(readConnectionLost, original)
+
+
+def _make_write_half_close(original: Any) -> Any:
+    def _closeWriteConnection(self: Any) -> Any:
+        result = original(self)
+        if id(self) in io.LIVE_CONNS:
+            _conn_record(self, R.HALFCLOSE, "write")
+        return result
+
+    return disguise(_closeWriteConnection, original)
+
+
+# -- Deferreds --------------------------------------------------------------
+
+
+def _deferred_record(code: int, *values: Any) -> None:
+    rec = current()
+    if rec is not None:
+        rec.emit(PART, code, *values)
+
+
+# Where a Deferred is made tells what it waits on.
+_WAITS = {
+    "deferLater": "timer",
+    "deferToThreadPool": "thread",
+    "deferToThread": "thread",
+    "callFromThread": "thread",
+    "getHostByName": "thread",
+    "connect": "connection",
+    "request": "connection",
+    "_cancellableInlineCallbacks": "deferred",
+    "gatherResults": "deferred",
+    "DeferredList": "deferred",
+}
+
+
+# succeed() and fail() set the result themselves: such a Deferred is born fired.
+_BORN_FIRED = (defer.succeed.__code__, defer.fail.__code__)
+
+
+def _make_tracked_init(original: Any) -> Any:
+    def __init__(self: Any, *args: Any, **kw: Any) -> None:
+        original(self, *args, **kw)
+        rec = current()
+        if rec is None:
+            return
+        try:
+            frame = _getframe(1)
+            if frame.f_code in _BORN_FIRED:
+                return
+            waits = None
+            probe = frame
+            for _ in range(6):
+                if probe is None:
+                    break
+                waits = _WAITS.get(probe.f_code.co_name)
+                if waits is not None:
+                    break
+                probe = probe.f_back
+            code, offset = site_of(frame)
+            _deferred_record(R.DEFERRED_NEW, id(self), code, offset, waits)
+        except Exception as exc:  # noqa: BLE001
+            part = rec.parts.get(PART)
+            if part is not None:
+                part.fail(exc)
+
+    return disguise(__init__, original)
+
+
+def _make_tracked_start(original: Any) -> Any:
+    def _startRunCallbacks(self: Any, result: object) -> None:
+        _deferred_record(R.DEFERRED_FIRED, id(self))
+        return original(self, result)
+
+    return disguise(_startRunCallbacks, original)
+
+
+def install(rec: Recorder, track_deferreds: bool) -> Part:
+    """Backpressure and half-close records (and, if asked, one record per
+    Deferred made and fired)."""
+    part = rec.part(PART)
+    shared_patch(part, abstract.FileDescriptor, "_maybePauseProducer", _make_pause_hook)
+    shared_patch(part, tcp.Connection, "readConnectionLost", _make_read_half_close)
+    shared_patch(part, tcp.Connection, "_closeWriteConnection", _make_write_half_close)
+    if track_deferreds:
+        shared_patch(part, defer.Deferred, "__init__", _make_tracked_init)
+        shared_patch(part, defer.Deferred, "_startRunCallbacks", _make_tracked_start)
+    return part
+
+

@@ -1,0 +1,309 @@
+"""I/O: readiness dispatched to selectables, and connections opening and closing.
+
+On epoll/poll/select the dispatch loop lives in ``doIteration``, which ``loop``
+recompiles with each dispatch timed by the hooks made here. asyncio keeps a
+bound ``_readOrWrite`` in each of its handles, so there it is wrapped on the
+instance and existing descriptors are registered again. Connections are
+registered when they start reading (``addReader``) or at their first dispatch,
+and their close is seen in the transport class's ``connectionLost``, which
+every close path reaches. Byte counts come from ``tcp.Connection``, through
+which TCP and UNIX streams read and write.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import abstract, tcp
+
+from . import records as R
+from .shared import disguise, shared_patch
+from .recorder import Part, Recorder
+from .rewrite import After, assigns, rewrite
+
+#: id(selectable) -> (recorder, connection id, selectable, fd) for open
+#: connections. The entry keeps the selectable alive, so its id stays its own,
+#: until its connectionLost or the end of tracing.
+LIVE_CONNS: dict[int, tuple[Recorder, int, Any, int]] = {}
+#: fd -> the same entries, newest per fd: the one lookup the epoll and poll
+#: dispatch loop makes (by the small int it has at hand); an entry whose
+#: selectable is not the one dispatched is stale.
+FDS: dict[int, tuple[Recorder, int, Any, int]] = {}
+#: id(selectable) of clients registered before they had a protocol (their
+#: opening is recorded once they have one); the value keeps their connector
+#: alive, so the id stays theirs.
+UNNAMED: dict[int, Any] = {}
+#: Bytes read and written during the current dispatch, and bytes its last
+#: write left in the buffer: 0 once doWrite emptied it, -1 for "not known
+#: yet, ask the transport" (reactor thread only).
+BYTES = [0, 0, -1]
+_conn_ids = itertools.count(1)
+#: The recorder part that owns I/O (the loop's: dispatches are timed there).
+IO_PART = "loop"
+# Attributes by which Twisted's wrapping protocols (TLS, endpoints, HTTP's
+# protocol switcher) lead to the application's protocol.
+_WRAPPER_ATTRS = ("wrappedProtocol", "_wrappedProtocol", "_channel")
+
+IoHook = Callable[[Any, Any, Any, int, "BaseException | None"], None]
+
+
+def pending_out(selectable: Any) -> int:
+    """Bytes a FileDescriptor still holds to write."""
+    try:
+        return len(selectable.dataBuffer) - selectable.offset + selectable._tempDataLen
+    except (AttributeError, TypeError):
+        return 0
+
+
+def _protocol_classes(selectable: Any) -> tuple[Any, bool]:
+    """The application's protocol class, and whether TLS sits in between."""
+    protocol = getattr(selectable, "protocol", None)
+    if protocol is None:  # process pipes lead to the ProcessProtocol
+        protocol = getattr(getattr(selectable, "proc", None), "proto", None)
+    tls = False
+    for _ in range(5):
+        if protocol is None:
+            break
+        if any(c.__name__ == "TLSMemoryBIOProtocol" for c in type(protocol).__mro__):
+            tls = True
+        inner = None
+        for attr in _WRAPPER_ATTRS:
+            inner = getattr(protocol, attr, None)
+            if inner is not None:
+                break
+        if inner is None:
+            break
+        protocol = inner
+    return (type(protocol) if protocol is not None else None), tls
+
+
+def _address(selectable: Any, method: str) -> Any:
+    try:
+        return getattr(selectable, method)()
+    except Exception:  # noqa: BLE001 - ports and pipes may have no such address
+        return None
+
+
+def _fileno(selectable: Any) -> int:
+    try:
+        return int(selectable.fileno())
+    except Exception:  # noqa: BLE001
+        return -1
+
+
+class Connections:
+    """Gives selectables stable ids and records their opening and closing."""
+
+    def __init__(self, rec: Recorder, part: Part) -> None:
+        self.rec = rec
+        self.part = part
+        self.patched: set[type] = set()
+
+    def register(self, selectable: Any) -> int:
+        """The connection id of ``selectable``, recording its opening if new.
+
+        A selectable that is already closed gets id 0 and no record. A client
+        still connecting has no protocol yet: its opening is recorded once it
+        has one (when it starts reading) or when it closes, whichever comes
+        first.
+        """
+        key = id(selectable)
+        entry = LIVE_CONNS.get(key)
+        if entry is not None:
+            return entry[1]
+        fd = _fileno(selectable)
+        if fd == -1 or getattr(selectable, "disconnected", False):
+            return 0
+        conn = next(_conn_ids)
+        LIVE_CONNS[key] = FDS[fd] = (self.rec, conn, selectable, fd)
+        self._watch_close(type(selectable))
+        if getattr(selectable, "protocol", True) is None:
+            UNNAMED[key] = selectable.connector if hasattr(selectable, "connector") else None
+        else:
+            announce(self.rec, selectable, conn)
+        return conn
+
+    def _watch_close(self, cls: type) -> None:
+        if cls in self.patched or not hasattr(cls, "connectionLost"):
+            return
+        self.patched.add(cls)
+        shared_patch(self.part, cls, "connectionLost", _make_connection_lost)
+
+
+def announce(rec: Recorder, selectable: Any, conn: int) -> None:
+    """Record the opening of connection ``conn`` as it looks now."""
+    protocol, tls = _protocol_classes(selectable)
+    rec.emit(
+        IO_PART, R.OPEN, conn, _fileno(selectable), type(selectable), protocol,
+        _address(selectable, "getHost"), _address(selectable, "getPeer"), tls,
+        getattr(selectable, "bufferSize", None),
+    )
+
+
+def _make_connection_lost(original: Any) -> Any:
+    def connectionLost(self: Any, *args: Any, **kw: Any) -> Any:
+        entry = LIVE_CONNS.pop(id(self), None)
+        if entry is not None:
+            rec, conn, _, fd = entry
+            if FDS.get(fd) is entry:
+                del FDS[fd]
+            if UNNAMED.pop(id(self), False) is not False:
+                announce(rec, self, conn)  # a client that never connected
+            reason = args[0] if args else kw.get("reason")
+            rec.emit(IO_PART, R.CLOSE, conn, getattr(reason, "type", None))
+        return original(self, *args, **kw)
+
+    return disguise(connectionLost, original)
+
+
+def _make_data_received(original: Any) -> Any:
+    """``_dataReceived`` recompiled to count bytes first (no extra frame)."""
+    return rewrite(
+        original,
+        [],
+        {"_rt_bytes": BYTES},
+        prologue="if data:\n    _rt_bytes[0] += len(data)\n",
+    )
+
+
+def _is_offset_advance(stmt: ast.stmt) -> bool:
+    """``self.offset += l`` in doWrite: ``l`` bytes were just written."""
+    return (
+        isinstance(stmt, ast.AugAssign)
+        and isinstance(stmt.target, ast.Attribute)
+        and stmt.target.attr == "offset"
+        and isinstance(stmt.value, ast.Name)
+    )
+
+
+def _producer_resumed(selectable: Any) -> None:
+    entry = LIVE_CONNS.get(id(selectable))
+    if entry is not None:
+        entry[0].emit(IO_PART, R.RESUME, entry[1], pending_out(selectable))
+
+
+def _ignore(exc: BaseException) -> None:
+    """Counting bytes in doWrite fails only for an odd subclass: that count is
+    then missing, and nothing needs turning off."""
+
+
+def _make_do_write(original: Any) -> Any:
+    """``FileDescriptor.doWrite`` recompiled: count bytes written and still
+    buffered, note resumes."""
+    return rewrite(
+        original,
+        [
+            After(_is_offset_advance, "", "", inline="_rt_bytes[1] += l"),
+            # The usual end of a write: everything sent, the buffer emptied.
+            After(assigns("dataBuffer", b""), "", "", inline="_rt_bytes[2] = 0"),
+            After(assigns("producerPaused", False), "_rt_resumed", "self"),
+        ],
+        {"_rt_bytes": BYTES, "_rt_resumed": _producer_resumed, "_rt_failed": _ignore},
+    )
+
+
+def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
+    """The hook timing one dispatch: ``hook(selectable, how, t0, exc)``.
+
+    ``how`` is what the reactor family passes: a poll event mask (epoll,
+    poll), ``"doRead"``/``"doWrite"`` (select) or a bool ``read`` (asyncio).
+    Its patches belong to ``part`` (the loop's: they fail together).
+    """
+    conns = Connections(rec, part)
+    append, clock = rec.append, rec.clock
+    live = LIVE_CONNS
+    counts = BYTES
+    register = conns.register
+    pack = R.IO_FMT.pack
+    poll_in = getattr(reactor, "_POLL_IN", None)
+    if poll_in is not None:
+        reading: Callable[[Any], bool] = lambda how: bool(how & poll_in)  # noqa: E731
+    else:
+        reading = lambda how: how is True or how == "doRead"  # noqa: E731
+
+    def dispatched(
+        selectable: Any, how: Any, entry: Any, t0: float, exc: BaseException | None
+    ) -> None:
+        """``entry``: the connection's LIVE_CONNS or FDS entry, looked up
+        before the dispatch (which may close it)."""
+        t1 = clock()
+        if not part.on or rec.target[0] is None:
+            return
+        if entry is not None and entry[2] is not selectable:
+            entry = None  # a stale FDS entry: its fd was reused
+        try:
+            conn = entry[1] if entry is not None else register(selectable)
+            if reading(how):
+                append(pack(t0, t1, counts[0], -1, conn, R.READ))
+            else:
+                buffered = counts[2] if counts[2] >= 0 else pending_out(selectable)
+                append(pack(t0, t1, counts[1], buffered, conn, R.WRITE))
+            counts[0] = counts[1] = 0
+            counts[2] = -1
+        except Exception as error:  # noqa: BLE001 - never raise into the program
+            part.fail(error)
+
+    target = rec.target
+
+    def add_reader_hook(original: Any) -> Any:
+        def addReader(self: Any, reader: Any) -> Any:
+            result = original(self, reader)
+            if self is target[0] and part.on:
+                key = id(reader)
+                try:
+                    if key not in live:
+                        register(reader)
+                    elif UNNAMED.pop(key, False) is not False:
+                        announce(rec, reader, live[key][1])  # a client, connected
+                except Exception as exc:  # noqa: BLE001
+                    part.fail(exc)
+            return result
+
+        return disguise(addReader, original)
+
+    part.patcher.set(kind, "addReader", add_reader_hook(kind.addReader))
+    shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
+    shared_patch(part, abstract.FileDescriptor, "doWrite", _make_do_write)
+    for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):
+        register(selectable)
+    return dispatched
+
+
+def install_asyncio(part: Part, reactor: Any, kind: type, dispatched: IoHook) -> None:
+    """asyncio: wrap ``_readOrWrite`` and add existing descriptors anew.
+
+    asyncio keeps the bound ``_readOrWrite`` in each handle, so descriptors
+    added before (or after, on restore) must be added again to switch.
+    """
+    original = kind._readOrWrite
+    clock = part.recorder.clock
+    target = part.recorder.target
+    live = LIVE_CONNS.get
+
+    def _readOrWrite(self: Any, selectable: Any, read: bool) -> Any:
+        if self is not target[0]:
+            return original(self, selectable, read)
+        entry = live(id(selectable))
+        _rt_t0 = clock()  # named so the watchdog can read when this began
+        try:
+            result = original(self, selectable, read)
+        except BaseException as exc:
+            dispatched(selectable, read, entry, _rt_t0, exc)
+            raise
+        dispatched(selectable, read, entry, _rt_t0, None)
+        return result
+
+    def cycle() -> None:
+        for reader in list(reactor._readers):
+            reactor.removeReader(reader)
+            reactor.addReader(reader)
+        for writer in list(reactor._writers):
+            reactor.removeWriter(writer)
+            reactor.addWriter(writer)
+
+    part.patcher.on_restore(cycle)  # runs after _readOrWrite is restored
+    part.patcher.set(kind, "_readOrWrite", disguise(_readOrWrite, original))
+    cycle()

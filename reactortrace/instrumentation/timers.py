@@ -1,0 +1,305 @@
+"""Timers: every DelayedCall scheduled, cancelled, reset and fired.
+
+``callLater`` and ``runUntilCurrent`` are recompiled (see ``rewrite``) so that
+the new DelayedCall is reported right after it is made and each call is timed
+where it runs; the same rewrite times ``callFromThread`` calls drained from
+``threadCallQueue``. Cancel and reset are methods of ``DelayedCall`` itself and
+are wrapped on the class while any tracer is active. Records name a timer by
+the time they were scheduled, which ``resolve`` turns into their id.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import weakref
+from collections import deque
+from typing import Any
+
+from twisted.internet import asyncioreactor, base, task
+
+from . import records as R
+from .shared import ACTIVE, disguise, shared_patch
+from .recorder import Part, Recorder
+from .rewrite import After, RewriteError, Timed, rewrite
+from .sites import internal_code, site_of
+
+_getframe = sys._getframe
+_looping_sites: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
+_ASYNCIO_FROM_THREAD = next(
+    (
+        c
+        for c in asyncioreactor.AsyncioSelectorReactor.callFromThread.__code__.co_consts
+        if hasattr(c, "co_name") and c.co_name == "<lambda>"
+    ),
+    None,
+)
+
+
+def _is_timed_call(stmt: ast.stmt) -> bool:
+    """``call.func(*call.args, **call.kw)`` in runUntilCurrent."""
+    if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
+        return False
+    func = stmt.value.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "func"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "call"
+    )
+
+
+def _is_thread_call(stmt: ast.stmt) -> bool:
+    """``f(*a, **kw)`` for the callFromThread queue in runUntilCurrent."""
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Name)
+        and stmt.value.func.id == "f"
+    )
+
+
+def _creates_timer(stmt: ast.stmt) -> bool:
+    """``x = DelayedCall(...)`` (ReactorBase) or ``x = ....callLater(...)`` (asyncio)."""
+    if not (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Call)
+    ):
+        return False
+    func = stmt.value.func
+    return (isinstance(func, ast.Name) and func.id == "DelayedCall") or (
+        isinstance(func, ast.Attribute) and func.attr == "callLater"
+    )
+
+
+def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> None:
+    """Record timers of ``reactor`` through hooks on its class ``kind``.
+
+    ``queued`` holds the times callFromThread calls were queued.
+    """
+    part = rec.part("timers")
+    append, clock = rec.append, rec.clock
+    pack_schedule, pack_timer, pack_thread = (
+        R.SCHEDULE_FMT.pack, R.TIMER_FMT.pack, R.THREAD_FMT.pack
+    )
+    pending = rec.timers
+    looping = task.LoopingCall
+    # id(code) -> interner ref, for code outside Twisted (the interner keeps
+    # the code objects alive, so their ids stay theirs)
+    user_codes: dict[int, int] = {}
+    user_code = user_codes.get
+    from_thread_code = _ASYNCIO_FROM_THREAD
+    getframe = _getframe
+
+    def unusual_site(func: Any, caller: Any) -> tuple[int, int, int, int]:
+        """(site ref, offset, origin, queued_at) when Twisted itself called callLater."""
+        if type(func) is looping:
+            where = _looping_sites.get(func)
+            if where is None:
+                where = _looping_sites[func] = site_of(caller)
+            code, offset, origin, queued_at = where[0], where[1], R.ORIGIN_LOOPING, 0
+        elif caller.f_code is from_thread_code:
+            code, offset, origin = None, -1, R.ORIGIN_THREAD
+            queued_at = queued.popleft() if queued else 0
+        else:
+            code, offset = site_of(caller)
+            origin, queued_at = R.ORIGIN_TIMER, 0
+        return (0 if code is None else rec.interner.ref(code)), offset, origin, queued_at
+
+    def schedule_record(call: Any, func: Any, delay: float, caller: Any) -> bytes:
+        code = caller.f_code
+        code_ref = user_code(id(code))
+        if code_ref is None and internal_code(code):
+            code_ref, offset, origin, queued_at = unusual_site(func, caller)
+        else:
+            if code_ref is None:
+                code_ref = user_codes[id(code)] = rec.interner.ref(code)
+            offset, origin, queued_at = caller.f_lasti, R.ORIGIN_TIMER, 0
+        key_ref = rec.key_ref(func)
+        return pack_schedule(
+            clock(), delay, queued_at, key_ref, code_ref, offset, origin, R.SCHEDULE
+        )
+
+    def scheduled(call: Any, func: Any, delay: float) -> None:
+        """Called by the rewritten callLater right after it made ``call``."""
+        if not part.on:
+            return
+        try:
+            record = pending[call] = schedule_record(call, func, delay, getframe(2))
+            append(record)
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            part.fail(exc)
+
+    def timer_fired(call: Any, now: float, t0: float, exc: BaseException | None) -> None:
+        t1 = clock()
+        if not part.on:
+            return
+        try:
+            error = 0 if exc is None else rec.interner.ref(type(exc))
+            scheduled_as = pending.pop(call, R.NO_SCHEDULE)
+            append(pack_timer(t0, t1, now, call.time, error, scheduled_as, R.TIMER))
+        except Exception as error_:  # noqa: BLE001
+            part.fail(error_)
+
+    def thread_call_ran(func: Any, t0: float, exc: BaseException | None) -> None:
+        t1 = clock()
+        if not part.on:
+            return
+        try:
+            queued_at = queued.popleft() if queued else 0
+            error = 0 if exc is None else rec.interner.ref(type(exc))
+            key_ref = rec.key_ref(func)
+            append(pack_thread(t0, t1, queued_at, key_ref, 0, error, 0, R.THREAD))
+        except Exception as error_:  # noqa: BLE001
+            part.fail(error_)
+
+    timed: list[Timed | After] = [
+        Timed(
+            _is_timed_call,
+            "_rt_timer",
+            "call, now",
+            inline=(
+                "if self is _rt_target[0]:\n"
+                "    _rt_append(_rt_pack(_rt_t0, _rt_clock(), now, call.time, 0,\n"
+                f"                        _rt_pop(call, _rt_none), {R.TIMER}))"
+            ),
+        )
+    ]
+    if hasattr(reactor, "threadCallQueue"):
+        timed.append(Timed(_is_thread_call, "_rt_thread", "f"))
+    run_until_current = rewrite(
+        kind.runUntilCurrent,
+        timed,
+        {
+            "_rt_timer": timer_fired,
+            "_rt_thread": thread_call_ran,
+            "_rt_clock": clock,
+            "_rt_append": append,
+            "_rt_pack": pack_timer,
+            "_rt_pop": pending.pop,
+            "_rt_none": R.NO_SCHEDULE,
+            "_rt_failed": part.fail,
+        },
+        target=rec.target,
+    )
+    part.patcher.set(kind, "runUntilCurrent", run_until_current)
+    try:
+        call_later = rewrite(
+            kind.callLater,
+            [
+                After(
+                    _creates_timer,
+                    "_rt_scheduled",
+                    "{target}, callable, delay",
+                    inline=_SCHEDULE_INLINE,
+                )
+            ],
+            {
+                "_rt_scheduled": scheduled,
+                "_rt_getframe": getframe,
+                "_rt_user": user_code,
+                "_rt_ref": rec.fast_keys.get,
+                "_rt_id": id,
+                "_rt_append": append,
+                "_rt_pack": pack_schedule,
+                "_rt_clock": clock,
+                "_rt_pending": pending,
+                "_rt_hot": [None, 0, None, 0],
+                "_rt_failed": part.fail,
+            },
+            target=rec.target,
+        )
+    except RewriteError:
+        call_later = _wrapped_call_later(kind.callLater, scheduled, rec.target)
+    part.patcher.set(kind, "callLater", call_later)
+    _install_class_hooks(part)
+    for call in reactor.getDelayedCalls():
+        # Timers made before we came: known from now on, so their firing is named.
+        record = pending[call] = pack_schedule(
+            clock(), max(0.0, call.getTime() - reactor.seconds()), 0,
+            rec.key_ref(call.func), 0, -1, R.ORIGIN_TIMER, R.SCHEDULE,
+        )
+        append(record)
+
+
+# The common case inline in callLater (a function or method scheduled from
+# code outside Twisted, both seen before): no extra Python call on this hot path.
+# The schedule record is also kept by DelayedCall until the timer fires or is
+# cancelled, and travels inside the firing's record: a firing is fully named
+# even when its schedule record has left the ring.
+#
+# ``_rt_hot`` remembers the last (caller code, site ref, callable code, key
+# ref) seen: a program that schedules the same call from the same place again
+# and again (a loop, a retry, a chain) skips both lookups.
+_SCHEDULE_INLINE = f"""\
+_rt_caller = _rt_getframe(1)
+_rt_code = _rt_caller.f_code
+try:  # functions and bound methods (which pass __code__ on)
+    _rt_func = callable.__code__
+except AttributeError:
+    _rt_func = None
+if _rt_code is _rt_hot[0] and _rt_func is _rt_hot[2]:
+    _rt_site = _rt_hot[1]
+    _rt_key = _rt_hot[3]
+else:
+    _rt_site = _rt_user(_rt_id(_rt_code))
+    _rt_key = None if _rt_func is None else _rt_ref(_rt_id(_rt_func))
+    if _rt_site is not None and _rt_key is not None:
+        _rt_hot[:] = (_rt_code, _rt_site, _rt_func, _rt_key)
+if _rt_site is None or _rt_key is None:
+    _rt_scheduled({{target}}, callable, delay)
+else:
+    _rt_record = _rt_pending[{{target}}] = _rt_pack(
+        _rt_clock(), delay, 0, _rt_key, _rt_site, _rt_caller.f_lasti,
+        {R.ORIGIN_TIMER}, {R.SCHEDULE})
+    _rt_append(_rt_record)
+"""
+
+
+def _wrapped_call_later(original: Any, scheduled: Any, target: list[Any]) -> Any:
+    """For a reactor whose callLater we cannot rewrite: an ordinary wrapper."""
+
+    def callLater(self: Any, delay: float, callable: Any, *args: Any, **kw: Any) -> Any:
+        call = original(self, delay, callable, *args, **kw)
+        if self is target[0]:
+            scheduled(call, callable, delay)
+        return call
+
+    return disguise(callLater, original)
+
+
+def _install_class_hooks(part: Part) -> None:
+    """Cancel, reset and delay are DelayedCall methods: wrap them once, shared.
+
+    They record into the newest tracer that knows the timer.
+    """
+
+    def make_cancel(original: Any) -> Any:
+        def cancel(self: Any) -> None:
+            original(self)
+            for rec in reversed(ACTIVE):
+                scheduled_as = rec.timers.pop(self, None)
+                if scheduled_as is not None:
+                    code, offset = site_of(_getframe(1))
+                    rec.emit("timers", R.CANCEL, scheduled_as, code, offset)
+                    break
+
+        return disguise(cancel, original)
+
+    def make_move(original: Any) -> Any:
+        def moved(self: Any, seconds: float) -> None:
+            original(self, seconds)
+            for rec in reversed(ACTIVE):
+                scheduled_as = rec.timers.get(self)
+                if scheduled_as is not None:
+                    rec.emit("timers", R.RESET, scheduled_as, self.time + self.delayed_time)
+                    break
+
+        return disguise(moved, original)
+
+    delayed_call = base.DelayedCall
+    shared_patch(part, delayed_call, "cancel", make_cancel)
+    shared_patch(part, delayed_call, "reset", make_move)
+    shared_patch(part, delayed_call, "delay", make_move)

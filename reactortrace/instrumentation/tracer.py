@@ -1,0 +1,330 @@
+"""The Tracer: instrument an installed reactor in place, and undo it exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import twisted
+from twisted.internet.base import ReactorBase
+
+from ..core.events import Event
+from ..core.gcpause import gc_paused
+from ..core.ring import DEFAULT_MAX_EVENTS, Keeper
+from ..core.diagnose import Thresholds
+from ..core.snapshot import Snapshot
+from ..core.state import LoopState
+from ..core.trace import Trace
+from ..errors import ReactorTraceError
+from . import deferreds, diagnosis, io, loop, threads, timers
+from .recorder import Recorder
+from .resolve import Resolver
+from .shared import ACTIVE
+from .watchdog import Watchdog, roots_of
+
+DEFAULT_SLOW_MS = 100.0
+
+
+def is_real_reactor(reactor: Any) -> bool:
+    """True for reactors reactortrace can instrument (not test fakes)."""
+    return isinstance(reactor, ReactorBase) and (
+        hasattr(reactor, "_asyncioEventloop") or hasattr(type(reactor), "_doReadOrWrite")
+    )
+
+
+class Tracer:
+    """Records what one reactor does; see :func:`instrument`.
+
+    ``max_events``: the ring's size. ``slow_ms``: a dispatch this long is
+    slow. ``watchdog``: a thread takes the stack of slow dispatches while they
+    block. ``diagnostics``: the watchdog and the hooks behind backpressure and
+    half-close warnings (off only to measure what they cost).
+    ``track_deferreds``: record every Deferred made and fired, to find those
+    pending too long. ``thresholds``: when findings become warnings.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        *,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        slow_ms: float = DEFAULT_SLOW_MS,
+        watchdog: bool = True,
+        diagnostics: bool = True,
+        track_deferreds: bool = False,
+        thresholds: Thresholds | None = None,
+        program: str | None = None,
+        argv: list[str] | None = None,
+    ) -> None:
+        if not is_real_reactor(reactor):
+            raise ReactorTraceError(
+                f"cannot instrument {type(reactor).__qualname__}: not a real Twisted reactor"
+            )
+        if any(rec_reactor is reactor for rec_reactor in _instrumented.values()):
+            raise ReactorTraceError("this reactor is already instrumented")
+        self.reactor = reactor
+        # Warnings use the same slow threshold as the watchdog.
+        self.thresholds = dataclasses.replace(thresholds or Thresholds(), slow_ms=slow_ms)
+        self.options = {
+            "max_events": max_events,
+            "slow_ms": slow_ms,
+            "watchdog": watchdog and diagnostics,
+            "diagnostics": diagnostics,
+            "track_deferreds": track_deferreds,
+            "thresholds": dataclasses.asdict(self.thresholds),
+        }
+        self.recorder = rec = Recorder(max_events)
+        self._resolver = Resolver(rec.start, rec.start_wall, rec.interner.objects)
+        self._state = LoopState(thresholds=self.thresholds)
+        self._seen = -1
+        self._lock = threading.Lock()
+        self._subscribers: list[Subscription] = []
+        self._default_subscription: Subscription | None = None
+        self._closed = False
+        self.meta = _meta(reactor, rec.start_wall, self.options, program, argv)
+        queued: deque[float] = deque()
+        # Hooks go on the reactor's class, guarded by an identity check, never
+        # on the instance: an instance attribute (or a __class__ change) turns
+        # the reactor's inline attribute values into a dict, which slows every
+        # attribute access of the program's loop, even after close().
+        kind = type(reactor)
+        rec.target[0] = reactor
+        ACTIVE.append(rec)
+        _instrumented[id(self)] = reactor
+        try:
+            for install in (
+                lambda: timers.install(rec, reactor, kind, queued),
+                lambda: threads.install(rec, kind, queued),
+                lambda: loop.install(rec, reactor, kind),
+                lambda: deferreds.install(rec),
+                lambda: diagnosis.install(rec, track_deferreds) if diagnostics else None,
+            ):
+                try:
+                    install()
+                except ReactorTraceError as exc:
+                    rec.failures.append(str(exc))
+            self._keeper = Keeper(rec.ring)
+            self._keeper.start()
+            watching = watchdog and diagnostics
+            self._watchdog = Watchdog(rec, slow_ms, roots_of(reactor)) if watching else None
+            if self._watchdog is not None:
+                self._watchdog.start()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- reading -------------------------------------------------------------
+
+    def _drain(self) -> list[Event]:
+        """Resolve records appended since the last call, feed the state, and
+        hand the new events to every subscriber."""
+        with self._lock:
+            first, records = self.recorder.ring.since(self._seen)
+            if not records:
+                return []
+            self._seen = first + len(records) - 1
+            new = list(self._resolver.resolve(records, first))
+            self._publish(new)
+            return new
+
+    def _publish(self, new: list[Event]) -> None:
+        """Feed ``new`` to the state and to each subscriber (under the lock)."""
+        self._state.dropped = self.recorder.ring.dropped
+        self._state.feed(new)
+        for subscriber in self._subscribers:
+            subscriber.take(new)
+
+    def subscribe(self, limit: int = 500_000) -> "Subscription":
+        """A reader of every event resolved from now on, its own copy of each.
+
+        Streams and live viewers each subscribe: :meth:`snapshot` and other
+        readers no longer take events away from them. A subscriber that does
+        not read keeps at most ``limit`` events and counts the rest as lost.
+        """
+        subscription = Subscription(self, limit)
+        with self._lock:
+            self._subscribers.append(subscription)
+        return subscription
+
+    def now(self) -> int:
+        """Nanoseconds since the trace started."""
+        return self._resolver.ns(self.recorder.clock())
+
+    def snapshot(self) -> Snapshot:
+        """Pending timers, open connections and statistics as of now."""
+        self._drain()
+        with self._lock:
+            return self._state.snapshot(self.now())
+
+    def events(self) -> list[Event]:
+        """Every event still in the ring, oldest first."""
+        with self._lock:
+            first, records = self.recorder.ring.since(-1)
+            resolver = self._resolver.copy()
+            events = list(resolver.resolve(records, first))
+            # Bring the running state up to date with the same events instead
+            # of resolving the newest records a second time.
+            new = [event for event in events if event.seq > self._seen]
+            if records:
+                self._seen = max(self._seen, first + len(records) - 1)
+                self._resolver = resolver
+            self._publish(new)
+            return events
+
+    def new_events(self) -> list[Event]:
+        """Events recorded since the previous call of this method."""
+        if self._default_subscription is None:
+            everything = self.events()
+            self._default_subscription = self.subscribe()
+            return everything
+        return self._default_subscription()
+
+    @property
+    def dropped(self) -> int:
+        """Events that fell out of the ring."""
+        return self.recorder.ring.dropped
+
+    @property
+    def failures(self) -> list[str]:
+        """Parts that failed and were turned off, with why."""
+        return list(self.recorder.failures)
+
+    def trace(self) -> Trace:
+        """The recording so far as a :class:`Trace`: what the ring holds, a
+        snapshot of now, and the count of what fell out."""
+        with gc_paused():
+            events = self.events()
+            with self._lock:
+                snapshot = self._state.snapshot(self.now())
+        return Trace(meta=self.meta, events=events, snapshot=snapshot, dropped=self.dropped)
+
+    def export(self, path: str | os.PathLike[str], format: str | None = None) -> None:
+        """Write the trace to ``path`` (format from the extension by default)."""
+        from ..formats import write
+
+        write(self.trace(), path, format)
+
+    # -- undoing -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Restore the reactor and classes exactly as they were. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if getattr(self, "_watchdog", None) is not None:
+            self._watchdog.stop()
+        if getattr(self, "_keeper", None) is not None:
+            self._keeper.stop()
+        if self._subscribers:  # they get the last events; others resolve later, if ever
+            self._drain()
+        rec = self.recorder
+        if rec in ACTIVE:
+            ACTIVE.remove(rec)
+        _instrumented.pop(id(self), None)
+        rec.target[0] = None
+        rec.restore()
+        rec.timers.clear()  # let go of the DelayedCalls still pending
+        for table in (io.LIVE_CONNS, io.FDS):
+            for key in [k for k, entry in table.items() if entry[0] is rec]:
+                table.pop(key, None)
+
+    def when_stopped(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when the reactor's ``run()`` returns after a real stop.
+
+        Not after ``crash()`` (trial crashes the reactor after every test).
+        The call is made on the reactor's thread, right after ``run()``;
+        twistd kills itself with SIGTERM soon after, so ``atexit`` would be late.
+        """
+        kind = type(self.reactor)
+        original = kind.run
+        target = self.recorder.target
+
+        def run(reactor: Any, *args: Any, **kw: Any) -> Any:
+            try:
+                return original(reactor, *args, **kw)
+            finally:
+                if reactor is target[0] and getattr(reactor, "_stopped", True):
+                    callback()
+
+        self.recorder.part("session").patcher.set(kind, "run", run)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> "Tracer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Subscription:
+    """What :meth:`Tracer.subscribe` returns: call it for the events since the
+    previous call; ``lost`` counts what it could not keep."""
+
+    def __init__(self, tracer: Tracer, limit: int) -> None:
+        self._tracer = tracer
+        self._queue: deque[Event] = deque(maxlen=limit)
+        self.lost = 0
+
+    def take(self, events: list[Event]) -> None:
+        """Queue ``events`` (called by the tracer, under its lock)."""
+        overflow = len(self._queue) + len(events) - (self._queue.maxlen or 0)
+        if overflow > 0:
+            self.lost += overflow
+        self._queue.extend(events)
+
+    def __call__(self) -> list[Event]:
+        self._tracer._drain()
+        with self._tracer._lock:
+            taken = list(self._queue)
+            self._queue.clear()
+        return taken
+
+    def close(self) -> None:
+        """Stop receiving events (idempotent)."""
+        with self._tracer._lock:
+            if self in self._tracer._subscribers:
+                self._tracer._subscribers.remove(self)
+            self._queue.clear()
+
+
+_instrumented: dict[int, Any] = {}
+
+
+def _meta(
+    reactor: Any,
+    start_wall: float,
+    options: dict[str, Any],
+    program: str | None,
+    argv: list[str] | None,
+) -> dict[str, Any]:
+    return {
+        "program": program or (sys.argv[0] if sys.argv else None) or "python",
+        "argv": list(argv if argv is not None else sys.argv),
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "twisted": twisted.__version__,
+        "reactor": f"{type(reactor).__module__}.{type(reactor).__qualname__}",
+        "start_wall": start_wall,
+        "options": dict(options),
+        "host": platform.node(),
+    }
+
+
+def instrument(reactor: Any = None, **options: Any) -> Tracer:
+    """Instrument an installed reactor in place (default: the global one)."""
+    if reactor is None:
+        from twisted.internet import reactor as installed
+
+        reactor = installed
+    return Tracer(reactor, **options)
+

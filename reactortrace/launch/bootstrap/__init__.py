@@ -1,0 +1,1 @@
+"""The directory ``reactortrace run`` puts first on the program's PYTHONPATH."""

@@ -1,0 +1,161 @@
+"""Recording inside a program started by ``reactortrace run``.
+
+The bootstrap starts a :class:`Session` from the options the launcher put in
+the environment. The session waits for the program to install its reactor
+(whichever it picks, whenever it does), instruments it, and writes the trace
+however the program ends: when ``reactor.run()`` returns after a real stop
+(``twistd`` kills itself with SIGTERM right after, so ``atexit`` would be too
+late), and again at exit if more was recorded.
+
+With ``listen`` in the options, a :class:`~reactortrace.live.server.LiveServer`
+serves the recording to viewers from its own thread; it sends its last update
+and an end message before the trace is written.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import Any
+
+from ..core.diagnose import Thresholds
+from ..core.snapshot import Snapshot
+from ..errors import ReactorTraceError
+from ..say import say
+from .env import take_config
+
+
+class Session:
+    """One program's recording: options, the tracer, and writing the trace."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.tracer: Any = None  # the Tracer, once the program has a reactor
+        self.live: Any = None  # the LiveServer, when listening
+        self.stream: Any = None  # the StreamWriter, when writing JSON Lines
+        self._written_upto = -1
+        self._lock = threading.Lock()
+
+    def reactor_installed(self, reactor: Any) -> None:
+        """Instrument the first real reactor the program installs."""
+        from ..instrumentation.tracer import DEFAULT_SLOW_MS, Tracer, is_real_reactor
+
+        if self.tracer is not None or not is_real_reactor(reactor):
+            return
+        config = self.config
+        self.tracer = tracer = Tracer(
+            reactor,
+            max_events=int(config.get("max_events") or 1_000_000),
+            slow_ms=float(config.get("slow_ms") or DEFAULT_SLOW_MS),
+            track_deferreds=bool(config.get("track_deferreds")),
+            thresholds=Thresholds.from_options(config.get("thresholds") or {}),
+            program=config.get("program"),
+            argv=config.get("argv"),
+        )
+        tracer.when_stopped(lambda: self.finish("stopped"))
+        if config.get("listen"):
+            self._listen(tracer)
+        if config.get("format") == "jsonl" and config.get("output"):
+            self._stream(tracer, config["output"])
+
+    def _stream(self, tracer: Any, path: str) -> None:
+        """Write the JSON Lines trace as the program runs (survives SIGKILL)."""
+        from ..formats.stream import StreamWriter
+
+        try:
+            self.stream = StreamWriter(path, tracer.meta, tracer.subscribe())
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            say(f"could not write {path}: {exc}")
+
+    def _listen(self, tracer: Any) -> None:
+        """Serve the recording on this process's live socket; say where."""
+        from ..live.paths import socket_path
+        from ..live.server import LiveServer
+
+        listen = self.config["listen"]
+        path = socket_path(os.getpid(), listen if isinstance(listen, str) else None)
+        server = LiveServer(TracerSource(tracer), path, say=say)
+        try:
+            server.start()
+        except (ReactorTraceError, OSError) as exc:
+            say(f"cannot listen on {path}: {exc}")
+            return
+        self.live = server
+        if not self.config.get("quiet") and not self.config.get("tui"):
+            say(f"listening on {path}; watch with: reactortrace attach {os.getpid()}")
+
+    def finish(self, reason: str = "exit") -> None:
+        """The program is done: end the live stream, then write the trace."""
+        if self.live is not None:
+            self.live.finish(reason)
+        self.write()
+
+    def write(self) -> None:
+        """Write the trace if there is anything new; report failures in one line."""
+        tracer = self.tracer
+        path = self.config.get("output")
+        if tracer is None or not path:
+            return
+        if self.stream is not None:
+            self._end_stream(tracer, path)
+            return
+        with self._lock:
+            total = tracer.recorder.ring.total
+            if total == self._written_upto:
+                return
+            try:
+                tracer.export(path, self.config.get("format"))
+            except Exception as exc:  # noqa: BLE001 - never raise into the program
+                say(f"could not write {path}: {exc}")
+                return
+            self._written_upto = total
+        if not self.config.get("quiet"):
+            dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
+            say(f"wrote {path} ({len(tracer.recorder.ring)} events{dropped})")
+
+    def _end_stream(self, tracer: Any, path: str) -> None:
+        """Close the JSON Lines stream with the final snapshot (once)."""
+        with self._lock:
+            if self.stream.closed:
+                return
+            try:
+                self.stream.close(tracer.snapshot, tracer.dropped)
+            except Exception as exc:  # noqa: BLE001
+                say(f"could not write {path}: {exc}")
+                return
+        if not self.config.get("quiet"):
+            say(f"wrote {path} ({self.stream.events_written} events)")
+
+
+class TracerSource:
+    """The live server's view of a tracer: its own subscription, and snapshots."""
+
+    def __init__(self, tracer: Any) -> None:
+        self.tracer = tracer
+        self.meta = tracer.meta
+        self.drain = tracer.subscribe()
+
+    def snapshot(self) -> Snapshot:
+        snapshot: Snapshot = self.tracer.snapshot()
+        return snapshot
+
+
+def start_from_environment() -> Session | None:
+    """Start a session if ``reactortrace run`` asked for one (the bootstrap calls this)."""
+    config = take_config()
+    if config is None or config.get("pid") not in (None, os.getpid()):
+        return None
+    from ..instrumentation.installs import watch_installs
+
+    session = Session(config)
+
+    def installed(reactor: Any) -> None:
+        try:
+            session.reactor_installed(reactor)
+        except Exception as exc:  # noqa: BLE001 - the program must run regardless
+            say(f"cannot record this reactor: {exc}")
+
+    watch_installs(installed)
+    atexit.register(session.finish)
+    return session

@@ -1,0 +1,1 @@
+"""Testing support: the pytest plugin that records a trace per test."""

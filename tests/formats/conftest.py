@@ -1,0 +1,75 @@
+"""Fixtures for the export tests: a busy program recorded once per reactor family."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import reactortrace
+from reactortrace.core.trace import Trace
+
+from ..core.conftest import log, meta, sample_log  # noqa: F401 - shared fixtures
+from . import chrome_checker
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+REACTORS = ("epoll", "poll", "select", "asyncio")
+TIMEOUT = 60
+
+
+@dataclass
+class Recorded:
+    """One run of ``programs/busy.py``: its trace and its direct Chrome export."""
+
+    reactor: str
+    json_path: Path
+    chrome_path: Path
+    trace: Trace
+    chrome: dict[str, Any]
+
+
+def run_program(name: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(PROGRAMS / name), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@pytest.fixture(scope="session")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recorded]:
+    """``busy.py`` run on every reactor family at once."""
+    workdir = tmp_path_factory.mktemp("busy")
+    started = {r: run_program("busy.py", r, str(workdir / r)) for r in REACTORS}
+    found: dict[str, Recorded] = {}
+    for reactor, process in started.items():
+        try:
+            _, stderr = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        assert process.returncode == 0, f"busy.py on {reactor}:\n{stderr[-3000:]}"
+        prefix = workdir / reactor
+        json_path = Path(f"{prefix}.json")
+        chrome_path = Path(f"{prefix}.chrome.json")
+        found[reactor] = Recorded(
+            reactor,
+            json_path,
+            chrome_path,
+            reactortrace.load(str(json_path)),
+            chrome_checker.load(chrome_path),
+        )
+    return found
+
+
+@pytest.fixture(params=REACTORS)
+def recorded(request: pytest.FixtureRequest, recordings: dict[str, Recorded]) -> Recorded:
+    """The recording of one reactor family."""
+    return recordings[request.param]

@@ -109,10 +109,6 @@ ARGS: dict[str, tuple[str, ...]] = {
     WARNING: ("code", "message", "where", "subject"),
 }
 
-#: Kinds whose ``name`` is a callable that user code supplied.
-CALLABLE_KINDS: frozenset[str] = frozenset({TIMER, THREAD, DEFERRED})
-
-
 @dataclass(slots=True)
 class Event:
     """One recorded event, resolved to plain values."""

@@ -60,10 +60,10 @@ def key_name(key: Any) -> str:
         name = "?"
     elif hasattr(key, "__qualname__"):
         owner = getattr(key, "__objclass__", None)
-        module = getattr(key, "__module__", None) or getattr(owner, "__module__", None)
+        home = getattr(key, "__module__", None) or getattr(owner, "__module__", None)
         name = key.__qualname__
-        if module and module != "builtins":
-            name = f"{module}.{name}"
+        if home and home != "builtins":
+            name = f"{home}.{name}"
     else:
         name = repr(key)
     _names[id(key)] = (key, name)

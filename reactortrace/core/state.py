@@ -29,9 +29,17 @@ from reactortrace.core.snapshot import (
     Snapshot,
     TimerInfo,
 )
-from reactortrace.core.stats import LogHistogram
+from reactortrace.core.tracked import CallableRecord, ConnRecord, TimerRecord
+from reactortrace.core.window import (
+    BUSY,
+    DEFAULT_WINDOW_NS,
+    EVENTS,
+    LATE_N,
+    LATE_SUM,
+    WAIT,
+    RecentWindow,
+)
 
-DEFAULT_WINDOW_NS = 2_000_000_000
 #: Callables beyond this many are counted together under :data:`OTHER`.
 MAX_CALLABLES = 10_000
 OTHER = "(other)"
@@ -40,87 +48,6 @@ MAX_WARNINGS = 500
 MAX_CLOSED = 4096
 #: Names that say "not known": they never replace a known protocol name.
 UNKNOWN_NAMES = frozenset({"", "?"})
-#: The recent window is cut into this many time buckets.
-WINDOW_BUCKETS = 20
-
-# Fields of one window bucket (a plain list, for speed).
-_EVENTS, _BUSY, _WAIT, _LATE_SUM, _LATE_N = range(5)
-
-
-class _Timer:
-    __slots__ = ("name", "site", "delay", "due", "looping")
-
-    def __init__(self, name: str, site: str | None, delay: int, due: int, looping: bool):
-        self.name = name
-        self.site = site
-        self.delay = delay
-        self.due = due
-        self.looping = looping
-
-
-class _Conn:
-    __slots__ = (
-        "id",
-        "type",
-        "protocol",
-        "local",
-        "peer",
-        "fd",
-        "opened",
-        "bytes_in",
-        "bytes_out",
-        "reads",
-        "writes",
-        "last_activity",
-        "write_buffer",
-        # read by Diagnostics
-        "buffer_size",
-        "peak_buffer",
-        "pauses",
-        "resumes",
-        "halfclosed_at",
-        "halfclosed_side",
-        "idle_longest",
-        "closed_at",
-        "reason",
-    )
-
-    def __init__(
-        self, id_: Any, type_: str, protocol: str, local: Any, peer: Any, fd: Any, opened: int
-    ):
-        self.id = id_
-        self.type = type_
-        self.protocol = protocol
-        self.local = local
-        self.peer = peer
-        self.fd = fd
-        self.opened = opened
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self.reads = 0
-        self.writes = 0
-        self.last_activity: int | None = None
-        self.write_buffer = 0
-        self.buffer_size: int | None = None
-        self.peak_buffer = 0
-        self.pauses = 0
-        self.resumes = 0
-        self.halfclosed_at: int | None = None
-        self.halfclosed_side: str | None = None
-        self.idle_longest = 0
-        self.closed_at: int | None = None
-        self.reason: str | None = None
-
-
-class _Callable(LogHistogram):
-    """Durations of one callable, its error count and its cached summary."""
-
-    __slots__ = ("errors", "summary")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.errors = 0
-        self.summary: CallableStats | None = None
 
 
 class LoopState:
@@ -139,11 +66,7 @@ class LoopState:
         max_warnings: int = MAX_WARNINGS,
         thresholds: Thresholds | None = None,
     ) -> None:
-        if window_ns <= 0:
-            raise ValueError("window_ns must be positive")
-        self.window_ns = window_ns
-        self.bucket_ns = max(1, window_ns // WINDOW_BUCKETS)
-        self._keep = window_ns // self.bucket_ns + 2  # buckets a window can touch
+        self.window = RecentWindow(window_ns)
         self.max_callables = max_callables
         self.dropped = 0
         self.ended = False
@@ -155,16 +78,14 @@ class LoopState:
         self.iterations = 0
         self.busy = 0
         self.wait = 0
-        self._timers: dict[Any, _Timer] = {}
-        self._conns: dict[Any, _Conn] = {}
+        self._timers: dict[Any, TimerRecord] = {}
+        self._conns: dict[Any, ConnRecord] = {}
         self._closed: set[Any] = set()
         self._closed_order: deque[Any] = deque()
-        self._callables: dict[tuple[str, str], _Callable] = {}
+        self._callables: dict[tuple[str, str], CallableRecord] = {}
         self._warnings: deque[dict[str, Any]] = deque(maxlen=max_warnings)
         self.diagnostics = Diagnostics(thresholds)
         self._idle_ns = self.diagnostics.idle_ns
-        self._buckets: dict[int, list[int]] = {}
-        self._newest_bucket = -1
         self._bucket_index: int | None = None
         self._bucket: list[int] = [0] * 5
         self._handlers: dict[str, Callable[[Event, list[int]], None]] = {
@@ -203,7 +124,8 @@ class LoopState:
     def feed(self, events: Iterable[Event]) -> None:
         """Account for ``events``, which come after every event fed before."""
         handlers = self._handlers
-        bucket_ns = self.bucket_ns
+        window_bucket = self.window.bucket
+        bucket_ns = self.window.bucket_ns
         index = self._bucket_index
         bucket = self._bucket
         last_end = self.last_end
@@ -215,7 +137,7 @@ class LoopState:
                 last_end = end
             if end // bucket_ns != index:
                 index = end // bucket_ns
-                bucket = self._window_bucket(index)
+                bucket = window_bucket(index)
             bucket[0] += 1
             handler = handlers.get(event.kind)
             if handler is not None:
@@ -229,23 +151,6 @@ class LoopState:
         self.last_end = last_end
         self.events += count
 
-    def _window_bucket(self, index: int) -> list[int]:
-        """The window bucket for end times in ``index``; a scratch one if too old."""
-        bucket = self._buckets.get(index)
-        if bucket is not None:
-            return bucket
-        keep = self._keep
-        if index > self._newest_bucket:
-            self._newest_bucket = index
-            if len(self._buckets) >= 2 * keep:
-                floor = index - keep
-                for old in [i for i in self._buckets if i < floor]:
-                    del self._buckets[old]
-        elif index < self._newest_bucket - keep:
-            return [0] * 5  # out of any window a snapshot can ask for
-        bucket = self._buckets[index] = [0] * 5
-        return bucket
-
     def _on_timer(self, event: Event, bucket: list[int]) -> None:
         args = event.args
         timer = self._timers.pop(args.get("timer"), None)
@@ -255,8 +160,8 @@ class LoopState:
                 # Twisted reads the clock once per pass over due timers: one
                 # that runs after a slow one in the same pass is later than that.
                 late = event.ts - timer.due
-            bucket[_LATE_SUM] += late
-            bucket[_LATE_N] += 1
+            bucket[LATE_SUM] += late
+            bucket[LATE_N] += 1
         self._count_call(event, args.get("error") is not None)
         self.diagnostics.timer(event, late)
         self.diagnostics.dispatch(event)
@@ -267,7 +172,7 @@ class LoopState:
         due = args.get("due")
         if due is None:
             due = event.ts + (delay or 0)
-        timer = self._timers[args.get("timer")] = _Timer(
+        timer = self._timers[args.get("timer")] = TimerRecord(
             event.name,
             args.get("site"),
             delay if delay is not None else due - event.ts,
@@ -288,20 +193,20 @@ class LoopState:
         timer = self._timers.get(args.get("timer"))
         if timer is None:
             # Scheduled before the oldest event we have: it is pending all the same.
-            self._timers[args.get("timer")] = _Timer(
+            self._timers[args.get("timer")] = TimerRecord(
                 event.name, args.get("site"), due - event.ts, due, False
             )
         else:
             timer.due = due
 
-    def _known_conn(self, event: Event) -> _Conn | None:
+    def _known_conn(self, event: Event) -> ConnRecord | None:
         """The connection an event is about, created if its open was lost."""
         conn_id = event.args.get("conn")
         conn = self._conns.get(conn_id)
         if conn is None:
             if conn_id is None or conn_id in self._closed:
                 return None  # unattributable, or its dispatch ended after the close
-            conn = _Conn(
+            conn = ConnRecord(
                 conn_id, "unknown", event.name, None, None, event.args.get("fd"), event.ts
             )
             self._conns[conn_id] = conn
@@ -309,7 +214,7 @@ class LoopState:
             conn.protocol = event.name
         return conn
 
-    def _conn_for(self, event: Event) -> _Conn | None:
+    def _conn_for(self, event: Event) -> ConnRecord | None:
         """The connection an I/O event is about, its activity brought up to date."""
         conn = self._known_conn(event)
         if conn is not None:
@@ -346,7 +251,7 @@ class LoopState:
 
     def _on_open(self, event: Event, bucket: list[int]) -> None:
         args = event.args
-        conn = self._conns[args.get("conn")] = _Conn(
+        conn = self._conns[args.get("conn")] = ConnRecord(
             args.get("conn"),
             args.get("type") or "unknown",
             event.name,
@@ -423,7 +328,7 @@ class LoopState:
                 key = (OTHER, event.kind)
                 stats = self._callables.get(key)
             if stats is None:
-                stats = self._callables[key] = _Callable()
+                stats = self._callables[key] = CallableRecord()
         stats.add(event.dur)
         if failed:
             stats.errors += 1
@@ -435,8 +340,8 @@ class LoopState:
         busy = max(0, event.dur - wait)
         self.busy += busy
         self.wait += wait
-        bucket[_BUSY] += busy
-        bucket[_WAIT] += wait
+        bucket[BUSY] += busy
+        bucket[WAIT] += wait
 
     def _on_warning(self, event: Event, bucket: list[int]) -> None:
         self._warnings.append({**event.args, "ts": event.ts, "name": event.name})
@@ -554,20 +459,13 @@ class LoopState:
 
     def _loop_stats(self, ts: int) -> LoopStats:
         """Whole-trace totals and rates over the window ending at ``ts``."""
-        first = max(0, (ts - self.window_ns) // self.bucket_ns + 1)
-        last = ts // self.bucket_ns
-        span = ts - first * self.bucket_ns
-        totals = [0] * 5
-        for index, bucket in self._buckets.items():
-            if first <= index <= last:
-                for field, value in enumerate(bucket):
-                    totals[field] += value
-        elapsed = totals[_BUSY] + totals[_WAIT]
+        totals, span = self.window.totals(ts)
+        elapsed = totals[BUSY] + totals[WAIT]
         return LoopStats(
             iterations=self.iterations,
-            utilization=totals[_BUSY] / elapsed if elapsed else 0.0,
-            events_per_second=totals[_EVENTS] * 1e9 / span if span > 0 else 0.0,
-            lag=totals[_LATE_SUM] // totals[_LATE_N] if totals[_LATE_N] else 0,
+            utilization=totals[BUSY] / elapsed if elapsed else 0.0,
+            events_per_second=totals[EVENTS] * 1e9 / span if span > 0 else 0.0,
+            lag=totals[LATE_SUM] // totals[LATE_N] if totals[LATE_N] else 0,
             busy=self.busy,
             wait=self.wait,
             events=self.events,

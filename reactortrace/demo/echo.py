@@ -65,7 +65,7 @@ class EchoClient(LineReceiver):
         """Stop sending and close the connection; fires once it is closed."""
         if self._next_send is not None and self._next_send.active():
             self._next_send.cancel()
-        self.transport.loseConnection()
+        self.transport.loseConnection()  # type: ignore[union-attr,misc]
         return self.lost
 
     def connectionLost(self, reason: Failure | None = None) -> None:

@@ -164,7 +164,7 @@ class Demo:
             return client
 
         endpoint = TCP4ClientEndpoint(self.reactor, HOST, port)
-        endpoint.connect(Factory.forProtocol(build)).addErrback(self._failed)
+        endpoint.connect(Factory.forProtocol(build)).addErrback(self._failed)  # type: ignore[arg-type]
 
     def _echoed(self) -> None:
         self.counts.echoes += 1
@@ -175,7 +175,7 @@ class Demo:
         if self.counts.heartbeats % STATUS_EVERY == 0:
             self.log(self.counts.line())
 
-    def poll_http(self) -> Deferred[None]:
+    def poll_http(self) -> Deferred[Any]:
         """GET the next path in turn; the LoopingCall waits for the answer."""
         path = self._paths[self._requests % len(self._paths)]
         self._requests += 1
@@ -187,7 +187,7 @@ class Demo:
     def _got_page(self, body: bytes) -> None:
         self.counts.http += 1
 
-    def run_thread_job(self) -> Deferred[None]:
+    def run_thread_job(self) -> Deferred[Any]:
         """Hand a checksum to the reactor's thread pool."""
         pool = self.reactor.getThreadPool()
         seed = self.rng.getrandbits(32)
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     reactor.callWhenRunning(demo.start)
     if args.duration is not None:
         reactor.callLater(args.duration, demo.stop)
-    reactor.run()
+    reactor.run()  # type: ignore[misc]
     print(demo.counts.line(), flush=True)
     return 0
 

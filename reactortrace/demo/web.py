@@ -66,9 +66,9 @@ class Stats(Resource):
 def build_site(clock: Any, counts: Callable[[], dict[str, int]]) -> Site:
     """The HTTP site: ``/``, ``/quote`` (delayed) and ``/stats``."""
     root = Resource()
-    root.putChild(b"", Index())
-    root.putChild(b"quote", Quote(clock))
-    root.putChild(b"stats", Stats(counts))
+    root.putChild(b"", Index())  # type: ignore[arg-type]
+    root.putChild(b"quote", Quote(clock))  # type: ignore[arg-type]
+    root.putChild(b"stats", Stats(counts))  # type: ignore[arg-type]
     return Site(root)
 
 

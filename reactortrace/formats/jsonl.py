@@ -49,7 +49,7 @@ class JsonlWriter:
                 raise TraceFileError(cannot_write(self.path, exc)) from None
             self._owned = True
         else:
-            self.path = name or getattr(path, "name", "<stream>")
+            self.path = name or str(getattr(path, "name", "<stream>"))
             self._file = path
             self._owned = False
         self.closed = False

@@ -214,8 +214,8 @@ _FIELD_TYPES: tuple[tuple[str, type, str], ...] = (
 def _wrong_field(data: dict[str, Any]) -> str:
     """Which field of an event that failed the quick check is wrong, and how."""
     for key, expected, description in _FIELD_TYPES:
-        value = data[key]
-        if type(value) is not expected or (key in ("ts", "dur") and value < 0):
+        value: Any = data[key]
+        if type(value) is not expected or (key in ("ts", "dur") and isinstance(value, int) and value < 0):
             return f"{key!r} is {_short(value)}, expected {description}"
     return f'"args" is {_json_type(data["args"])}, expected an object'
 

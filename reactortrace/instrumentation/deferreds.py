@@ -19,9 +19,9 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from . import records as R
-from .shared import ACTIVE, original_of, shared_patch
 from .recorder import Recorder
 from .rewrite import After, Timed, rewrite
+from .shared import ACTIVE, original_of, shared_patch
 
 _RESUME = getattr(defer, "_gotResultInlineCallbacks", None)
 _FUNCTION = types.FunctionType

@@ -15,9 +15,9 @@ from twisted.internet import abstract, defer, tcp
 
 from . import io
 from . import records as R
-from .shared import current, disguise, shared_patch
 from .recorder import Part, Recorder
 from .rewrite import After, assigns, rewrite
+from .shared import current, disguise, shared_patch
 from .sites import site_of
 
 _getframe = sys._getframe
@@ -103,7 +103,7 @@ def _make_tracked_init(original: Any) -> Any:
             if frame.f_code in _BORN_FIRED:
                 return
             waits = None
-            probe = frame
+            probe: Any = frame
             for _ in range(6):
                 if probe is None:
                     break

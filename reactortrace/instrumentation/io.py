@@ -20,9 +20,9 @@ from typing import Any
 from twisted.internet import abstract, tcp
 
 from . import records as R
-from .shared import disguise, shared_patch
 from .recorder import Part, Recorder
 from .rewrite import After, assigns, rewrite
+from .shared import disguise, shared_patch
 
 #: id(selectable) -> (recorder, connection id, selectable, fd) for open
 #: connections. The entry keeps the selectable alive, so its id stays its own,
@@ -47,7 +47,7 @@ IO_PART = "loop"
 # protocol switcher) lead to the application's protocol.
 _WRAPPER_ATTRS = ("wrappedProtocol", "_wrappedProtocol", "_channel")
 
-IoHook = Callable[[Any, Any, Any, int, "BaseException | None"], None]
+IoHook = Callable[[Any, Any, Any, float, "BaseException | None"], None]
 
 
 def pending_out(selectable: Any) -> int:
@@ -205,7 +205,7 @@ def _make_do_write(original: Any) -> Any:
     )
 
 
-def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
+def make_hook(rec: Recorder, reactor: Any, reactor_class: Any, part: Part) -> IoHook:
     """The hook timing one dispatch: ``hook(selectable, how, t0, exc)``.
 
     ``how`` is what the reactor family passes: a poll event mask (epoll,
@@ -264,7 +264,7 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
 
         return disguise(addReader, original)
 
-    part.patcher.set(kind, "addReader", add_reader_hook(kind.addReader))
+    part.patcher.set(reactor_class, "addReader", add_reader_hook(reactor_class.addReader))
     shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
     shared_patch(part, abstract.FileDescriptor, "doWrite", _make_do_write)
     for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):
@@ -272,13 +272,13 @@ def make_hook(rec: Recorder, reactor: Any, kind: type, part: Part) -> IoHook:
     return dispatched
 
 
-def install_asyncio(part: Part, reactor: Any, kind: type, dispatched: IoHook) -> None:
+def install_asyncio(part: Part, reactor: Any, reactor_class: Any, dispatched: IoHook) -> None:
     """asyncio: wrap ``_readOrWrite`` and add existing descriptors anew.
 
     asyncio keeps the bound ``_readOrWrite`` in each handle, so descriptors
     added before (or after, on restore) must be added again to switch.
     """
-    original = kind._readOrWrite
+    original = reactor_class._readOrWrite
     clock = part.recorder.clock
     target = part.recorder.target
     live = LIVE_CONNS.get
@@ -305,5 +305,5 @@ def install_asyncio(part: Part, reactor: Any, kind: type, dispatched: IoHook) ->
             reactor.addWriter(writer)
 
     part.patcher.on_restore(cycle)  # runs after _readOrWrite is restored
-    part.patcher.set(kind, "_readOrWrite", disguise(_readOrWrite, original))
+    part.patcher.set(reactor_class, "_readOrWrite", disguise(_readOrWrite, original))
     cycle()

@@ -38,12 +38,12 @@ def _is_dispatch(stmt: ast.stmt) -> bool:
     )
 
 
-def install(rec: Recorder, reactor: Any, kind: type) -> None:
-    """Record iterations, dispatches and system events of ``reactor`` (class ``kind``)."""
+def install(rec: Recorder, reactor: Any, reactor_class: Any) -> None:
+    """Record iterations, dispatches and system events of ``reactor`` (class ``reactor_class``)."""
     target = rec.target
     part = rec.part("loop")
     append, clock = rec.append, rec.clock
-    dispatched = io.make_hook(rec, reactor, kind, part)
+    dispatched = io.make_hook(rec, reactor, reactor_class, part)
     pack = R.ITERATION_FMT.pack
 
     def waited(t0: float, exc: BaseException | None) -> None:
@@ -64,9 +64,9 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
                 waited(t0, None)
 
         part.patcher.set(selector, "select", select)
-        io.install_asyncio(part, reactor, kind, dispatched)
+        io.install_asyncio(part, reactor, reactor_class, dispatched)
     else:
-        step = kind.doIteration
+        step = reactor_class.doIteration
         # select passes the method name along; epoll and poll the event mask,
         # and they have the fd at hand to find the connection by
         if "method" in step.__code__.co_varnames:
@@ -117,8 +117,8 @@ def install(rec: Recorder, reactor: Any, kind: type) -> None:
             },
             target=target,
         )
-        part.patcher.set(kind, "doIteration", do_iteration)
-    _install_system_events(rec, kind, part)
+        part.patcher.set(reactor_class, "doIteration", do_iteration)
+    _install_system_events(rec, reactor_class, part)
 
 
 # A dispatch to a known connection, inline in doIteration; the rest goes to
@@ -138,9 +138,9 @@ else:
     _rt_io(selectable, {{how}}, _rt_pre, _rt_t0, None)"""
 
 
-def _install_system_events(rec: Recorder, kind: type, part: Any) -> None:
+def _install_system_events(rec: Recorder, reactor_class: Any, part: Any) -> None:
     append, clock = rec.append, rec.clock
-    original_fire = kind.fireSystemEvent
+    original_fire = reactor_class.fireSystemEvent
     target = rec.target
 
     def fireSystemEvent(self: Any, eventType: str) -> None:
@@ -152,4 +152,4 @@ def _install_system_events(rec: Recorder, kind: type, part: Any) -> None:
         finally:
             append((R.SYSTEM, t0, clock(), str(eventType)))
 
-    part.patcher.set(kind, "fireSystemEvent", fireSystemEvent)
+    part.patcher.set(reactor_class, "fireSystemEvent", fireSystemEvent)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.names import alias
-
 from .recorder import Part, Recorder
 
 _MISSING = object()

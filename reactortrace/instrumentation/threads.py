@@ -12,15 +12,15 @@ from __future__ import annotations
 import ast
 import threading
 from collections import deque
+from time import perf_counter as _clock
 from typing import Any
 
 from twisted.python import threadpool
 
 from . import records as R
-from .shared import current, original_of, shared_patch
 from .recorder import Recorder
 from .rewrite import Timed, rewrite
-from time import perf_counter as _clock
+from .shared import current, original_of, shared_patch
 
 
 def _is_work_call(stmt: ast.stmt) -> bool:
@@ -63,12 +63,12 @@ def _make_call_in_thread(original: Any) -> Any:
     )
 
 
-def install(rec: Recorder, kind: type, queued: deque[float]) -> None:
+def install(rec: Recorder, reactor_class: Any, queued: deque[float]) -> None:
     """Record thread-pool jobs, and when ``callFromThread`` calls were queued."""
     part = rec.part("threads")
     _make_call_in_thread(original_of(threadpool.ThreadPool, "callInThreadWithCallback"))
     shared_patch(part, threadpool.ThreadPool, "callInThreadWithCallback", _make_call_in_thread)
-    original = kind.callFromThread
+    original = reactor_class.callFromThread
     clock = rec.clock
     target = rec.target
 
@@ -77,4 +77,4 @@ def install(rec: Recorder, kind: type, queued: deque[float]) -> None:
             queued.append(clock())
         return original(self, f, *args, **kwargs)
 
-    part.patcher.set(kind, "callFromThread", callFromThread)
+    part.patcher.set(reactor_class, "callFromThread", callFromThread)

@@ -19,9 +19,9 @@ from typing import Any
 from twisted.internet import asyncioreactor, base, task
 
 from . import records as R
-from .shared import ACTIVE, disguise, shared_patch
 from .recorder import Part, Recorder
 from .rewrite import After, RewriteError, Timed, rewrite
+from .shared import ACTIVE, disguise, shared_patch
 from .sites import internal_code, site_of
 
 _getframe = sys._getframe
@@ -74,8 +74,8 @@ def _creates_timer(stmt: ast.stmt) -> bool:
     )
 
 
-def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> None:
-    """Record timers of ``reactor`` through hooks on its class ``kind``.
+def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float]) -> None:
+    """Record timers of ``reactor`` through hooks on its class ``reactor_class``.
 
     ``queued`` holds the times callFromThread calls were queued.
     """
@@ -93,19 +93,19 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
     from_thread_code = _ASYNCIO_FROM_THREAD
     getframe = _getframe
 
-    def unusual_site(func: Any, caller: Any) -> tuple[int, int, int, int]:
+    def unusual_site(func: Any, caller: Any) -> tuple[int, Any, int, float]:
         """(site ref, offset, origin, queued_at) when Twisted itself called callLater."""
         if type(func) is looping:
             where = _looping_sites.get(func)
             if where is None:
                 where = _looping_sites[func] = site_of(caller)
-            code, offset, origin, queued_at = where[0], where[1], R.ORIGIN_LOOPING, 0
+            code, offset, origin, queued_at = where[0], where[1], R.ORIGIN_LOOPING, 0.0
         elif caller.f_code is from_thread_code:
             code, offset, origin = None, -1, R.ORIGIN_THREAD
-            queued_at = queued.popleft() if queued else 0
+            queued_at = queued.popleft() if queued else 0.0
         else:
             code, offset = site_of(caller)
-            origin, queued_at = R.ORIGIN_TIMER, 0
+            origin, queued_at = R.ORIGIN_TIMER, 0.0
         return (0 if code is None else rec.interner.ref(code)), offset, origin, queued_at
 
     def schedule_record(call: Any, func: Any, delay: float, caller: Any) -> bytes:
@@ -170,7 +170,7 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
     if hasattr(reactor, "threadCallQueue"):
         timed.append(Timed(_is_thread_call, "_rt_thread", "f"))
     run_until_current = rewrite(
-        kind.runUntilCurrent,
+        reactor_class.runUntilCurrent,
         timed,
         {
             "_rt_timer": timer_fired,
@@ -184,10 +184,10 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
         },
         target=rec.target,
     )
-    part.patcher.set(kind, "runUntilCurrent", run_until_current)
+    part.patcher.set(reactor_class, "runUntilCurrent", run_until_current)
     try:
         call_later = rewrite(
-            kind.callLater,
+            reactor_class.callLater,
             [
                 After(
                     _creates_timer,
@@ -212,8 +212,8 @@ def install(rec: Recorder, reactor: Any, kind: type, queued: deque[float]) -> No
             target=rec.target,
         )
     except RewriteError:
-        call_later = _wrapped_call_later(kind.callLater, scheduled, rec.target)
-    part.patcher.set(kind, "callLater", call_later)
+        call_later = _wrapped_call_later(reactor_class.callLater, scheduled, rec.target)
+    part.patcher.set(reactor_class, "callLater", call_later)
     _install_class_hooks(part)
     for call in reactor.getDelayedCalls():
         # Timers made before we came: known from now on, so their firing is named.

@@ -14,10 +14,10 @@ from typing import Any
 import twisted
 from twisted.internet.base import ReactorBase
 
+from ..core.diagnose import Thresholds
 from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.ring import DEFAULT_MAX_EVENTS, Keeper
-from ..core.diagnose import Thresholds
 from ..core.snapshot import Snapshot
 from ..core.state import LoopState
 from ..core.trace import Trace
@@ -93,15 +93,15 @@ class Tracer:
         # on the instance: an instance attribute (or a __class__ change) turns
         # the reactor's inline attribute values into a dict, which slows every
         # attribute access of the program's loop, even after close().
-        kind = type(reactor)
+        reactor_class = type(reactor)
         rec.target[0] = reactor
         ACTIVE.append(rec)
         _instrumented[id(self)] = reactor
         try:
             for install in (
-                lambda: timers.install(rec, reactor, kind, queued),
-                lambda: threads.install(rec, kind, queued),
-                lambda: loop.install(rec, reactor, kind),
+                lambda: timers.install(rec, reactor, reactor_class, queued),
+                lambda: threads.install(rec, reactor_class, queued),
+                lambda: loop.install(rec, reactor, reactor_class),
                 lambda: deferreds.install(rec),
                 lambda: diagnosis.install(rec, track_deferreds) if diagnostics else None,
             ):
@@ -217,10 +217,9 @@ class Tracer:
         if self._closed:
             return
         self._closed = True
-        if getattr(self, "_watchdog", None) is not None:
-            self._watchdog.stop()
-        if getattr(self, "_keeper", None) is not None:
-            self._keeper.stop()
+        for thread in (getattr(self, "_watchdog", None), getattr(self, "_keeper", None)):
+            if thread is not None:
+                thread.stop()
         if self._subscribers:  # they get the last events; others resolve later, if ever
             self._drain()
         rec = self.recorder
@@ -241,8 +240,8 @@ class Tracer:
         The call is made on the reactor's thread, right after ``run()``;
         twistd kills itself with SIGTERM soon after, so ``atexit`` would be late.
         """
-        kind = type(self.reactor)
-        original = kind.run
+        reactor_class = type(self.reactor)
+        original = reactor_class.run
         target = self.recorder.target
 
         def run(reactor: Any, *args: Any, **kw: Any) -> Any:
@@ -252,7 +251,7 @@ class Tracer:
                 if reactor is target[0] and getattr(reactor, "_stopped", True):
                     callback()
 
-        self.recorder.part("session").patcher.set(kind, "run", run)
+        self.recorder.part("session").patcher.set(reactor_class, "run", run)
 
     @property
     def closed(self) -> bool:

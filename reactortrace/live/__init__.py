@@ -2,8 +2,6 @@
 
 ``server`` runs in the traced process (its own thread, a Unix socket in a
 private directory, see ``paths``); ``client`` is the viewer's
-:class:`~reactortrace.core.feed.Feed`; ``protocol`` is what goes between them;
-``child`` runs a program under the TUI (its output, stopping, detaching) and
-``forward`` keeps a detached program's output flowing into a file. Nothing
-here imports Twisted or Textual.
+:class:`~reactortrace.core.feed.Feed`; ``protocol`` is what goes between them.
+Nothing here imports Twisted or Textual.
 """

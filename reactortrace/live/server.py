@@ -144,9 +144,6 @@ class LiveServer:
         self._pid = os.getpid()
         self._finished = False
         self._lock = threading.Lock()
-        #: Updates sent (to at least one viewer) and ticks done: for tests and benchmarks.
-        self.updates = 0
-        self.ticks = 0
         self.failed: str | None = None
 
     # -- control (any thread) ---------------------------------------------
@@ -230,7 +227,6 @@ class LiveServer:
 
     def _tick(self) -> None:
         events = self.source.drain()
-        self.ticks += 1
         self._recent.extend(events)
         if not self._viewers:
             return
@@ -247,7 +243,6 @@ class LiveServer:
                 viewer.offer(hello, 0, self.max_queue)
                 viewer.greeted = True
             self._flush(viewer)
-        self.updates += 1
 
     def _last_words(self) -> None:
         """The final update and the end message, with a short bounded wait."""

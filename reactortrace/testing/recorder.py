@@ -264,7 +264,7 @@ class PerTestRecorder:
             blocked = event.dur - self._away_during(event.ts, event.ts + event.dur)
             if worst is None or blocked > worst:
                 worst, culprit = blocked, event
-        if worst is not None and worst > threshold:
+        if worst is not None and culprit is not None and worst > threshold:
             site = sites.get(culprit.ts)
             described = f"{culprit.kind} {culprit.name}" + (f" at {site}" if site else "")
             self.blocked[recording.nodeid] = (worst, described)

@@ -72,7 +72,7 @@ ANYWHERE_ACTIONS = frozenset({"quit", "help"})
 MAIN_SCREEN_ACTIONS = frozenset({"show_tab", "focus_filter"})
 
 
-class ReactorTraceApp(App[None]):
+class ReactorTraceApp(App[Any]):
     """Watch a reactor through ``feed``; the feed is closed when the app exits."""
 
     CSS_PATH = "styles.tcss"

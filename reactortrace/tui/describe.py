@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from reactortrace.core import events as ev
-from reactortrace.core.events import Event
 from reactortrace.core import units
+from reactortrace.core.events import Event
 
 KIND_STYLES: dict[str, str] = {
     ev.TIMER: "bold yellow",

@@ -14,7 +14,8 @@ import pytest
 
 import reactortrace
 
-from .conftest import ROOT, reactortrace as run_cli
+from .conftest import ROOT
+from .conftest import reactortrace as run_cli
 
 TICKER = textwrap.dedent(
     """

@@ -400,7 +400,7 @@ def test_window_memory_is_bounded(log: EventLog) -> None:
     for i in range(2000):
         log.add("system", i * 50 * MS, name="x", phase=None)
     state = fed(log, window_ns=1 * S)
-    assert len(state._buckets) <= 2 * (1 * S // state.bucket_ns + 2)
+    assert len(state.window._buckets) <= 2 * (1 * S // state.window.bucket_ns + 2)
 
 
 # -- the rest of the snapshot ----------------------------------------------------

@@ -7,27 +7,15 @@ from typing import Any
 
 import pytest
 
-from reactortrace.core.events import Event
 from reactortrace.core.trace import Trace
 from reactortrace.formats import chrome, format_for, write
 from reactortrace.formats.chrome import REACTOR_TID, micros
 
+from ..core.builders import EventLog as Log
 from . import chrome_checker
 
 META = {"program": "/srv/app/server.py", "argv": ["server.py"], "pid": 321}
 MS = 1_000_000
-
-
-class Log:
-    """Events in recording order, numbered as they are added."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def add(self, kind: str, ts: int, dur: int = 0, name: str = "app.f", **args: Any) -> Event:
-        event = Event(len(self.events), ts, dur, kind, name, args)
-        self.events.append(event)
-        return event
 
 
 def export(tmp_path: Path, events: list[Any], meta: dict[str, Any] = META) -> dict[str, Any]:

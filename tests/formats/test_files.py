@@ -12,14 +12,13 @@ from typing import Any
 import orjson
 import pytest
 
-from reactortrace.formats import jsonfile
 from reactortrace.core.events import Event
 from reactortrace.core.state import LoopState
 from reactortrace.core.trace import Trace
-from reactortrace.formats import load
+from reactortrace.errors import TraceFileError
+from reactortrace.formats import jsonfile, load
 from reactortrace.formats.jsonfile import write_json
 from reactortrace.formats.jsonl import JsonlWriter, write_jsonl
-from reactortrace.errors import TraceFileError
 
 from ..core.builders import EventLog
 

@@ -6,9 +6,10 @@ import json
 
 import jsonschema
 import pytest
-from .tracecheck import Run, Runner
 
 from reactortrace.formats.spec import schema
+
+from .tracecheck import Run, Runner
 
 S = 1_000_000_000
 

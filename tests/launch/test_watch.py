@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 import reactortrace
-from reactortrace.launch import watch as tui_launch
 from reactortrace.core.feed import ENDED, Feed
-from reactortrace.live.paths import pid_alive
+from reactortrace.launch import watch as tui_launch
 from reactortrace.launch.target import Target
+from reactortrace.live.paths import pid_alive
 
 from ..live.fakes import short_tempdir, wait_until
 

@@ -9,10 +9,9 @@ in a callback: the exit status must be 3 traced or not.
 import gc
 import sys
 
+import progkit
 from twisted.internet import defer, task, threads
 from twisted.logger import formatEvent, globalLogPublisher
-
-import progkit
 
 kit = progkit.start()
 reactor = kit.reactor

@@ -2,9 +2,8 @@
 
 import sys
 
-from twisted.internet import protocol
-
 import progkit
+from twisted.internet import protocol
 
 SCRIPT = "import sys; sys.stdout.write(sys.stdin.read().upper()); sys.exit(7)"
 INPUT = b"hello child"

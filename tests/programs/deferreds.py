@@ -1,8 +1,7 @@
 """Deferreds: callbacks, errbacks, chained Deferreds, inlineCallbacks and coroutines."""
 
-from twisted.internet import defer, task
-
 import progkit
+from twisted.internet import defer, task
 
 kit = progkit.start()
 reactor = kit.reactor

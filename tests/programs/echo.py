@@ -1,8 +1,7 @@
 """TCP echo on loopback: a client makes ROUND_TRIPS round trips, then hangs up."""
 
-from twisted.internet import protocol
-
 import progkit
+from twisted.internet import protocol
 
 ROUND_TRIPS = 5
 

@@ -8,9 +8,8 @@ with new callables then make each part fail; the program must not notice.
 import logging
 import threading
 
-from twisted.internet import defer, task, threads
-
 import progkit
+from twisted.internet import defer, task, threads
 
 kit = progkit.start()
 reactor = kit.reactor

@@ -1,9 +1,9 @@
 """Only real reactors can be instrumented, and each only once."""
 
+import progkit
 from twisted.internet import task
 from twisted.internet.testing import MemoryReactor
 
-import progkit
 import reactortrace
 
 kit = progkit.start()

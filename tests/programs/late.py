@@ -4,9 +4,8 @@ Run with ``--late``: the program instruments the reactor itself, from a timer,
 after one untraced round trip on a connection that stays open.
 """
 
-from twisted.internet import protocol
-
 import progkit
+from twisted.internet import protocol
 
 BEFORE = b"before"
 AFTER = [b"after-1", b"after-22", b"after-333"]

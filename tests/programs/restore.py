@@ -7,6 +7,7 @@ state of the reactor and of the classes reactortrace patches is compared
 right before ``instrument()`` and right after ``close()``.
 """
 
+import progkit
 from twisted.internet import (
     _signals,
     abstract,
@@ -22,8 +23,6 @@ from twisted.internet import (
     unix,
 )
 from twisted.python import threadpool
-
-import progkit
 
 kit = progkit.start()
 reactor = kit.reactor

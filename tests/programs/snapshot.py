@@ -5,9 +5,8 @@ and COUNTED calls of one function done, the program takes a snapshot, then
 cancels everything and stops.
 """
 
-from twisted.internet import protocol, task
-
 import progkit
+from twisted.internet import protocol, task
 
 ROUND_TRIPS = 4
 COUNTED = 7

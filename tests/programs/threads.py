@@ -2,9 +2,8 @@
 
 import threading
 
-from twisted.internet import threads
-
 import progkit
+from twisted.internet import threads
 
 kit = progkit.start()
 reactor = kit.reactor

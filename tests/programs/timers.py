@@ -1,9 +1,8 @@
 """Timers: plain, cancelled, reset sooner and later, delayed, LoopingCall, deferLater, raising."""
 
+import progkit
 from twisted.internet import task
 from twisted.logger import globalLogPublisher
-
-import progkit
 
 PLAIN = 3
 TICKS = 3

@@ -2,10 +2,9 @@
 
 import os
 
+import progkit
 import twisted.test
 from twisted.internet import protocol, ssl
-
-import progkit
 
 kit = progkit.start()
 reactor = kit.reactor

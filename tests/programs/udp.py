@@ -1,8 +1,7 @@
 """UDP on loopback: a sender sends DATAGRAMS datagrams, the receiver answers the last."""
 
-from twisted.internet import protocol
-
 import progkit
+from twisted.internet import protocol
 
 DATAGRAMS = 4
 

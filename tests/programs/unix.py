@@ -3,9 +3,8 @@
 import os
 import tempfile
 
-from twisted.internet import protocol
-
 import progkit
+from twisted.internet import protocol
 
 kit = progkit.start()
 reactor = kit.reactor

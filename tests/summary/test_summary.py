@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 import pytest
 
+from reactortrace.cli.summary import main as cmd_summary
 from reactortrace.core.events import Event
 from reactortrace.core.trace import Trace
+from reactortrace.errors import ReactorTraceError, TraceFileError, UsageError
 from reactortrace.formats.jsonfile import write_json
 from reactortrace.formats.jsonl import JsonlWriter, write_jsonl
-from reactortrace.errors import ReactorTraceError, TraceFileError, UsageError
-from reactortrace.cli.summary import main as cmd_summary
 
 MS = 1_000_000
 S = 1_000_000_000

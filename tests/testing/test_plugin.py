@@ -16,7 +16,6 @@ import reactortrace
 from reactortrace.core.trace import Trace
 
 from ..formats import chrome_checker
-
 from .conftest import Runner
 
 BLOCK_S = 0.3

@@ -7,6 +7,8 @@ import pytest
 from reactortrace.core.replay import ReplayFeed
 from reactortrace.core.trace import Trace
 
+from .helpers import OpenApp
+from .helpers import open_app as _open_app
 from .sample import FakeClock, RecordedLiveFeed, sample_trace
 
 
@@ -29,3 +31,9 @@ def replay(trace: Trace, clock: FakeClock) -> ReplayFeed:
 @pytest.fixture
 def live(trace: Trace, clock: FakeClock) -> RecordedLiveFeed:
     return RecordedLiveFeed(trace, clock)
+
+
+@pytest.fixture
+def open_app() -> OpenApp:
+    """Open the app under test on a feed (see :data:`helpers.OpenApp`)."""
+    return _open_app

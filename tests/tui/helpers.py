@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Awaitable, Callable
 
 from rich.console import Console
 from rich.text import Text
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from reactortrace.core.feed import Feed
@@ -70,3 +73,20 @@ def async_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
         asyncio.run(test(*args, **kwargs))
 
     return run
+
+
+#: ``open_app(feed, size=NARROW, at=None, **app_options)``: the app on ``feed``
+#: running headless at ``size`` (a replay feed moved to ``at`` ns first).
+OpenApp = Callable[..., AbstractAsyncContextManager[tuple[ReactorTraceApp, Pilot[Any]]]]
+
+
+@asynccontextmanager
+async def open_app(
+    feed: Feed, size: tuple[int, int] = NARROW, at: int | None = None, **kwargs: Any
+) -> AsyncIterator[tuple[ReactorTraceApp, Pilot[Any]]]:
+    """The app under test: see :data:`OpenApp`."""
+    if at is not None:
+        feed.seek(at)  # type: ignore[attr-defined]
+    app = make_app(feed, **kwargs)
+    async with app.run_test(size=size) as pilot:
+        yield app, pilot

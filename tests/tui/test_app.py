@@ -8,20 +8,19 @@ import pytest
 from textual.widgets import Log
 
 from reactortrace.core import events as ev
-from reactortrace.core.feed import FeedUpdate
+from reactortrace.core import units
+from reactortrace.core.feed import DETACH, FeedUpdate
 from reactortrace.core.replay import ReplayFeed
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.trace import Trace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.tui import app as app_module
-from reactortrace.tui.run import show
-from reactortrace.core import units
 from reactortrace.tui import describe
 from reactortrace.tui.keys import APP_KEYS, OTHER_KEYS
 from reactortrace.tui.model import DEFAULT_KINDS
+from reactortrace.tui.run import show
 from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.screens.help import HelpScreen
-from reactortrace.core.feed import DETACH
 from reactortrace.tui.screens.kinds import KindsScreen
 from reactortrace.tui.screens.seek import SeekScreen
 from reactortrace.tui.widgets.filter_bar import FilterInput
@@ -29,12 +28,11 @@ from reactortrace.tui.widgets.graph import PlotArea, SeriesPlot
 from reactortrace.tui.widgets.table import ModelTable
 
 from .helpers import (
-    NARROW,
     WIDE,
+    OpenApp,
     async_test,
     column,
     header_text,
-    make_app,
     plain,
     replay_text,
     rows,
@@ -83,11 +81,10 @@ async def select_row(pilot: Any, widget_id: str, key: str) -> None:
 
 
 @async_test
-async def test_header_names_the_program_and_shows_the_loop(replay: ReplayFeed) -> None:
+async def test_header_names_the_program_and_shows_the_loop(open_app: OpenApp, replay: ReplayFeed) -> None:
     replay.seek(6 * S)
     snapshot = replay.snapshot()
-    app = make_app(replay)
-    async with app.run_test(size=NARROW):
+    async with open_app(replay) as (app, pilot):
         text = header_text(app)
     loop = snapshot.loop
     for part in (
@@ -99,27 +96,24 @@ async def test_header_names_the_program_and_shows_the_loop(replay: ReplayFeed) -
 
 
 @async_test
-async def test_header_counts_dropped_events_of_trace_and_viewer(clock: FakeClock) -> None:
+async def test_header_counts_dropped_events_of_trace_and_viewer(open_app: OpenApp, clock: FakeClock) -> None:
     feed = RecordedLiveFeed(sample_trace(dropped=3), clock)
     feed.viewer_dropped = 7
-    app = make_app(feed)
-    async with app.run_test(size=NARROW):
+    async with open_app(feed) as (app, pilot):
         assert "dropped 3+7 viewer" in header_text(app)
         assert "LIVE" in header_text(app)
 
 
 @async_test
-async def test_a_title_replaces_the_program_name(replay: ReplayFeed) -> None:
-    app = make_app(replay, title="my service")
-    async with app.run_test(size=NARROW):
+async def test_a_title_replaces_the_program_name(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, title="my service") as (app, pilot):
         assert "my service" in header_text(app)
 
 
 @async_test
-async def test_header_says_replay_then_ended(trace: Trace, clock: FakeClock) -> None:
+async def test_header_says_replay_then_ended(open_app: OpenApp, trace: Trace, clock: FakeClock) -> None:
     feed = ReplayFeed(trace, clock=clock)
-    app = make_app(feed)
-    async with app.run_test(size=NARROW):
+    async with open_app(feed) as (app, pilot):
         assert "REPLAY" in header_text(app)
         clock.advance(60)
         app.refresh_feed()
@@ -132,11 +126,9 @@ async def test_header_says_replay_then_ended(trace: Trace, clock: FakeClock) -> 
 
 @async_test
 async def test_event_log_shows_latest_dispatches_coloured_by_kind(
-    replay: ReplayFeed, trace: Trace
+    open_app: OpenApp, replay: ReplayFeed, trace: Trace
 ) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW):
+    async with open_app(replay, at=6 * S) as (app, pilot):
         log = table(app, "log")
         expected = shown_before(trace, 6 * S)
         assert log._keys == [str(e.seq) for e in expected]
@@ -154,11 +146,10 @@ async def test_event_log_shows_latest_dispatches_coloured_by_kind(
 
 @async_test
 async def test_event_log_follows_new_events_as_they_come(
-    live: RecordedLiveFeed, clock: FakeClock, trace: Trace
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock, trace: Trace
 ) -> None:
     clock.advance(2.0)
-    app = make_app(live)
-    async with app.run_test(size=NARROW):
+    async with open_app(live) as (app, pilot):
         clock.advance(1.0)
         app.refresh_feed()
         log = table(app, "log")
@@ -168,10 +159,9 @@ async def test_event_log_follows_new_events_as_they_come(
 
 @async_test
 async def test_graph_keeps_a_history_of_utilization_and_rate(
-    live: RecordedLiveFeed, clock: FakeClock
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    app = make_app(live)
-    async with app.run_test(size=NARROW):
+    async with open_app(live) as (app, pilot):
         readings = []
         for _ in range(4):
             clock.advance(1.0)
@@ -189,9 +179,8 @@ async def test_graph_keeps_a_history_of_utilization_and_rate(
 
 
 @async_test
-async def test_number_keys_switch_views(replay: ReplayFeed) -> None:
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_number_keys_switch_views(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay) as (app, pilot):
         tabs = list(app_module.TABS)  # loop, timers, ... in the order of keys 1..6
         for key, tab in zip("234561", tabs[1:] + tabs[:1]):
             await pilot.press(key)
@@ -202,10 +191,8 @@ async def test_number_keys_switch_views(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_tab_labels_count_what_they_hold(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW):
+async def test_tab_labels_count_what_they_hold(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S) as (app, pilot):
         tabs = app._tabs
         labels = [tabs.get_tab(t).label.plain for t in app_module.TABS]
     assert labels == ["Loop", "Timers 3", "Conns 4", "Callables 7", "Warnings 1", "Output"]
@@ -216,11 +203,10 @@ async def test_tab_labels_count_what_they_hold(replay: ReplayFeed) -> None:
 
 @async_test
 async def test_timers_sorted_by_due_with_countdown_and_looping_mark(
-    live: RecordedLiveFeed, clock: FakeClock
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
     clock.advance(6.0)
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+    async with open_app(live) as (app, pilot):
         await pilot.press("2")
         await pilot.pause()
         timers = table(app, "timers-table")
@@ -243,11 +229,10 @@ async def test_timers_sorted_by_due_with_countdown_and_looping_mark(
 
 @async_test
 async def test_connections_show_addresses_traffic_and_write_buffer(
-    live: RecordedLiveFeed, clock: FakeClock
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
     clock.advance(6.0)
-    app = make_app(live)
-    async with app.run_test(size=WIDE) as pilot:
+    async with open_app(live, size=WIDE) as (app, pilot):
         await pilot.press("3")
         await pilot.pause()
         conns = table(app, "connections-table")
@@ -275,11 +260,10 @@ def column_index(widget: ModelTable, key: str) -> int:
 
 @async_test
 async def test_narrow_connections_table_drops_columns_but_fits(
-    live: RecordedLiveFeed, clock: FakeClock
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
     clock.advance(6.0)
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+    async with open_app(live) as (app, pilot):
         await pilot.press("3")
         await pilot.pause()
         conns = table(app, "connections-table")
@@ -292,10 +276,8 @@ async def test_narrow_connections_table_drops_columns_but_fits(
 
 
 @async_test
-async def test_callables_sort_with_keys(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=WIDE) as pilot:
+async def test_callables_sort_with_keys(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
         await pilot.press("4")
         await pilot.pause()
         calls = table(app, "callables-table")
@@ -321,10 +303,8 @@ async def test_callables_sort_with_keys(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_callables_sort_by_clicking_a_header(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=WIDE) as pilot:
+async def test_callables_sort_by_clicking_a_header(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
         await pilot.press("4")
         await pilot.pause()
         calls = table(app, "callables-table")
@@ -347,10 +327,8 @@ async def test_callables_sort_by_clicking_a_header(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_warnings_view_and_its_detail(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=WIDE) as pilot:
+async def test_warnings_view_and_its_detail(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
         await pilot.press("5")
         await pilot.pause()
         warnings = table(app, "warnings-table")
@@ -363,10 +341,9 @@ async def test_warnings_view_and_its_detail(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_output_pane_shows_the_programs_lines(trace: Trace, clock: FakeClock) -> None:
+async def test_output_pane_shows_the_programs_lines(open_app: OpenApp, trace: Trace, clock: FakeClock) -> None:
     feed = RecordedLiveFeed(trace, clock, output=["listening on 8000", "GET / 200"])
-    app = make_app(feed)
-    async with app.run_test(size=NARROW) as pilot:
+    async with open_app(feed) as (app, pilot):
         await pilot.press("6")
         await pilot.pause()
         feed.add_output("client gone")
@@ -380,10 +357,8 @@ async def test_output_pane_shows_the_programs_lines(trace: Trace, clock: FakeClo
 
 
 @async_test
-async def test_detail_of_a_timer_and_back_with_escape(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_detail_of_a_timer_and_back_with_escape(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S) as (app, pilot):
         await pilot.press("2")
         await select_row(pilot, "timers-table", "4")
         assert isinstance(app.screen, DetailScreen)
@@ -399,10 +374,8 @@ async def test_detail_of_a_timer_and_back_with_escape(replay: ReplayFeed) -> Non
 
 
 @async_test
-async def test_detail_of_a_connection_and_back_with_backspace(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=WIDE) as pilot:
+async def test_detail_of_a_connection_and_back_with_backspace(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
         await pilot.press("3")
         await select_row(pilot, "connections-table", "4")
         text = detail_text(app)
@@ -415,10 +388,8 @@ async def test_detail_of_a_connection_and_back_with_backspace(replay: ReplayFeed
 
 
 @async_test
-async def test_detail_of_a_callable_shows_its_creation_site_and_events(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=WIDE) as pilot:
+async def test_detail_of_a_callable_shows_its_creation_site_and_events(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
         await pilot.press("4")
         await select_row(pilot, "callables-table", "timer\0demo.program.blocking")
         text = detail_text(app)
@@ -429,11 +400,10 @@ async def test_detail_of_a_callable_shows_its_creation_site_and_events(replay: R
 
 
 @async_test
-async def test_detail_of_an_event_in_the_log(replay: ReplayFeed, trace: Trace) -> None:
+async def test_detail_of_an_event_in_the_log(open_app: OpenApp, replay: ReplayFeed, trace: Trace) -> None:
     replay.seek(6 * S)
     slow = next(e for e in trace.events if e.kind == ev.SLOW)
-    app = make_app(replay)
-    async with app.run_test(size=WIDE) as pilot:
+    async with open_app(replay, size=WIDE) as (app, pilot):
         await select_row(pilot, "log", str(slow.seq))
         assert app.screen.subject == ("callable", "demo.program.blocking")
         text = detail_text(app)
@@ -443,11 +413,10 @@ async def test_detail_of_an_event_in_the_log(replay: ReplayFeed, trace: Trace) -
 
 @async_test
 async def test_detail_follows_the_feed_while_open(
-    live: RecordedLiveFeed, clock: FakeClock
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
     clock.advance(4.5)
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+    async with open_app(live) as (app, pilot):
         await pilot.press("2")
         await select_row(pilot, "timers-table", "5")
         assert "Timer #5  pending" in detail_text(app)
@@ -463,10 +432,8 @@ async def test_detail_follows_the_feed_while_open(
 
 
 @async_test
-async def test_name_filter_applies_to_every_view(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=WIDE) as pilot:
+async def test_name_filter_applies_to_every_view(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
         await pilot.press("slash")
         assert isinstance(app.focused, FilterInput)
         await pilot.press(*"echo")
@@ -486,10 +453,8 @@ async def test_name_filter_applies_to_every_view(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_kinds_screen_chooses_the_kinds_in_the_log(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_kinds_screen_chooses_the_kinds_in_the_log(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S) as (app, pilot):
         log = table(app, "log")
         await pilot.press("k")
         await pilot.pause()
@@ -516,9 +481,8 @@ async def test_kinds_screen_chooses_the_kinds_in_the_log(replay: ReplayFeed) -> 
 
 
 @async_test
-async def test_pause_and_resume_a_live_feed(live: RecordedLiveFeed) -> None:
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_pause_and_resume_a_live_feed(open_app: OpenApp, live: RecordedLiveFeed) -> None:
+    async with open_app(live) as (app, pilot):
         for key in ("space", "p"):
             await pilot.press(key)
             await pilot.pause()
@@ -529,9 +493,8 @@ async def test_pause_and_resume_a_live_feed(live: RecordedLiveFeed) -> None:
 
 
 @async_test
-async def test_space_plays_and_pauses_a_replay(replay: ReplayFeed, clock: FakeClock) -> None:
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_space_plays_and_pauses_a_replay(open_app: OpenApp, replay: ReplayFeed, clock: FakeClock) -> None:
+    async with open_app(replay) as (app, pilot):
         await pilot.press("space")
         await pilot.pause()
         assert replay.playing and "▶ play" in replay_text(app)
@@ -544,9 +507,8 @@ async def test_space_plays_and_pauses_a_replay(replay: ReplayFeed, clock: FakeCl
 
 
 @async_test
-async def test_help_lists_every_key(replay: ReplayFeed) -> None:
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_help_lists_every_key(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay) as (app, pilot):
         for key in ("question_mark", "f1"):
             await pilot.press(key)
             await pilot.pause()
@@ -563,9 +525,8 @@ async def test_help_lists_every_key(replay: ReplayFeed) -> None:
 
 @pytest.mark.parametrize("keys", [("q",), ("ctrl+c",), ("slash", "ctrl+c")])
 @async_test
-async def test_quit_keys_close_the_feed(live: RecordedLiveFeed, keys: tuple[str, ...]) -> None:
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_quit_keys_close_the_feed(open_app: OpenApp, live: RecordedLiveFeed, keys: tuple[str, ...]) -> None:
+    async with open_app(live) as (app, pilot):
         await pilot.press(*keys)
         await pilot.pause()
         assert live.closed == 1
@@ -603,10 +564,9 @@ class FailingFeed:
 
 
 @async_test
-async def test_a_feed_that_fails_is_reported_and_no_longer_polled() -> None:
+async def test_a_feed_that_fails_is_reported_and_no_longer_polled(open_app: OpenApp) -> None:
     feed = FailingFeed()
-    app = make_app(feed)
-    async with app.run_test(size=NARROW) as pilot:
+    async with open_app(feed) as (app, pilot):
         app.refresh_feed()
         app.refresh_feed()
         await pilot.pause()
@@ -618,10 +578,8 @@ async def test_a_feed_that_fails_is_reported_and_no_longer_polled() -> None:
 
 
 @async_test
-async def test_step_key_shows_one_more_event(replay: ReplayFeed, trace: Trace) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_step_key_shows_one_more_event(open_app: OpenApp, replay: ReplayFeed, trace: Trace) -> None:
+    async with open_app(replay, at=6 * S) as (app, pilot):
         following = trace.events[replay.index]
         await pilot.press("full_stop")
         await pilot.pause()
@@ -630,10 +588,8 @@ async def test_step_key_shows_one_more_event(replay: ReplayFeed, trace: Trace) -
 
 
 @async_test
-async def test_seek_key_goes_to_a_typed_time(replay: ReplayFeed, trace: Trace) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_seek_key_goes_to_a_typed_time(open_app: OpenApp, replay: ReplayFeed, trace: Trace) -> None:
+    async with open_app(replay, at=6 * S) as (app, pilot):
         await pilot.press("g")
         await pilot.pause()
         assert isinstance(app.screen, SeekScreen)
@@ -652,9 +608,8 @@ async def test_seek_key_goes_to_a_typed_time(replay: ReplayFeed, trace: Trace) -
 
 
 @async_test
-async def test_next_slow_and_next_warning_keys(replay: ReplayFeed) -> None:
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_next_slow_and_next_warning_keys(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay) as (app, pilot):
         await pilot.press("n")
         await pilot.pause()
         assert app.model.position == SLOW_AT + SLOW_DUR
@@ -669,9 +624,8 @@ async def test_next_slow_and_next_warning_keys(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_speed_keys(replay: ReplayFeed) -> None:
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_speed_keys(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay) as (app, pilot):
         speeds = []
         for key in ("plus", "equals_sign", "minus", "minus", "minus"):
             await pilot.press(key)
@@ -682,10 +636,8 @@ async def test_speed_keys(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_zero_goes_back_to_the_start(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_zero_goes_back_to_the_start(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S) as (app, pilot):
         await pilot.press("0")
         await pilot.pause()
         assert app.model.position == 0
@@ -693,9 +645,8 @@ async def test_zero_goes_back_to_the_start(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_replay_keys_do_nothing_on_a_live_feed(live: RecordedLiveFeed) -> None:
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_replay_keys_do_nothing_on_a_live_feed(open_app: OpenApp, live: RecordedLiveFeed) -> None:
+    async with open_app(live) as (app, pilot):
         before = app.model.position
         await pilot.press("full_stop", "g", "n", "w", "plus", "minus", "0")
         await pilot.pause()
@@ -710,10 +661,8 @@ async def test_replay_keys_do_nothing_on_a_live_feed(live: RecordedLiveFeed) -> 
 
 
 @async_test
-async def test_a_large_terminal_shows_more_panes_at_once(replay: ReplayFeed) -> None:
-    replay.seek(6 * S)
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_a_large_terminal_shows_more_panes_at_once(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay, at=6 * S) as (app, pilot):
         side = ("side-timers", "side-connections", "side-callables", "side-warnings")
         assert not any(app_module._displayed(table(app, w)) for w in side)
         await pilot.resize_terminal(*WIDE)
@@ -728,9 +677,8 @@ async def test_a_large_terminal_shows_more_panes_at_once(replay: ReplayFeed) -> 
 
 
 @async_test
-async def test_boxes_close_with_each_of_their_keys(replay: ReplayFeed) -> None:
-    app = make_app(replay)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_boxes_close_with_each_of_their_keys(open_app: OpenApp, replay: ReplayFeed) -> None:
+    async with open_app(replay) as (app, pilot):
         for opener, screen_type, closers in (
             ("question_mark", HelpScreen, ("question_mark", "f1", "backspace")),
             ("k", KindsScreen, ("k", "backspace")),
@@ -745,15 +693,13 @@ async def test_boxes_close_with_each_of_their_keys(replay: ReplayFeed) -> None:
 
 
 @async_test
-async def test_d_detaches_only_a_program_that_can_be_left_running(live: RecordedLiveFeed) -> None:
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+async def test_d_detaches_only_a_program_that_can_be_left_running(open_app: OpenApp, live: RecordedLiveFeed) -> None:
+    async with open_app(live) as (app, pilot):
         await pilot.press("d")  # a plain live feed cannot detach: nothing happens
         await pilot.pause()
         assert live.closed == 0 and app.is_running
     live.detachable = True  # type: ignore[attr-defined]
-    app = make_app(live)
-    async with app.run_test(size=NARROW) as pilot:
+    async with open_app(live) as (app, pilot):
         await pilot.press("d")
         await pilot.pause()
     assert app.return_value == DETACH

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from reactortrace.core import events as ev
 from reactortrace.core.feed import LIVE
 from reactortrace.core.replay import ReplayFeed
@@ -11,7 +9,7 @@ from reactortrace.core.trace import Trace
 from reactortrace.tui import describe
 from reactortrace.tui.model import DEFAULT_KINDS, Filter, ViewModel, subjects_of
 
-from .sample import MS, S, FakeClock, RecordedLiveFeed
+from .sample import MS, FakeClock, RecordedLiveFeed, S
 
 
 def fed_model(replay: ReplayFeed, *positions: int, **sizes: int) -> ViewModel:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .codes import LEFTOVER_CONNECTION, LEFTOVER_TIMER, SHUTDOWN_REASON, Said, short_site, took
+from .codes import (
+    LEFTOVER_CONNECTION,
+    LEFTOVER_TIMER,
+    SHUTDOWN_REASON,
+    Said,
+    short_site,
+    took,
+)
 from .connections import ConnectionFindings, ConnSource
 from .findings import Findings
 

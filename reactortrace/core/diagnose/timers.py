@@ -8,7 +8,16 @@ from typing import Any
 from reactortrace.core.events import Event
 from reactortrace.core.stats import LogHistogram
 
-from .codes import LATE_TIMER, MAX_SITES, MISSED_TICKS, OTHER_SITES, Said, plural, short_site, took
+from .codes import (
+    LATE_TIMER,
+    MAX_SITES,
+    MISSED_TICKS,
+    OTHER_SITES,
+    Said,
+    plural,
+    short_site,
+    took,
+)
 from .findings import Findings
 
 

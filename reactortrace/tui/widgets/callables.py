@@ -7,8 +7,8 @@ from typing import Any, ClassVar, Iterator
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from reactortrace.core.snapshot import CallableStats
 from reactortrace.core import units
+from reactortrace.core.snapshot import CallableStats
 from reactortrace.tui.model import Filter, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 

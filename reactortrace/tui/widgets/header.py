@@ -8,8 +8,8 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from reactortrace.core.feed import ENDED, LIVE, PAUSED, REPLAY
 from reactortrace.core import units
+from reactortrace.core.feed import ENDED, LIVE, PAUSED, REPLAY
 from reactortrace.tui.model import ViewModel
 
 STATE_BADGES: dict[str, tuple[str, str]] = {

@@ -7,8 +7,8 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from reactortrace.core.replay import ReplayControls
 from reactortrace.core import units
+from reactortrace.core.replay import ReplayControls
 from reactortrace.tui.model import ViewModel
 
 

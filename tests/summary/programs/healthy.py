@@ -3,9 +3,8 @@ thread-pool work and a clean shutdown. It must give no warning at all."""
 
 import time
 
-from twisted.internet import defer, protocol, task, threads
-
 import kit
+from twisted.internet import protocol, task, threads
 
 ROUND_TRIPS = 20
 reactor, tracer = kit.start()

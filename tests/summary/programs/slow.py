@@ -7,9 +7,8 @@ slow callbacks and the late timer are the only findings.
 
 import time
 
-from twisted.internet import defer, protocol, task
-
 import kit
+from twisted.internet import defer, protocol, task
 
 BLOCK = 0.25
 reactor, tracer = kit.start()

@@ -5,9 +5,8 @@ while the server floods it (backpressure); a timer and a listening port are
 left behind when the reactor stops.
 """
 
-from twisted.internet import defer, protocol
-
 import kit
+from twisted.internet import defer, protocol
 
 FLOOD = 16 * 1024 * 1024
 reactor, tracer = kit.start()

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                            "timer lateness, connections"),
     "export": ("export", "convert a trace: reactortrace export TRACE -o OUT [--format F]"),
     "demo": ("demo", "the bundled demo program under the live TUI"),
+    "doctor": ("doctor", "check which parts of the recording work with this Twisted and Python"),
 }
 
 

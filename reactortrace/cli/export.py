@@ -17,7 +17,9 @@ def main(argv: Sequence[str]) -> int:
     if args.output is None:
         parser.error("the following arguments are required: -o/--output")
     from ..formats import load, write
+    from ..formats.files import check_output
 
+    check_output(args.output)
     trace = load(args.trace)
     write(trace, args.output, args.format)
     if not trace.complete:

@@ -113,10 +113,13 @@ def main(argv: Sequence[str]) -> int:
     detach_on_quit = bool(options.pop("detach_on_quit", False))
     if not options.get("output") and not with_tui:
         options["output"] = os.path.abspath(f"reactortrace-{os.getpid()}.json")
-    if options.get("output") and options.get("format") is None:
+    if options.get("output"):
         from ..formats import format_for
+        from ..formats.files import check_output
 
-        options["format"] = format_for(str(options["output"]))
+        check_output(str(options["output"]))
+        if options.get("format") is None:
+            options["format"] = format_for(str(options["output"]))
     if with_tui:
         from ..launch.watch import watch
 

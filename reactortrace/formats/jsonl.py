@@ -12,7 +12,7 @@ from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..core.trace import Trace
 from ..errors import TraceFileError
-from .files import cannot_encode, cannot_write, replacing
+from .files import cannot_encode, cannot_write, open_stream, replacing
 from .jsonfile import chunks, plain
 from .spec import FORMAT, VERSION
 
@@ -43,10 +43,7 @@ class JsonlWriter:
     ) -> None:
         if isinstance(path, (str, os.PathLike)):
             self.path = os.fspath(path)
-            try:
-                self._file: IO[bytes] = open(self.path, "wb")
-            except OSError as exc:
-                raise TraceFileError(cannot_write(self.path, exc)) from None
+            self._file: IO[bytes] = open_stream(self.path)
             self._owned = True
         else:
             self.path = name or str(getattr(path, "name", "<stream>"))

@@ -46,6 +46,7 @@ class StreamWriter:
         meta: dict[str, Any],
         drain: Drain,
         interval: float = DEFAULT_INTERVAL,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("the stream interval must be positive")
@@ -58,6 +59,7 @@ class StreamWriter:
         self._lock = threading.Lock()
         self._closed = False
         self._error: str | None = None
+        self._on_error = on_error or (lambda text: log.warning("reactortrace: %s", text))
         self._thread = threading.Thread(
             target=self._run, name="reactortrace-stream", daemon=True
         )
@@ -92,7 +94,7 @@ class StreamWriter:
                 self._error = str(exc)  # names the file already
             else:
                 self._error = f"{self.path}: streaming failed: {type(exc).__name__}: {exc}"
-            log.warning("reactortrace: streaming stopped: %s", self._error)
+            self._on_error(self._error)
             self._writer.close()
             return False
         return True

@@ -8,7 +8,7 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
 
     {
       "trace": {"path", "program", "reactor", "complete", "events", "dropped",
-                "duration"},
+                "duration", "recording_off": {part: why}},
       "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s"},
       "warnings": [{"code", "message", "where", "subject", "name", "ts"}],
       "slowest": [{"name", "kind", "ts", "dur", "site", "function", "stack"}],
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.diagnose import Thresholds
+from ..core.diagnose import RECORDING_OFF, Thresholds
 from ..core.state import LoopState
 from ..core.trace import Trace
 
@@ -61,6 +61,13 @@ def summarize(
             w for w in trace.snapshot.warnings
             if (w.get("code"), w.get("where"), w.get("subject")) not in seen
         ]
+    off = recording_off(trace.meta)
+    told = {w.get("subject") for w in warnings if w.get("code") == RECORDING_OFF}
+    warnings += [
+        {"code": RECORDING_OFF, "message": f"{part} recording was off: {why}", "where": None,
+         "subject": part, "name": part, "ts": 0}
+        for part, why in off.items() if part not in told
+    ]
     lists = {
         "slowest": diagnostics.slowest(),
         "callables": [_callable(c) for c in snapshot.callables],
@@ -77,11 +84,25 @@ def summarize(
             "events": len(trace.events),
             "dropped": trace.dropped,
             "duration": end,
+            "recording_off": off,
         },
         "thresholds": thresholds.to_dict(),
         "warnings": warnings,
         **{key: rows[:top] for key, rows in lists.items()},
         "omitted": {key: max(0, len(rows) - top) for key, rows in lists.items()},
+    }
+
+
+def recording_off(meta: dict[str, Any]) -> dict[str, str]:
+    """Parts of the recording that were off when the trace was written, with why."""
+    recording = meta.get("recording")
+    if not isinstance(recording, dict):
+        return {}
+    return {
+        str(part): str(status.get("why") or "off")
+        for part, status in recording.items()
+        if isinstance(status, dict) and status.get("on") is False
+        and status.get("why") not in (None, "not asked for")
     }
 
 

@@ -31,6 +31,9 @@ def render(summary: dict[str, Any], console: Console) -> None:
             f"{info['events']} events{dropped} over {_took(info['duration'])}",
         )
     )
+    for part, why in (info.get("recording_off") or {}).items():
+        console.print(Text(f"{part} recording was off ({why}): the trace lacks what it records",
+                           style="bold red"))
     omitted = summary["omitted"]
     _warnings(summary["warnings"], console)
     _slowest(summary["slowest"], omitted["slowest"], console)

@@ -14,16 +14,14 @@ from typing import Any
 
 from twisted.internet import defer, task
 
+from . import versions
+
 _FUNCTION = types.FunctionType
 _METHOD = types.MethodType
 _BUILTIN = types.BuiltinFunctionType
 _LOOPING = task.LoopingCall
 _PARTIAL = functools.partial
 _DEFERRED_CALLBACK = defer.Deferred.callback
-_DEFER_LATER_CODE = next(
-    c for c in task.deferLater.__code__.co_consts
-    if isinstance(c, types.CodeType) and c.co_name == "cb"
-)
 
 
 def callable_key(func: Any, depth: int = 0) -> Any:
@@ -56,13 +54,13 @@ def callable_key(func: Any, depth: int = 0) -> Any:
 
 def _deferred_target(deferred: Any, depth: int) -> Any:
     """Name ``deferLater``'s timer by the user's callable, not Deferred.callback."""
-    callbacks = getattr(deferred, "_callbacks", None)
+    callbacks = versions.deferred_chain(deferred)
     if callbacks:
         first = callbacks[0][0][0]
-        code = getattr(first, "__code__", None)
-        if code is _DEFER_LATER_CODE and first.__closure__:
+        code = versions.DEFER_LATER_CODE
+        if getattr(first, "__code__", None) is code and code is not None and first.__closure__:
             cells = dict(zip(code.co_freevars, first.__closure__))
-            target = cells.get("callable")
+            target = cells.get(versions.DEFER_LATER_CELL)
             if target is not None:
                 try:
                     value = target.cell_contents

@@ -10,7 +10,6 @@ and the line it waited at, not by Twisted's helper.
 
 from __future__ import annotations
 
-import ast
 import types
 from time import perf_counter as _clock
 from typing import Any
@@ -19,27 +18,13 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from . import records as R
+from . import specs, versions
 from .recorder import Recorder
-from .rewrite import After, Timed, rewrite
+from .rewrite import rewrite
 from .shared import ACTIVE, original_of, shared_patch
 
-_RESUME = getattr(defer, "_gotResultInlineCallbacks", None)
 _FUNCTION = types.FunctionType
 _pack = R.DEFERRED_FMT.pack
-
-
-def _is_callback_call(stmt: ast.stmt) -> bool:
-    """``current.result = callback(current.result, *args, **kwargs)``."""
-    if not isinstance(stmt, ast.Assign) or not isinstance(stmt.value, ast.Call):
-        return False
-    target = stmt.targets[0]
-    func = stmt.value.func
-    return (
-        isinstance(target, ast.Attribute)
-        and target.attr == "result"
-        and isinstance(func, ast.Name)
-        and func.id == "callback"
-    )
 
 
 def _resumed_at(args: tuple[Any, ...]) -> tuple[Any, int | None]:
@@ -82,24 +67,6 @@ def _callback_ran(
 #: or None: read by the inline fast path below.
 _SINK: list[Any] = [None]
 
-# A plain function that succeeded, already interned: recorded inline in
-# _runCallbacks; anything else goes through _callback_ran.
-_INLINE = f"""\
-_rt_s = _rt_sink[0]
-if _rt_s is not None:
-    _rt_k = (
-        _rt_s[1](_rt_id(callback.__code__))
-        if _rt_pre is None and _rt_type(callback) is _rt_function
-        and _rt_type(current.result) is not _rt_failure
-        else None
-    )
-    if _rt_k is None:
-        _rt_deferred(callback, item, _rt_pre, current.result, _rt_t0, None)
-    else:
-        _rt_s[0](_rt_pack(_rt_t0, _rt_clock(), _rt_k, 0, -1, callback is not item[0][0],
-                          {R.DEFERRED}))"""
-
-
 def _refresh_sink() -> None:
     """Point the fast path at the newest recorder still recording Deferreds."""
     for rec in reversed(ACTIVE):
@@ -117,20 +84,6 @@ def _failed(exc: BaseException) -> None:
         if part is not None and part.on:
             part.fail(exc)
     _refresh_sink()
-
-
-def _is_fail_result(stmt: ast.stmt) -> bool:
-    """``current._debugInfo.failResult = ...``: the Deferred's unhandled error."""
-    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
-        return False
-    target = stmt.targets[0]
-    return (
-        isinstance(target, ast.Attribute)
-        and target.attr == "failResult"
-        and isinstance(target.value, ast.Attribute)
-        and isinstance(target.value.value, ast.Name)
-        and target.value.value.id == "current"
-    )
 
 
 def _fail_result(deferred: Any) -> None:
@@ -151,21 +104,11 @@ def _fail_result(deferred: Any) -> None:
 def _make_run_callbacks(original: Any) -> Any:
     return rewrite(
         original,
-        [
-            Timed(
-                _is_callback_call,
-                "_rt_deferred",
-                "callback, item, _rt_pre, current.result",
-                before="_rt_resumed_at(args) if callback is _rt_resume else None",
-                inline=_INLINE,
-            ),
-            # In the chaining branch and at the end: errors in flight.
-            After(_is_fail_result, "_rt_fail_result", "current", expected=3),
-        ],
+        specs.run_callbacks(),
         {
             "_rt_deferred": _callback_ran,
             "_rt_clock": _clock,
-            "_rt_resume": _RESUME,
+            "_rt_resume": versions.INLINE_RESUME,
             "_rt_resumed_at": _resumed_at,
             "_rt_sink": _SINK,
             "_rt_id": id,

@@ -13,15 +13,15 @@ from typing import Any
 
 from twisted.internet import abstract, defer, tcp
 
-from . import io
+from . import io, specs
 from . import records as R
 from .recorder import Part, Recorder
-from .rewrite import After, assigns, rewrite
+from .rewrite import rewrite
 from .shared import current, disguise, shared_patch
 from .sites import site_of
 
 _getframe = sys._getframe
-PART = "sources"
+PART = "diagnosis"
 
 
 def _conn_record(selectable: Any, code: int, value: Any) -> None:
@@ -37,11 +37,7 @@ def _paused(selectable: Any) -> None:
 
 def _make_pause_hook(original: Any) -> Any:
     """``_maybePauseProducer`` with a record after ``self.producerPaused = True``."""
-    return rewrite(
-        original,
-        [After(assigns("producerPaused", True), "_rt_paused", "self")],
-        {"_rt_paused": _paused},
-    )
+    return rewrite(original, specs.maybe_pause_producer(), {"_rt_paused": _paused})
 
 
 def _make_read_half_close(original: Any) -> Any:

@@ -12,7 +12,6 @@ which TCP and UNIX streams read and write.
 
 from __future__ import annotations
 
-import ast
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -20,9 +19,10 @@ from typing import Any
 from twisted.internet import abstract, tcp
 
 from . import records as R
+from . import specs
 from .recorder import Part, Recorder
-from .rewrite import After, assigns, rewrite
-from .shared import disguise, shared_patch
+from .rewrite import rewrite
+from .shared import ACTIVE, disguise, shared_patch
 
 #: id(selectable) -> (recorder, connection id, selectable, fd) for open
 #: connections. The entry keeps the selectable alive, so its id stays its own,
@@ -41,8 +41,8 @@ UNNAMED: dict[int, Any] = {}
 #: yet, ask the transport" (reactor thread only).
 BYTES = [0, 0, -1]
 _conn_ids = itertools.count(1)
-#: The recorder part that owns I/O (the loop's: dispatches are timed there).
-IO_PART = "loop"
+#: The recorder part that follows connections and counts bytes.
+IO_PART = "io"
 # Attributes by which Twisted's wrapping protocols (TLS, endpoints, HTTP's
 # protocol switcher) lead to the application's protocol.
 _WRAPPER_ATTRS = ("wrappedProtocol", "_wrappedProtocol", "_channel")
@@ -114,6 +114,15 @@ class Connections:
         entry = LIVE_CONNS.get(key)
         if entry is not None:
             return entry[1]
+        if not self.part.on:
+            return 0
+        try:
+            return self._new(selectable, key)
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            self.part.fail(exc)
+            return 0
+
+    def _new(self, selectable: Any, key: int) -> int:
         fd = _fileno(selectable)
         if fd == -1 or getattr(selectable, "disconnected", False):
             return 0
@@ -161,22 +170,8 @@ def _make_connection_lost(original: Any) -> Any:
 
 def _make_data_received(original: Any) -> Any:
     """``_dataReceived`` recompiled to count bytes first (no extra frame)."""
-    return rewrite(
-        original,
-        [],
-        {"_rt_bytes": BYTES},
-        prologue="if data:\n    _rt_bytes[0] += len(data)\n",
-    )
-
-
-def _is_offset_advance(stmt: ast.stmt) -> bool:
-    """``self.offset += l`` in doWrite: ``l`` bytes were just written."""
-    return (
-        isinstance(stmt, ast.AugAssign)
-        and isinstance(stmt.target, ast.Attribute)
-        and stmt.target.attr == "offset"
-        and isinstance(stmt.value, ast.Name)
-    )
+    return rewrite(original, [], {"_rt_bytes": BYTES, "_rt_len": len},
+                   prologue=specs.DATA_RECEIVED)
 
 
 def _producer_resumed(selectable: Any) -> None:
@@ -185,9 +180,10 @@ def _producer_resumed(selectable: Any) -> None:
         entry[0].emit(IO_PART, R.RESUME, entry[1], pending_out(selectable))
 
 
-def _ignore(exc: BaseException) -> None:
-    """Counting bytes in doWrite fails only for an odd subclass: that count is
-    then missing, and nothing needs turning off."""
+def _io_failed(exc: BaseException) -> None:
+    """Counting bytes (a class-level hook, shared) failed: io is off in every tracer."""
+    for rec in list(ACTIVE):
+        rec.fail(IO_PART, exc)
 
 
 def _make_do_write(original: Any) -> Any:
@@ -195,26 +191,19 @@ def _make_do_write(original: Any) -> Any:
     buffered, note resumes."""
     return rewrite(
         original,
-        [
-            After(_is_offset_advance, "", "", inline="_rt_bytes[1] += l"),
-            # The usual end of a write: everything sent, the buffer emptied.
-            After(assigns("dataBuffer", b""), "", "", inline="_rt_bytes[2] = 0"),
-            After(assigns("producerPaused", False), "_rt_resumed", "self"),
-        ],
-        {"_rt_bytes": BYTES, "_rt_resumed": _producer_resumed, "_rt_failed": _ignore},
+        specs.do_write(),
+        {"_rt_bytes": BYTES, "_rt_resumed": _producer_resumed, "_rt_failed": _io_failed},
     )
 
 
-def make_hook(rec: Recorder, reactor: Any, reactor_class: Any, part: Part) -> IoHook:
-    """The hook timing one dispatch: ``hook(selectable, how, t0, exc)``.
+def make_hook(rec: Recorder, reactor: Any, conns: Connections, part: Part) -> IoHook:
+    """The hook timing one dispatch: ``hook(selectable, how, entry, t0, exc)``.
 
     ``how`` is what the reactor family passes: a poll event mask (epoll,
     poll), ``"doRead"``/``"doWrite"`` (select) or a bool ``read`` (asyncio).
-    Its patches belong to ``part`` (the loop's: they fail together).
+    It records into ``part`` (the loop's); connections are ``conns``' (io).
     """
-    conns = Connections(rec, part)
     append, clock = rec.append, rec.clock
-    live = LIVE_CONNS
     counts = BYTES
     register = conns.register
     pack = R.IO_FMT.pack
@@ -238,6 +227,9 @@ def make_hook(rec: Recorder, reactor: Any, reactor_class: Any, part: Part) -> Io
             conn = entry[1] if entry is not None else register(selectable)
             if reading(how):
                 append(pack(t0, t1, counts[0], -1, conn, R.READ))
+                if counts[1]:  # epoll and poll read and write in one dispatch
+                    buffered = counts[2] if counts[2] >= 0 else pending_out(selectable)
+                    append(pack(t1, t1, counts[1], buffered, conn, R.WRITE))
             else:
                 buffered = counts[2] if counts[2] >= 0 else pending_out(selectable)
                 append(pack(t0, t1, counts[1], buffered, conn, R.WRITE))
@@ -246,7 +238,15 @@ def make_hook(rec: Recorder, reactor: Any, reactor_class: Any, part: Part) -> Io
         except Exception as error:  # noqa: BLE001 - never raise into the program
             part.fail(error)
 
+    return dispatched
+
+
+def install(rec: Recorder, reactor: Any, reactor_class: Any, conns: Connections) -> None:
+    """Connections of ``reactor`` (opened, closed) and the bytes they move."""
+    part = conns.part
     target = rec.target
+    live = LIVE_CONNS
+    register = conns.register
 
     def add_reader_hook(original: Any) -> Any:
         def addReader(self: Any, reader: Any) -> Any:
@@ -269,7 +269,6 @@ def make_hook(rec: Recorder, reactor: Any, reactor_class: Any, part: Part) -> Io
     shared_patch(part, abstract.FileDescriptor, "doWrite", _make_do_write)
     for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):
         register(selectable)
-    return dispatched
 
 
 def install_asyncio(part: Part, reactor: Any, reactor_class: Any, dispatched: IoHook) -> None:

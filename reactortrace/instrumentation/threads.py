@@ -9,7 +9,6 @@ job is timed on its worker thread without adding a frame to its traceback.
 
 from __future__ import annotations
 
-import ast
 import threading
 from collections import deque
 from time import perf_counter as _clock
@@ -18,19 +17,10 @@ from typing import Any
 from twisted.python import threadpool
 
 from . import records as R
+from . import specs
 from .recorder import Recorder
-from .rewrite import Timed, rewrite
+from .rewrite import rewrite
 from .shared import current, original_of, shared_patch
-
-
-def _is_work_call(stmt: ast.stmt) -> bool:
-    """``result = inContext.theWork()`` inside the worker's closure."""
-    return (
-        isinstance(stmt, ast.Assign)
-        and isinstance(stmt.value, ast.Call)
-        and isinstance(stmt.value.func, ast.Attribute)
-        and stmt.value.func.attr == "theWork"
-    )
 
 
 def _job_ran(func: Any, queued_at: float, t0: float, exc: BaseException | None) -> None:
@@ -55,12 +45,8 @@ def _job_ran(func: Any, queued_at: float, t0: float, exc: BaseException | None) 
 
 
 def _make_call_in_thread(original: Any) -> Any:
-    return rewrite(
-        original,
-        [Timed(_is_work_call, "_rt_job", "func, _rt_queued")],
-        {"_rt_job": _job_ran, "_rt_clock": _clock},
-        prologue="_rt_queued = _rt_clock()",
-    )
+    return rewrite(original, specs.call_in_thread(), {"_rt_job": _job_ran, "_rt_clock": _clock},
+                   prologue=specs.JOB_QUEUED)
 
 
 def install(rec: Recorder, reactor_class: Any, queued: deque[float]) -> None:

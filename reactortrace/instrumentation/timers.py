@@ -10,68 +10,22 @@ the time they were scheduled, which ``resolve`` turns into their id.
 
 from __future__ import annotations
 
-import ast
 import sys
 import weakref
 from collections import deque
 from typing import Any
 
-from twisted.internet import asyncioreactor, base, task
+from twisted.internet import base, task
 
 from . import records as R
+from . import specs, versions
 from .recorder import Part, Recorder
-from .rewrite import After, RewriteError, Timed, rewrite
+from .rewrite import RewriteError, rewrite
 from .shared import ACTIVE, disguise, shared_patch
 from .sites import internal_code, site_of
 
 _getframe = sys._getframe
 _looping_sites: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
-_ASYNCIO_FROM_THREAD = next(
-    (
-        c
-        for c in asyncioreactor.AsyncioSelectorReactor.callFromThread.__code__.co_consts
-        if hasattr(c, "co_name") and c.co_name == "<lambda>"
-    ),
-    None,
-)
-
-
-def _is_timed_call(stmt: ast.stmt) -> bool:
-    """``call.func(*call.args, **call.kw)`` in runUntilCurrent."""
-    if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
-        return False
-    func = stmt.value.func
-    return (
-        isinstance(func, ast.Attribute)
-        and func.attr == "func"
-        and isinstance(func.value, ast.Name)
-        and func.value.id == "call"
-    )
-
-
-def _is_thread_call(stmt: ast.stmt) -> bool:
-    """``f(*a, **kw)`` for the callFromThread queue in runUntilCurrent."""
-    return (
-        isinstance(stmt, ast.Expr)
-        and isinstance(stmt.value, ast.Call)
-        and isinstance(stmt.value.func, ast.Name)
-        and stmt.value.func.id == "f"
-    )
-
-
-def _creates_timer(stmt: ast.stmt) -> bool:
-    """``x = DelayedCall(...)`` (ReactorBase) or ``x = ....callLater(...)`` (asyncio)."""
-    if not (
-        isinstance(stmt, ast.Assign)
-        and len(stmt.targets) == 1
-        and isinstance(stmt.targets[0], ast.Name)
-        and isinstance(stmt.value, ast.Call)
-    ):
-        return False
-    func = stmt.value.func
-    return (isinstance(func, ast.Name) and func.id == "DelayedCall") or (
-        isinstance(func, ast.Attribute) and func.attr == "callLater"
-    )
 
 
 def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float]) -> None:
@@ -90,7 +44,7 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
     # the code objects alive, so their ids stay theirs)
     user_codes: dict[int, int] = {}
     user_code = user_codes.get
-    from_thread_code = _ASYNCIO_FROM_THREAD
+    from_thread_code = versions.ASYNCIO_FROM_THREAD
     getframe = _getframe
 
     def unusual_site(func: Any, caller: Any) -> tuple[int, Any, int, float]:
@@ -155,23 +109,9 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
         except Exception as error_:  # noqa: BLE001
             part.fail(error_)
 
-    timed: list[Timed | After] = [
-        Timed(
-            _is_timed_call,
-            "_rt_timer",
-            "call, now",
-            inline=(
-                "if self is _rt_target[0]:\n"
-                "    _rt_append(_rt_pack(_rt_t0, _rt_clock(), now, call.time, 0,\n"
-                f"                        _rt_pop(call, _rt_none), {R.TIMER}))"
-            ),
-        )
-    ]
-    if hasattr(reactor, "threadCallQueue"):
-        timed.append(Timed(_is_thread_call, "_rt_thread", "f"))
     run_until_current = rewrite(
         reactor_class.runUntilCurrent,
-        timed,
+        specs.run_until_current(hasattr(reactor, "threadCallQueue")),
         {
             "_rt_timer": timer_fired,
             "_rt_thread": thread_call_ran,
@@ -188,14 +128,7 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
     try:
         call_later = rewrite(
             reactor_class.callLater,
-            [
-                After(
-                    _creates_timer,
-                    "_rt_scheduled",
-                    "{target}, callable, delay",
-                    inline=_SCHEDULE_INLINE,
-                )
-            ],
+            specs.call_later(),
             {
                 "_rt_scheduled": scheduled,
                 "_rt_getframe": getframe,
@@ -211,7 +144,8 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
             },
             target=rec.target,
         )
-    except RewriteError:
+    except RewriteError as exc:
+        part.notes.append(f"callLater is wrapped, one frame deeper, instead of rewritten: {exc}")
         call_later = _wrapped_call_later(reactor_class.callLater, scheduled, rec.target)
     part.patcher.set(reactor_class, "callLater", call_later)
     _install_class_hooks(part)
@@ -222,40 +156,6 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
             rec.key_ref(call.func), 0, -1, R.ORIGIN_TIMER, R.SCHEDULE,
         )
         append(record)
-
-
-# The common case inline in callLater (a function or method scheduled from
-# code outside Twisted, both seen before): no extra Python call on this hot path.
-# The schedule record is also kept by DelayedCall until the timer fires or is
-# cancelled, and travels inside the firing's record: a firing is fully named
-# even when its schedule record has left the ring.
-#
-# ``_rt_hot`` remembers the last (caller code, site ref, callable code, key
-# ref) seen: a program that schedules the same call from the same place again
-# and again (a loop, a retry, a chain) skips both lookups.
-_SCHEDULE_INLINE = f"""\
-_rt_caller = _rt_getframe(1)
-_rt_code = _rt_caller.f_code
-try:  # functions and bound methods (which pass __code__ on)
-    _rt_func = callable.__code__
-except AttributeError:
-    _rt_func = None
-if _rt_code is _rt_hot[0] and _rt_func is _rt_hot[2]:
-    _rt_site = _rt_hot[1]
-    _rt_key = _rt_hot[3]
-else:
-    _rt_site = _rt_user(_rt_id(_rt_code))
-    _rt_key = None if _rt_func is None else _rt_ref(_rt_id(_rt_func))
-    if _rt_site is not None and _rt_key is not None:
-        _rt_hot[:] = (_rt_code, _rt_site, _rt_func, _rt_key)
-if _rt_site is None or _rt_key is None:
-    _rt_scheduled({{target}}, callable, delay)
-else:
-    _rt_record = _rt_pending[{{target}}] = _rt_pack(
-        _rt_clock(), delay, 0, _rt_key, _rt_site, _rt_caller.f_lasti,
-        {R.ORIGIN_TIMER}, {R.SCHEDULE})
-    _rt_append(_rt_record)
-"""
 
 
 def _wrapped_call_later(original: Any, scheduled: Any, target: list[Any]) -> Any:

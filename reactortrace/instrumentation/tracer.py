@@ -87,6 +87,9 @@ class Tracer:
         self._subscribers: list[Subscription] = []
         self._default_subscription: Subscription | None = None
         self._closed = False
+        self._expected_parts = ["timers", "io", "loop", "threads", "deferreds", "watchdog"]
+        if diagnostics:
+            self._expected_parts.append("diagnosis")
         self.meta = _meta(reactor, rec.start_wall, self.options, program, argv)
         queued: deque[float] = deque()
         # Hooks go on the reactor's class, guarded by an identity check, never
@@ -97,24 +100,31 @@ class Tracer:
         rec.target[0] = reactor
         ACTIVE.append(rec)
         _instrumented[id(self)] = reactor
+        conns = io.Connections(rec, rec.part("io"))
+        installs: list[tuple[str, Callable[[], object]]] = [
+            ("timers", lambda: timers.install(rec, reactor, reactor_class, queued)),
+            ("threads", lambda: threads.install(rec, reactor_class, queued)),
+            ("io", lambda: io.install(rec, reactor, reactor_class, conns)),
+            ("loop", lambda: loop.install(rec, reactor, reactor_class, conns)),
+            ("deferreds", lambda: deferreds.install(rec)),
+        ]
+        if diagnostics:
+            installs.append(("diagnosis", lambda: diagnosis.install(rec, track_deferreds)))
+        self._watchdog: Watchdog | None = None
         try:
-            for install in (
-                lambda: timers.install(rec, reactor, reactor_class, queued),
-                lambda: threads.install(rec, reactor_class, queued),
-                lambda: loop.install(rec, reactor, reactor_class),
-                lambda: deferreds.install(rec),
-                lambda: diagnosis.install(rec, track_deferreds) if diagnostics else None,
-            ):
+            for name, install in installs:
                 try:
                     install()
-                except ReactorTraceError as exc:
-                    rec.failures.append(str(exc))
+                except Exception as exc:  # noqa: BLE001 - that part alone goes off
+                    rec.fail(name, exc)
             self._keeper = Keeper(rec.ring)
             self._keeper.start()
-            watching = watchdog and diagnostics
-            self._watchdog = Watchdog(rec, slow_ms, roots_of(reactor)) if watching else None
-            if self._watchdog is not None:
-                self._watchdog.start()
+            if watchdog and diagnostics:
+                try:
+                    self._watchdog = Watchdog(rec, slow_ms, roots_of(reactor))
+                    self._watchdog.start()
+                except Exception as exc:  # noqa: BLE001
+                    rec.fail("watchdog", exc)
         except BaseException:
             self.close()
             raise
@@ -195,6 +205,10 @@ class Tracer:
         """Parts that failed and were turned off, with why."""
         return list(self.recorder.failures)
 
+    def recording(self) -> dict[str, dict[str, Any]]:
+        """Each part of the recording: on or off, and why (the trace's ``meta.recording``)."""
+        return self.recorder.recording(self._expected_parts)
+
     def trace(self) -> Trace:
         """The recording so far as a :class:`Trace`: what the ring holds, a
         snapshot of now, and the count of what fell out."""
@@ -202,7 +216,8 @@ class Tracer:
             events = self.events()
             with self._lock:
                 snapshot = self._state.snapshot(self.now())
-        return Trace(meta=self.meta, events=events, snapshot=snapshot, dropped=self.dropped)
+        meta = {**self.meta, "recording": self.recording()}
+        return Trace(meta=meta, events=events, snapshot=snapshot, dropped=self.dropped)
 
     def export(self, path: str | os.PathLike[str], format: str | None = None) -> None:
         """Write the trace to ``path`` (format from the extension by default)."""

@@ -36,6 +36,7 @@ class Session:
         self.stream: Any = None  # the StreamWriter, when writing JSON Lines
         self._written_upto = -1
         self._lock = threading.Lock()
+        self._said: set[str] = set()
 
     def reactor_installed(self, reactor: Any) -> None:
         """Instrument the first real reactor the program installs."""
@@ -64,9 +65,10 @@ class Session:
         from ..formats.stream import StreamWriter
 
         try:
-            self.stream = StreamWriter(path, tracer.meta, tracer.subscribe())
+            self.stream = StreamWriter(path, tracer.meta, tracer.subscribe(),
+                                       on_error=self._say_once)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
-            say(f"could not write {path}: {exc}")
+            self._failed(path, exc)
 
     def _listen(self, tracer: Any) -> None:
         """Serve the recording on this process's live socket; say where."""
@@ -107,7 +109,7 @@ class Session:
             try:
                 tracer.export(path, self.config.get("format"))
             except Exception as exc:  # noqa: BLE001 - never raise into the program
-                say(f"could not write {path}: {exc}")
+                self._failed(path, exc)
                 return
             self._written_upto = total
         if not self.config.get("quiet"):
@@ -122,10 +124,25 @@ class Session:
             try:
                 self.stream.close(tracer.snapshot, tracer.dropped)
             except Exception as exc:  # noqa: BLE001
-                say(f"could not write {path}: {exc}")
+                self._failed(path, exc)
                 return
-        if not self.config.get("quiet"):
+        if not os.path.exists(path):
+            self._say_once(f"{path} was removed while it was being written: the trace is lost")
+        elif not self.config.get("quiet"):
             say(f"wrote {path} ({self.stream.events_written} events)")
+
+    def _failed(self, path: str, exc: Exception) -> None:
+        """Writing ``path`` failed: say it once (trace file errors name the file)."""
+        from ..errors import TraceFileError
+
+        self._say_once(str(exc) if isinstance(exc, TraceFileError) else
+                       f"could not write {path}: {type(exc).__name__}: {exc}")
+
+    def _say_once(self, message: str) -> None:
+        """A failure is said once, however many times writing is tried."""
+        if message not in self._said:
+            self._said.add(message)
+            say(message)
 
 
 class TracerSource:

@@ -66,16 +66,32 @@ def test_script_with_arguments_is_recorded_and_keeps_its_exit_status(workdir: Pa
     assert meta["argv"] == [str(script), "7"]
 
 
+def test_a_trace_that_cannot_be_written_at_the_end_is_said_once_and_the_status_kept(
+    workdir: Path,
+) -> None:
+    out = workdir / "out"
+    out.mkdir()
+    script = write_ticker(
+        workdir / "app.py", after="sys.exit(3)",
+        ending=f"import shutil; shutil.rmtree({str(out)!r}); reactor.stop()",
+    )
+    done = run_cli(["run", "--no-tui", "-o", str(out / "t.json"), str(script)], cwd=workdir)
+    assert done.returncode == 3
+    assert "ticks 5" in done.stdout
+    lines = [line for line in done.stderr.splitlines() if "t.json" in line]
+    assert len(lines) == 1 and "cannot write" in lines[0], done.stderr
+
+
 def test_module_is_recorded(workdir: Path) -> None:
     package = workdir / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
     write_ticker(package / "server.py")
     done = run_cli(["run", "--no-tui", "-o", "out/t.json", "-m", "pkg.server"], cwd=workdir)
-    # the output directory does not exist: the program still runs and exits 0,
-    # and reactortrace says in one line why nothing was written
-    assert done.returncode == 0
-    assert "could not write" in done.stderr
+    # the output directory does not exist: refused before the program starts
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "no directory" in done.stderr
+    assert "ticks" not in done.stdout
     (workdir / "out").mkdir()
     done = run_cli(["run", "--no-tui", "-o", "out/t.json", "-m", "pkg.server"], cwd=workdir)
     assert done.returncode == 0, done.stderr

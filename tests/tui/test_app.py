@@ -105,6 +105,22 @@ async def test_header_counts_dropped_events_of_trace_and_viewer(open_app: OpenAp
 
 
 @async_test
+async def test_header_says_which_part_of_the_recording_is_off(
+    open_app: OpenApp, clock: FakeClock
+) -> None:
+    events = sample_trace().events
+    events.append(ev.Event(len(events), 1 * S, 0, ev.WARNING, "timers", {
+        "code": "recording-off", "message": "timers recording is off (NameError: delay)",
+        "where": None, "subject": "timers",
+    }))
+    replay = ReplayFeed(sample_trace(events=events), clock=clock, playing=False)
+    async with open_app(replay, at=replay.duration) as (app, pilot):
+        assert "recording off: timers" in header_text(app)
+    async with open_app(ReplayFeed(sample_trace(), clock=clock), at=2 * S) as (app, pilot):
+        assert "recording off" not in header_text(app)
+
+
+@async_test
 async def test_a_title_replaces_the_program_name(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay, title="my service") as (app, pilot):
         assert "my service" in header_text(app)

@@ -32,6 +32,8 @@ finding first became true. There is at most one warning per code and subject
 ``leftover-timer``     timers still pending when the reactor shut down (per site)
 ``leftover-connection``  a connection or port still open when the reactor shut down
 ``too-many-warnings``  more findings of one code than are kept (the count)
+``recording-off``      a part of the recording turned itself off (with why): what it
+                       records is missing from then on
 =====================  ==============================================================
 
 What happened stays found (a slow callback, a late timer). Conditions that
@@ -53,6 +55,7 @@ from .codes import (
     LEFTOVER_TIMER,
     MAX_PER_CODE,
     MISSED_TICKS,
+    RECORDING_OFF,
     SLOW_CALLBACK,
     TOO_MANY,
 )
@@ -62,5 +65,5 @@ from .thresholds import Thresholds
 __all__ = [
     "BACKPRESSURE", "CODES", "DEFAULT_BUFFER_SIZE", "DEFERRED_ERROR", "DEFERRED_PENDING",
     "Diagnostics", "HALF_CLOSED", "IDLE_CONNECTION", "LATE_TIMER", "LEFTOVER_CONNECTION",
-    "LEFTOVER_TIMER", "MAX_PER_CODE", "MISSED_TICKS", "SLOW_CALLBACK", "TOO_MANY", "Thresholds",
+    "LEFTOVER_TIMER", "MAX_PER_CODE", "MISSED_TICKS", "RECORDING_OFF", "SLOW_CALLBACK", "TOO_MANY", "Thresholds",
 ]

@@ -18,6 +18,8 @@ HALF_CLOSED = "half-closed"
 LEFTOVER_TIMER = "leftover-timer"
 LEFTOVER_CONNECTION = "leftover-connection"
 TOO_MANY = "too-many-warnings"
+#: A part of the recording turned itself off (recorded by the tracer, with why).
+RECORDING_OFF = "recording-off"
 CODES: tuple[str, ...] = (
     SLOW_CALLBACK,
     LATE_TIMER,
@@ -30,6 +32,7 @@ CODES: tuple[str, ...] = (
     LEFTOVER_TIMER,
     LEFTOVER_CONNECTION,
     TOO_MANY,
+    RECORDING_OFF,
 )
 
 #: Findings kept per code; more are counted in a ``too-many-warnings`` one.

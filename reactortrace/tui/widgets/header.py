@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from reactortrace.core import units
+from reactortrace.core.diagnose.codes import RECORDING_OFF
 from reactortrace.core.feed import ENDED, LIVE, PAUSED, REPLAY
 from reactortrace.tui.model import ViewModel
 
@@ -84,4 +85,13 @@ class StatusHeader(Widget):
         warnings = len(model.snapshot.warnings)
         line.append("  warnings ", style="dim")
         line.append(str(warnings), style="bold dark_orange" if warnings else "")
+        off = recording_off(model.snapshot.warnings)
+        if off:
+            line.append("  recording off: ", style="bold red")
+            line.append(", ".join(off), style="bold red")
         return line
+
+
+def recording_off(warnings: Any) -> list[str]:
+    """The parts of the recording that turned themselves off, from the warnings."""
+    return sorted({str(w.get("subject")) for w in warnings if w.get("code") == RECORDING_OFF})

@@ -9,6 +9,7 @@ it): without it these tests fail, they are not skipped.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -30,18 +31,25 @@ MODES = ("alternate_on", "mouse_any_flag", "mouse_button_flag", "mouse_standard_
 
 
 class Terminal:
-    """A shell in a detached tmux session on a private tmux server."""
+    """A shell in a detached tmux session on a private tmux server of its own.
+
+    Each terminal has a server name never used before: the previous test's
+    server may still be shutting down on its socket (kill-server returns
+    before the server is gone), and a new session there can fail.
+    """
+
+    _made = itertools.count(1)
 
     def __init__(self, cwd: str) -> None:
-        self.server = f"rt-e2e-{os.getpid()}"
+        self.server = f"rt-e2e-{os.getpid()}-{next(self._made)}"
         self.target = "e2e"
         shell = f"env PS1='{PROMPT}' bash --norc --noprofile"
         self._tmux("new-session", "-d", "-s", self.target, "-x", str(WIDTH), "-y", str(HEIGHT),
                    "-c", cwd, shell)
 
     def _tmux(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.server, *args], capture_output=True,
-                                text=True, timeout=10)
+        result = subprocess.run(["tmux", "-L", self.server, "-f", "/dev/null", *args],
+                                capture_output=True, text=True, timeout=10)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -18,7 +18,8 @@ from ..core.conftest import log, meta, sample_log  # noqa: F401 - shared fixture
 from . import chrome_checker
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
-REACTORS = ("epoll", "poll", "select", "asyncio")
+from ..reactors import REACTORS
+
 TIMEOUT = 60
 
 

@@ -26,7 +26,8 @@ import reactortrace
 from reactortrace.core.events import Event
 from reactortrace.core.trace import Trace
 
-REACTORS = ("epoll", "poll", "select", "asyncio")
+from ..reactors import REACTORS
+
 PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 TIMEOUT = 60
 _MARKER = re.compile(r"#\s*@(\w+)\s*$")

@@ -22,7 +22,8 @@ from reactortrace.core.trace import Trace
 from reactortrace.formats.summary import summarize
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
-REACTORS = ("epoll", "poll", "select", "asyncio")
+from ..reactors import REACTORS
+
 NAMES = ("slow", "trouble", "healthy")
 TIMEOUT = 60
 

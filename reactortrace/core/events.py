@@ -100,10 +100,16 @@ ARGS: dict[str, tuple[str, ...]] = {
     # iteration: time spent waiting in poll; dur - wait is busy time.
     ITERATION: ("wait",),
     # The watchdog saw one dispatch block the loop past the slow threshold;
-    # ts is when the dispatch began. name: the callable dispatched; site and
-    # function: the innermost line of user code while it blocked; stack:
-    # "file:line function" strings, outermost first; blocked: ns seen so far.
-    SLOW: ("dispatch", "site", "function", "stack", "blocked"),
+    # ts is when the dispatch began, dur how long it was seen blocking. name:
+    # the callable dispatched; site and function: the innermost line of user
+    # code in the stack sampled most; stack: that stack, "file:line function"
+    # strings, outermost first; blocked: dur again; stacks: every distinct
+    # stack sampled, [{stack, samples}]; cpu: ns of CPU the reactor thread
+    # used meanwhile (null if unknown); gc: ns collecting garbage meanwhile;
+    # made_at: where the timer dispatched was scheduled, if known; ongoing:
+    # true when the trace was written while it still blocked.
+    SLOW: ("dispatch", "site", "function", "stack", "blocked", "stacks", "cpu", "gc", "made_at",
+           "ongoing"),
     # A finding with a one-line explanation; where: the file:line to look at;
     # subject: the timer / connection / deferred id it is about, if any.
     WARNING: ("code", "message", "where", "subject"),

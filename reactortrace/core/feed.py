@@ -33,6 +33,7 @@ class FeedUpdate:
     position: int = 0  # ns since trace start the snapshot stands for
     duration: int = 0  # ns: the whole trace (replay) or uptime (live)
     output: tuple[str, ...] = field(default=())  # new lines of program output
+    silent: float = 0.0  # seconds since a live program last sent anything
 
 
 class Feed(Protocol):

@@ -73,6 +73,34 @@ class LoopStats:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockedInfo:
+    """The dispatch blocking the loop right now (a live view; never in a replay)."""
+
+    since: int  # ns since trace start: when the dispatch began
+    elapsed: int  # ns it has run so far
+    name: str  # the callable that was dispatched
+    kind: str  # timer, io, deferred
+    made_at: str | None  # where the timer (or Deferred) was made, when known
+    site: str | None  # the blocking line, file:line
+    function: str | None  # the function holding that line
+    stack: tuple[str, ...] = ()  # "file:line function", user frames first
+    user_frames: int = 0  # how many of ``stack`` are the program's own
+    cpu: int | None = None  # ns of CPU the reactor thread used during the block
+    on_cpu: float | None = None  # share of the last samples spent on CPU, 0..1
+    gc: int = 0  # ns of garbage collection during the block
+    samples: int = 0  # stacks sampled so far
+    moves: int = 0  # times the blocking line changed
+
+    @property
+    def waiting(self) -> bool | None:
+        """True when the thread waits (system call, lock, sleep), False when it
+        burns CPU, None when that cannot be told."""
+        # A thread that spins on a busy machine gets a share of a core, not
+        # all of it; one that waits gets next to none.
+        return None if self.on_cpu is None else self.on_cpu < 0.1
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything known at time ``ts`` (ns since trace start)."""
 
@@ -85,6 +113,7 @@ class Snapshot:
     )
     dropped: int = 0
     warnings: tuple[dict[str, Any], ...] = ()
+    blocked: BlockedInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of this snapshot."""
@@ -105,7 +134,14 @@ class Snapshot:
             loop=_build(LoopStats, data["loop"]) if "loop" in data else Snapshot(0).loop,
             dropped=data.get("dropped", 0),
             warnings=tuple(data.get("warnings", ())),
+            blocked=_blocked(data.get("blocked")),
         )
+
+
+def _blocked(data: Any) -> BlockedInfo | None:
+    if not isinstance(data, dict):
+        return None
+    return _build(BlockedInfo, {**data, "stack": tuple(data.get("stack") or ())})
 
 
 def _build(cls: type[T], data: dict[str, Any]) -> T:

@@ -23,6 +23,7 @@ from reactortrace.core import events as ev
 from reactortrace.core.diagnose import DEFAULT_BUFFER_SIZE, Diagnostics, Thresholds
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import (
+    BlockedInfo,
     CallableStats,
     ConnectionInfo,
     LoopStats,
@@ -348,11 +349,13 @@ class LoopState:
 
     # -- reading ---------------------------------------------------------
 
-    def snapshot(self, ts: int | None = None) -> Snapshot:
+    def snapshot(self, ts: int | None = None, blocked: BlockedInfo | None = None) -> Snapshot:
         """The state at ``ts`` (default: the end of the latest event fed).
 
         Meant for ``ts`` at or after the events fed; to look at an earlier
-        moment, feed a fresh LoopState only the events up to it.
+        moment, feed a fresh LoopState only the events up to it. ``blocked``:
+        the dispatch running now, long enough to block the loop; the loop's
+        numbers then count it (its event comes only when it ends).
         """
         if ts is None:
             ts = self.last_end
@@ -382,9 +385,10 @@ class LoopState:
                 for cid, c in self._conns.items()
             ),
             callables=self._callable_stats(),
-            loop=self._loop_stats(ts),
+            loop=self._loop_stats(ts, blocked),
             dropped=self.dropped,
             warnings=self._all_warnings(ts),
+            blocked=blocked,
         )
 
     def connection_history(self, ts: int | None = None) -> list[dict[str, Any]]:
@@ -457,15 +461,25 @@ class LoopState:
         out.sort(key=lambda s: (-s.total, s.name))
         return tuple(out)
 
-    def _loop_stats(self, ts: int) -> LoopStats:
-        """Whole-trace totals and rates over the window ending at ``ts``."""
+    def _loop_stats(self, ts: int, blocked: BlockedInfo | None = None) -> LoopStats:
+        """Whole-trace totals and rates over the window ending at ``ts``.
+
+        While a dispatch blocks, the loop is busy now (utilization 1) and the
+        lag is at least how long it has blocked: anything due meanwhile waits
+        that long.
+        """
         totals, span = self.window.totals(ts)
         elapsed = totals[BUSY] + totals[WAIT]
+        utilization = totals[BUSY] / elapsed if elapsed else 0.0
+        lag = totals[LATE_SUM] // totals[LATE_N] if totals[LATE_N] else 0
+        if blocked is not None:
+            utilization = 1.0
+            lag = max(lag, blocked.elapsed)
         return LoopStats(
             iterations=self.iterations,
-            utilization=totals[BUSY] / elapsed if elapsed else 0.0,
+            utilization=utilization,
             events_per_second=totals[EVENTS] * 1e9 / span if span > 0 else 0.0,
-            lag=totals[LATE_SUM] // totals[LATE_N] if totals[LATE_N] else 0,
+            lag=lag,
             busy=self.busy,
             wait=self.wait,
             events=self.events,

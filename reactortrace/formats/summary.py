@@ -8,7 +8,7 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
 
     {
       "trace": {"path", "program", "reactor", "complete", "events", "dropped",
-                "duration", "recording_off": {part: why}},
+                "duration", "recording_off": {part: why}, "written_early"},
       "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s"},
       "warnings": [{"code", "message", "where", "subject", "name", "ts"}],
       "slowest": [{"name", "kind", "ts", "dur", "site", "function", "stack"}],
@@ -38,6 +38,7 @@ from typing import Any
 from ..core.diagnose import RECORDING_OFF, Thresholds
 from ..core.state import LoopState
 from ..core.trace import Trace
+from ..core.units import duration
 
 DEFAULT_TOP = 10
 
@@ -85,6 +86,7 @@ def summarize(
             "dropped": trace.dropped,
             "duration": end,
             "recording_off": off,
+            "written_early": written_early(meta),
         },
         "thresholds": thresholds.to_dict(),
         "warnings": warnings,
@@ -104,6 +106,23 @@ def recording_off(meta: dict[str, Any]) -> dict[str, str]:
         if isinstance(status, dict) and status.get("on") is False
         and status.get("why") not in (None, "not asked for")
     }
+
+
+def written_early(meta: dict[str, Any]) -> str | None:
+    """Why the trace was written before the program ended, if it was (a stop
+    signal while the reactor was blocked, or not stopping), in one sentence."""
+    early = meta.get("written_on_signal")
+    if not isinstance(early, dict):
+        return None
+    text = f"written on {early.get('signal') or 'a stop signal'}"
+    blocked = early.get("blocked")
+    if isinstance(blocked, dict):
+        where = f" at {blocked['site']}" if blocked.get("site") else ""
+        text += (f" while the reactor was blocked in {blocked.get('name') or '?'}{where}"
+                 f" for {duration(blocked.get('elapsed') or 0, spaced=True)}")
+    else:
+        text += ": the reactor had not stopped a second later"
+    return text + "; what came after is not in it"
 
 
 def _callable(stats: Any) -> dict[str, Any]:

@@ -34,6 +34,8 @@ def render(summary: dict[str, Any], console: Console) -> None:
     for part, why in (info.get("recording_off") or {}).items():
         console.print(Text(f"{part} recording was off ({why}): the trace lacks what it records",
                            style="bold red"))
+    if info.get("written_early"):
+        console.print(Text(f"This trace was {info['written_early']}.", style="bold yellow"))
     omitted = summary["omitted"]
     _warnings(summary["warnings"], console)
     _slowest(summary["slowest"], omitted["slowest"], console)

@@ -66,7 +66,8 @@ RESET = 4  # (RESET, t, SCHEDULE record, due)
 OPEN = 7
 CLOSE = 8  # (CLOSE, t, conn, reason_type)
 SYSTEM = 11  # (SYSTEM, t0, t1, event_type)
-# (SLOW, dispatch start, seen at, key, dispatch kind, site, function, stack)
+# (SLOW, dispatch start, last seen running, key, dispatch kind, site, function,
+#  stack, ((stack, samples), ...), cpu ns or -1, gc ns, made at)
 SLOW = 13
 WARNING = 14  # (WARNING, t, code, message, where, subject, name)
 PAUSE = 15  # (PAUSE, t, conn, buffered)

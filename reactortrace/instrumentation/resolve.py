@@ -288,7 +288,7 @@ class Resolver:
         return Event(seq, ts, 0, kind, "Deferred", {"deferred": did})
 
     def _slow(self, seq: int, r: tuple[Any, ...]) -> Event:
-        _, t0, seen, key, dispatch, where, function, stack = r
+        _, t0, seen, key, dispatch, where, function, stack, stacks, cpu, gc_ns, made_at = r
         ts = self.ns(t0)
         blocked = self.ns(seen) - ts
         return Event(seq, ts, blocked, E.SLOW, key_name(key), {
@@ -297,6 +297,11 @@ class Resolver:
             "function": function,
             "stack": list(stack),
             "blocked": blocked,
+            "stacks": [{"stack": list(s), "samples": n} for s, n in stacks],
+            "cpu": cpu if cpu >= 0 else None,
+            "gc": gc_ns,
+            "made_at": made_at,
+            "ongoing": False,
         })
 
     def _warning(self, seq: int, r: tuple[Any, ...]) -> Event:

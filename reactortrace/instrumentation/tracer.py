@@ -18,7 +18,7 @@ from ..core.diagnose import Thresholds
 from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.ring import DEFAULT_MAX_EVENTS, Keeper
-from ..core.snapshot import Snapshot
+from ..core.snapshot import BlockedInfo, Snapshot
 from ..core.state import LoopState
 from ..core.trace import Trace
 from ..errors import ReactorTraceError
@@ -87,6 +87,9 @@ class Tracer:
         self._subscribers: list[Subscription] = []
         self._default_subscription: Subscription | None = None
         self._closed = False
+        self._when_running: list[Callable[[], None]] = []
+        self._when_stopped: list[Callable[[], None]] = []
+        self._run_wrapped = False
         self._expected_parts = ["timers", "io", "loop", "threads", "deferreds", "watchdog"]
         if diagnostics:
             self._expected_parts.append("diagnosis")
@@ -167,10 +170,25 @@ class Tracer:
         return self._resolver.ns(self.recorder.clock())
 
     def snapshot(self) -> Snapshot:
-        """Pending timers, open connections and statistics as of now."""
+        """Pending timers, open connections and statistics as of now, and the
+        dispatch blocking the loop, if one is."""
         self._drain()
         with self._lock:
-            return self._state.snapshot(self.now())
+            now = self.now()
+            return self._state.snapshot(now, self.blocked(now))
+
+    def blocked(self, now: int | None = None) -> BlockedInfo | None:
+        """The dispatch blocking the loop now (run past the slow threshold), if any.
+
+        Callable from any thread: live views ask while the reactor is stuck.
+        """
+        block = self._watchdog.blocked() if self._watchdog is not None else None
+        if block is None:
+            return None
+        info = block.info(self._resolver.ns)
+        if now is not None:
+            info = dataclasses.replace(info, elapsed=max(info.elapsed, now - info.since))
+        return info
 
     def events(self) -> list[Event]:
         """Every event still in the ring, oldest first."""
@@ -211,11 +229,23 @@ class Tracer:
 
     def trace(self) -> Trace:
         """The recording so far as a :class:`Trace`: what the ring holds, a
-        snapshot of now, and the count of what fell out."""
+        snapshot of now, and the count of what fell out.
+
+        Taken while a dispatch blocks the loop, it ends with that dispatch's
+        ``slow`` event as it is so far (``ongoing``), and the snapshot says so.
+        """
         with gc_paused():
+            block = self._watchdog.refresh() if self._watchdog is not None else None
             events = self.events()
             with self._lock:
-                snapshot = self._state.snapshot(self.now())
+                now = self.now()
+                snapshot = self._state.snapshot(now, self.blocked(now))
+            if block is not None:
+                ongoing = self._resolver.copy().resolve(
+                    [block.record(self.recorder.clock())], self._seen + 1)
+                for event in ongoing:
+                    event.args["ongoing"] = True
+                    events.append(event)
         meta = {**self.meta, "recording": self.recording()}
         return Trace(meta=meta, events=events, snapshot=snapshot, dropped=self.dropped)
 
@@ -255,16 +285,37 @@ class Tracer:
         The call is made on the reactor's thread, right after ``run()``;
         twistd kills itself with SIGTERM soon after, so ``atexit`` would be late.
         """
+        self._wrap_run()
+        self._when_stopped.append(callback)
+
+    def when_running(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once ``run()`` has started the reactor: after the
+        startup triggers the program added before ``run()`` (Twisted's signal
+        handlers are in place by then, and any the program sets at start-up)."""
+        self._wrap_run()
+        self._when_running.append(callback)
+
+    def _wrap_run(self) -> None:
+        """Patch the reactor class's ``run`` (once) to call the callbacks above."""
+        if self._run_wrapped:
+            return
+        self._run_wrapped = True
+        started, stopped = self._when_running, self._when_stopped
         reactor_class = type(self.reactor)
         original = reactor_class.run
         target = self.recorder.target
 
         def run(reactor: Any, *args: Any, **kw: Any) -> Any:
+            ours = reactor is target[0]
+            if ours:
+                for callback in started:
+                    reactor.callWhenRunning(callback)
             try:
                 return original(reactor, *args, **kw)
             finally:
-                if reactor is target[0] and getattr(reactor, "_stopped", True):
-                    callback()
+                if ours and getattr(reactor, "_stopped", True):
+                    for callback in stopped:
+                        callback()
 
         self.recorder.part("session").patcher.set(reactor_class, "run", run)
 

@@ -5,7 +5,10 @@ the environment. The session waits for the program to install its reactor
 (whichever it picks, whenever it does), instruments it, and writes the trace
 however the program ends: when ``reactor.run()`` returns after a real stop
 (``twistd`` kills itself with SIGTERM right after, so ``atexit`` would be too
-late), and again at exit if more was recorded.
+late), and again at exit if more was recorded. Asked to stop by a signal
+while its reactor is blocked (or not stopping a second later), it writes the
+trace from its own thread before the program's handling of the signal goes on
+(:mod:`reactortrace.launch.signals`).
 
 With ``listen`` in the options, a :class:`~reactortrace.live.server.LiveServer`
 serves the recording to viewers from its own thread; it sends its last update
@@ -15,7 +18,9 @@ and an end message before the trace is written.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
+import signal
 import threading
 from typing import Any
 
@@ -24,6 +29,14 @@ from ..core.snapshot import Snapshot
 from ..errors import ReactorTraceError
 from ..say import say
 from .env import take_config
+from .signals import StopGuard
+
+#: Seconds the reactor has to stop after a stop signal before the trace is written anyway.
+STOP_GRACE = 1.0
+#: Seconds a signal handler waits for the trace written while the reactor is blocked.
+BLOCKED_WRITE_WAIT = 2.5
+#: ...and when the signal's default action will end the process right after.
+ENDING_WRITE_WAIT = 10.0
 
 
 class Session:
@@ -37,6 +50,8 @@ class Session:
         self._written_upto = -1
         self._lock = threading.Lock()
         self._said: set[str] = set()
+        self._ended = False
+        self.guard = StopGuard(self.stop_requested)
 
     def reactor_installed(self, reactor: Any) -> None:
         """Instrument the first real reactor the program installs."""
@@ -55,6 +70,9 @@ class Session:
             argv=config.get("argv"),
         )
         tracer.when_stopped(lambda: self.finish("stopped"))
+        # Twisted (and twistd, and many programs) put their signal handlers
+        # in place as the reactor starts: wrap them then.
+        tracer.when_running(self._guard_signals)
         if config.get("listen"):
             self._listen(tracer)
         if config.get("format") == "jsonl" and config.get("output"):
@@ -89,32 +107,85 @@ class Session:
 
     def finish(self, reason: str = "exit") -> None:
         """The program is done: end the live stream, then write the trace."""
+        self._ended = True
         if self.live is not None:
             self.live.finish(reason)
         self.write()
 
-    def write(self) -> None:
-        """Write the trace if there is anything new; report failures in one line."""
+    def _guard_signals(self) -> None:
+        self.guard.install()
+
+    def stop_requested(self, signum: int, ends_now: bool) -> None:
+        """A stop signal arrived (called in the signal handler, before the program's).
+
+        Blocked, or about to be ended by the default action: write the trace
+        now. Otherwise the reactor should stop by itself; if it has not a
+        second later, write the trace then.
+        """
+        if self.tracer is None or not self.config.get("output") or self._ended:
+            return
+        if ends_now or self.tracer.blocked() is not None:
+            writer = threading.Thread(target=self.write_early, args=(signum,),
+                                      name="reactortrace-write", daemon=True)
+            writer.start()
+            # On another thread: this one may hold what the writer needs. The
+            # default action ends the process on return: wait longer then.
+            writer.join(ENDING_WRITE_WAIT if ends_now else BLOCKED_WRITE_WAIT)
+            return
+        later = threading.Timer(STOP_GRACE, self._not_stopped, (signum,))
+        later.name = "reactortrace-stop-grace"
+        later.daemon = True
+        later.start()
+
+    def _not_stopped(self, signum: int) -> None:
+        if not self._ended:
+            self.write_early(signum)
+
+    def write_early(self, signum: int) -> None:
+        """Write the trace as it is now, the reactor still running (or stuck)."""
+        tracer = self.tracer
+        blocked = tracer.blocked(tracer.now())
+        name = signal.Signals(signum).name
+        self.write({"signal": name, "blocked": dataclasses.asdict(blocked) if blocked else None})
+        if blocked is not None and not self.config.get("quiet"):
+            from ..core.units import duration
+
+            where = f" at {blocked.site}" if blocked.site else ""
+            say(f"{name} while the reactor is blocked in {blocked.name}{where} "
+                f"for {duration(blocked.elapsed)}: the trace was written first")
+
+    def write(self, on_signal: dict[str, Any] | None = None) -> None:
+        """Write the trace if there is anything new; report failures in one line.
+
+        ``on_signal``: written early because of a stop signal (it goes in
+        ``meta.written_on_signal``), whether or not anything is new.
+        """
         tracer = self.tracer
         path = self.config.get("output")
         if tracer is None or not path:
             return
         if self.stream is not None:
-            self._end_stream(tracer, path)
-            return
+            if on_signal is None:
+                self._end_stream(tracer, path)
+            return  # the stream is on disk already, as it goes
+        from ..formats import write
+
         with self._lock:
             total = tracer.recorder.ring.total
-            if total == self._written_upto:
+            if total == self._written_upto and on_signal is None:
                 return
             try:
-                tracer.export(path, self.config.get("format"))
+                trace = tracer.trace()
+                if on_signal is not None:
+                    trace.meta["written_on_signal"] = on_signal
+                write(trace, path, self.config.get("format"))
             except Exception as exc:  # noqa: BLE001 - never raise into the program
                 self._failed(path, exc)
                 return
             self._written_upto = total
         if not self.config.get("quiet"):
             dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
-            say(f"wrote {path} ({len(tracer.recorder.ring)} events{dropped})")
+            say(f"wrote {path} ({len(trace.events)} events{dropped})")
 
     def _end_stream(self, tracer: Any, path: str) -> None:
         """Close the JSON Lines stream with the final snapshot (once)."""
@@ -175,4 +246,8 @@ def start_from_environment() -> Session | None:
 
     watch_installs(installed)
     atexit.register(session.finish)
+    # A program that leaves SIGTERM to its default action (a reactor on
+    # another thread, say) would end without a word: write the trace first.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        session.guard.install((signal.SIGTERM,))
     return session

@@ -54,6 +54,7 @@ def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = Fal
                 f"watch it again with: reactortrace attach {child.pid}"
             )
             return 0
+        _say_if_blocked(name, live.latest.blocked)
         status = _stop(child, ended=live.ended)
     except KeyboardInterrupt:  # while waiting for the reactor
         status = child.stop(grace=0.5)
@@ -76,6 +77,17 @@ def _stop(child: Any, *, ended: bool) -> int:
         return int(child.stop(GRACE, say))
     except KeyboardInterrupt:
         return int(child.stop(grace=0.0))
+
+
+def _say_if_blocked(name: str, blocked: Any) -> None:
+    """Quitting while the reactor is stuck: say what happens while the user waits."""
+    if blocked is None:
+        return
+    from ..core.units import duration
+
+    say(f"{name} is blocked in {blocked.name} ({duration(blocked.elapsed)} so far): "
+        f"it writes its trace first, then is stopped (SIGINT, SIGTERM, SIGKILL); "
+        f"Ctrl+C kills it now")
 
 
 def _wait_notice(name: str, pid: int) -> Callable[[float], None]:

@@ -54,6 +54,7 @@ class LiveFeed:
         self._events: deque[Event] = deque()
         self._max_events = max_events
         self._snapshot = Snapshot(0)
+        self._heard = time.monotonic()  # when the program last sent something
         self._shown: Snapshot = self._snapshot  # what the latest poll returned
         self._shown_position = 0  # and the position it said (frozen while paused)
         self._position = 0
@@ -99,6 +100,7 @@ class LiveFeed:
                 viewer_dropped=self.viewer_dropped,
                 position=self._shown_position,
                 duration=self._position,
+                silent=0.0 if self._ended else time.monotonic() - self._heard,
             )
 
     def pause(self) -> None:
@@ -141,6 +143,11 @@ class LiveFeed:
     def ended(self) -> bool:
         """Whether the program's stream is over (it stopped, or went away)."""
         return self._ended
+
+    @property
+    def latest(self) -> Snapshot:
+        """The newest snapshot received (paused or not)."""
+        return self._snapshot
 
     @property
     def viewer_dropped(self) -> int:
@@ -195,6 +202,7 @@ class LiveFeed:
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]
+        self._heard = time.monotonic()
         if kind == protocol.UPDATE:
             snapshot = protocol.read_snapshot(message)
             events = protocol.read_events(message)

@@ -28,6 +28,7 @@ from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.screens.help import HelpScreen
 from reactortrace.tui.screens.kinds import KindsScreen
 from reactortrace.tui.screens.seek import SeekScreen
+from reactortrace.tui.widgets.blocked import BlockedBanner
 from reactortrace.tui.widgets.callables import CallablesTable
 from reactortrace.tui.widgets.connections import ConnectionsTable
 from reactortrace.tui.widgets.event_log import EventLog
@@ -110,6 +111,7 @@ class ReactorTraceApp(App[Any]):
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.feed.meta or {}, self.heading, id="header")
+        yield BlockedBanner(id="blocked")
         if self.replay is not None:
             yield ReplayBar(self.replay, id="replay-bar")
         with TabbedContent(id="tabs", initial="loop"):
@@ -140,6 +142,7 @@ class ReactorTraceApp(App[Any]):
         # Widgets of the main screen, kept: queries on the app search the active screen.
         self._main_screen = self.screen
         self._header = self.query_one(StatusHeader)
+        self._blocked = self.query_one(BlockedBanner)
         self._replay_bar = self.query_one(ReplayBar) if self.replay is not None else None
         self._tabs = self.query_one(TabbedContent)
         self._filter_bar = self.query_one(FilterBar)
@@ -173,6 +176,7 @@ class ReactorTraceApp(App[Any]):
         if changes.output:
             self._output.write_lines(changes.output)
         self._header.show(self.model)
+        self._blocked.show(self.model)
         if self._replay_bar is not None:
             self._replay_bar.show(self.model)
         if changes.snapshot:

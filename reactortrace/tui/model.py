@@ -123,6 +123,7 @@ class ViewModel:
         self.position = 0
         self.duration = 0
         self.viewer_dropped = 0
+        self.silent = 0.0  # seconds the live program has sent nothing
         self.updates = 0
         self.events: deque[Event] = deque(maxlen=self.log_size)
         self.utilization: deque[float] = deque(maxlen=self.history_size)
@@ -149,6 +150,7 @@ class ViewModel:
         self.position = update.position
         self.duration = update.duration
         self.viewer_dropped = update.viewer_dropped
+        self.silent = update.silent
         if changes.snapshot:
             self.snapshot = update.snapshot
             self._index = None

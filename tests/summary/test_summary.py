@@ -103,6 +103,7 @@ def test_json_has_every_part_with_stable_keys(
     assert doc["trace"] == {
         "path": str(trace_path), "program": "shop.py", "reactor": META["reactor"],
         "complete": True, "events": len(shop_events()), "dropped": 0, "duration": 2 * S + 1 * MS, "recording_off": {},
+        "written_early": None,
     }
     assert doc["thresholds"] == {"slow_ms": 100, "late_ms": 100, "pending_s": 10, "idle_s": 60}
     assert doc["omitted"] == {"slowest": 0, "callables": 0, "timers": 0, "connections": 0}

@@ -10,11 +10,13 @@ an errback, loop iterations, and one callback at 5 s that blocks for 210 ms
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from reactortrace.core.events import Event
 from reactortrace.core.feed import LIVE, PAUSED, FeedUpdate
 from reactortrace.core.replay import ReplayFeed
+from reactortrace.core.snapshot import BlockedInfo
 from reactortrace.core.trace import Trace
 
 MS = 1_000_000
@@ -212,3 +214,38 @@ class RecordedLiveFeed:
 
     def close(self) -> None:
         self.closed += 1
+
+
+#: The stack of the sample's block, as the watchdog reports it: the program's
+#: frames first (the blocking one last of them), then the library's.
+BLOCKED_STACK = (
+    "/srv/app/jobs.py:31 job_that_waits",
+    "/srv/app/storage.py:88 wait_for_the_disk",
+    "/usr/lib/python3.11/socket.py:705 readinto",
+)
+
+
+class BlockedLiveFeed(RecordedLiveFeed):
+    """The live stand-in, with the reactor blocked from ``since`` (trace ns) until
+    ``until`` (or for good): its snapshots carry the block as a live feed's do."""
+
+    def __init__(self, trace: Trace, clock: FakeClock, since: int, until: int | None = None,
+                 waiting: bool = True) -> None:
+        super().__init__(trace, clock)
+        self.since, self.until, self.waiting = since, until, waiting
+
+    def poll(self) -> FeedUpdate:
+        update = super().poll()
+        now = update.snapshot.ts
+        if now < self.since or (self.until is not None and now >= self.until):
+            return update
+        elapsed = now - self.since
+        blocked = BlockedInfo(
+            since=self.since, elapsed=elapsed, name="app.jobs.job_that_waits", kind="timer",
+            made_at="/srv/app/jobs.py:12", site="/srv/app/storage.py:88",
+            function="wait_for_the_disk", stack=BLOCKED_STACK, user_frames=2,
+            cpu=2 * MS, on_cpu=0.01 if self.waiting else 0.98, gc=3 * MS,
+            samples=elapsed // (25 * MS), moves=0,
+        )
+        loop = replace(update.snapshot.loop, utilization=1.0, lag=elapsed)
+        return replace(update, snapshot=replace(update.snapshot, blocked=blocked, loop=loop))

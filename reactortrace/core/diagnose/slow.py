@@ -101,8 +101,28 @@ class SlowDispatches:
             self._open = record  # its dispatch event comes when it ends
         else:
             record.dur = max(record.dur, blocked)
+            if event.name and event.name != record.name:
+                self._rename(record, event.name)
         record.add_stack(args)
         self._note(record)
+
+    def _rename(self, record: Blocked, name: str) -> None:
+        """Its dispatch (named by what was dispatched to, a protocol class for
+        I/O) ended before the watchdog said which callable blocked: use that."""
+        old, record.name = record.name, name
+        if not record.counted:
+            return
+        record.counted = False
+        group = self._groups.get(old)
+        if group is None:
+            return
+        group.count -= 1
+        if group.count <= 0:
+            del self._groups[old]
+            self.findings.withdraw(SLOW_CALLBACK, old)
+        elif group.worst is record:
+            group.worst = max((r for r in self._blocks if r.name == old and r.counted),
+                              key=lambda r: r.dur, default=record)
 
     def dispatch(self, event: Event) -> None:
         """A dispatch ended: pair it with its slow event, keep it if among the longest."""

@@ -12,6 +12,7 @@ from reactortrace.core import units
 from reactortrace.core.diagnose.codes import RECORDING_OFF
 from reactortrace.core.feed import ENDED, LIVE, PAUSED, REPLAY
 from reactortrace.tui.model import ViewModel
+from reactortrace.tui.widgets.blocked import SILENT_AFTER
 
 STATE_BADGES: dict[str, tuple[str, str]] = {
     LIVE: ("● LIVE", "bold black on green"),
@@ -19,6 +20,8 @@ STATE_BADGES: dict[str, tuple[str, str]] = {
     REPLAY: ("▶ REPLAY", "bold black on cyan"),
     ENDED: ("■ ENDED", "bold white on red"),
 }
+BLOCKED_BADGE = ("▲ BLOCKED", "bold white on red")
+SILENT_BADGE = ("▲ NO UPDATE", "bold black on dark_orange")
 
 
 def program_name(meta: dict[str, Any]) -> str:
@@ -54,6 +57,10 @@ class StatusHeader(Widget):
         if model is None:
             return first
         badge, style = STATE_BADGES.get(model.state, (model.state.upper(), "reverse"))
+        if model.state == LIVE and model.silent >= SILENT_AFTER:
+            badge, style = SILENT_BADGE
+        elif model.snapshot.blocked is not None and model.state == LIVE:
+            badge, style = BLOCKED_BADGE
         pad = self.size.width - first.cell_len - len(badge) - 1
         first.append(" " * max(1, pad))
         first.append(f" {badge}", style=style)

@@ -259,6 +259,10 @@ class ProgramFeed:
         state = ENDED if code is not None else update.state
         return replace(update, output=tuple(output), state=state)
 
+    def save_trace(self) -> Any:
+        """The program's whole recording, asked for over its live socket."""
+        return self.live.save_trace()
+
     def pause(self) -> None:
         self.live.pause()
 

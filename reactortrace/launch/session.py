@@ -228,6 +228,10 @@ class TracerSource:
         snapshot: Snapshot = self.tracer.snapshot()
         return snapshot
 
+    def trace(self) -> Any:
+        """The whole recording, for a viewer that asks to save it."""
+        return self.tracer.trace()
+
 
 def start_from_environment() -> Session | None:
     """Start a session if ``reactortrace run`` asked for one (the bootstrap calls this)."""

@@ -22,12 +22,15 @@ from typing import Any
 from reactortrace.core.events import Event
 from reactortrace.core.feed import ENDED, LIVE, PAUSED, FeedUpdate
 from reactortrace.core.snapshot import Snapshot
+from reactortrace.core.trace import Trace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.live import protocol
 
 #: Events one poll hands over at most (the UI shows the latest anyway).
 MAX_EVENTS_PER_POLL = 500
 CONNECT_TIMEOUT = 5.0
+#: Seconds to wait for a program's whole recording (a million events take a few).
+SAVE_TIMEOUT = 60.0
 _RECV = 262_144
 
 
@@ -68,6 +71,7 @@ class LiveFeed:
         self.end_reason: str | None = None
         self._error: str | None = None
         self._pending: list[bytes] = []  # lines that came with the hello
+        self._saving: SavedTrace | None = None  # the recording asked for, as it arrives
         try:
             hello = self._read_hello(timeout)
         except BaseException:
@@ -102,6 +106,23 @@ class LiveFeed:
                 duration=self._position,
                 silent=0.0 if self._ended else time.monotonic() - self._heard,
             )
+
+    def save_trace(self, timeout: float = SAVE_TIMEOUT) -> Trace:
+        """The program's whole recording (its ring, and a snapshot of now), asked
+        for over the socket; :class:`ReactorTraceError` if it does not come."""
+        saving = SavedTrace(self.path)
+        with self._lock:
+            if self._ended:
+                raise ReactorTraceError("the program's live stream has ended")
+            self._saving = saving
+        try:
+            self._sock.sendall(protocol.SAVE)
+        except OSError as exc:
+            raise ReactorTraceError(f"cannot ask the program for its trace: {exc}") from None
+        if not saving.done.wait(timeout):
+            raise ReactorTraceError(f"the program did not send its trace within {timeout:g}s")
+        self._saving = None
+        return saving.result()
 
     def pause(self) -> None:
         """Keep showing the present snapshot; events arriving from now on are skipped."""
@@ -215,6 +236,8 @@ class LiveFeed:
                 self._server_dropped = max(self._server_dropped, int(message["events"]))
         elif kind == protocol.END:
             self._end(str(message.get("reason") or "ended"))
+        elif self._saving is not None:
+            self._saving.take(kind, message)
 
     def _take_snapshot(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -241,6 +264,37 @@ class LiveFeed:
             if self.end_reason is None:
                 self.end_reason = reason
             self._ended = True
+
+
+class SavedTrace:
+    """A recording arriving in parts (``trace``, ``trace-events``..., ``trace-end``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.done = threading.Event()
+        self.meta: dict[str, Any] = {}
+        self.snapshot: Snapshot | None = None
+        self.dropped = 0
+        self.events: list[Event] = []
+        self.error: str | None = None
+
+    def take(self, kind: str, message: dict[str, Any]) -> None:
+        """One part (on the reader thread)."""
+        if kind == protocol.TRACE:
+            self.meta = dict(message.get("meta") or {})
+            self.snapshot = protocol.read_snapshot(message)
+            self.dropped = int(message.get("dropped") or 0)
+        elif kind == protocol.TRACE_EVENTS:
+            self.events.extend(protocol.read_events(message))
+        elif kind == protocol.TRACE_END:
+            self.error = message.get("error")
+            self.done.set()
+
+    def result(self) -> Trace:
+        if self.error is not None:
+            raise ReactorTraceError(f"the program could not send its trace: {self.error}")
+        return Trace(meta=self.meta, events=self.events, snapshot=self.snapshot,
+                     dropped=self.dropped)
 
 
 def _connect(path: str, timeout: float) -> socket.socket:

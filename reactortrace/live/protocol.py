@@ -16,10 +16,16 @@ Every message is one JSON object on one line, with a ``type``:
 ``end`` (last)
     ``reason``: why the stream ends (``"stopped"``: the reactor stopped,
     ``"exit"``: the process is exiting).
+``trace``, ``trace-events``..., ``trace-end`` (to one viewer, after it sent ``save``)
+    The whole recording, as a trace file holds it: ``trace`` has ``meta``,
+    ``snapshot`` and ``dropped``; each ``trace-events`` up to
+    :data:`TRACE_BATCH` ``events``, oldest first; ``trace-end`` closes it, or
+    says ``error``.
 
-The protocol is read-only: the server reads nothing from viewers but the end
-of their connection. Snapshots and events have the JSON form of the trace file
-(:meth:`Snapshot.to_dict`, :meth:`Event.to_dict`).
+A viewer sends one request, and only this one: ``{"type": "save"}`` on a
+line, answered if the viewer runs as the program's user (or root). Anything
+else a viewer sends is read and ignored. Snapshots and events have the JSON
+form of the trace file (:meth:`Snapshot.to_dict`, :meth:`Event.to_dict`).
 """
 
 from __future__ import annotations
@@ -39,7 +45,16 @@ HELLO = "hello"
 UPDATE = "update"
 DROPS = "drops"
 END = "end"
-TYPES = frozenset({HELLO, UPDATE, DROPS, END})
+TRACE = "trace"
+TRACE_EVENTS = "trace-events"
+TRACE_END = "trace-end"
+TYPES = frozenset({HELLO, UPDATE, DROPS, END, TRACE, TRACE_EVENTS, TRACE_END})
+#: What a viewer may ask for.
+SAVE = b'{"type": "save"}\n'
+#: Events per ``trace-events`` message.
+TRACE_BATCH = 5_000
+#: Bytes a viewer may send on one line (a request is a few bytes).
+MAX_REQUEST = 4_096
 #: A longer line is a broken stream, not a message.
 MAX_LINE = 256 * 1024 * 1024
 
@@ -92,6 +107,21 @@ def drops(events: int) -> bytes:
 def end(reason: str) -> bytes:
     """The last message."""
     return encode({"type": END, "reason": reason})
+
+
+def trace_parts(trace: Any) -> Iterable[bytes]:
+    """A whole recording (a :class:`~reactortrace.core.trace.Trace`) as messages."""
+    yield encode({"type": TRACE, "meta": trace.meta, "snapshot": trace.snapshot,
+                  "dropped": trace.dropped})
+    events = trace.events
+    for start in range(0, len(events), TRACE_BATCH):
+        yield encode({"type": TRACE_EVENTS, "events": events[start : start + TRACE_BATCH]})
+    yield encode({"type": TRACE_END})
+
+
+def trace_failed(reason: str) -> bytes:
+    """The recording could not be sent."""
+    return encode({"type": TRACE_END, "error": reason})
 
 
 def decode(line: bytes) -> dict[str, Any]:

@@ -8,8 +8,10 @@ Every ``interval`` it takes the new events and a snapshot from its
 Nothing a viewer does can make the program wait. Sockets are non-blocking;
 each viewer has a bounded send queue, and an update that does not fit is
 thrown away for that viewer and its events counted (the viewer is told the
-count with its next update). A viewer that goes away is forgotten. What
-viewers send is read and ignored: the protocol is read-only.
+count with its next update). A viewer that goes away is forgotten. The one
+request a viewer can send is ``save``: the program's user (or root) gets the
+whole recording, taken on this thread (a blocked reactor does not stop it).
+Anything else viewers send is read and ignored.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import os
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -55,10 +58,20 @@ class Source(Protocol):
         """The state now, without consuming events."""
 
 
+def peer_uid(sock: socket.socket) -> int | None:
+    """The user id of the process at the other end of a Unix socket (Linux)."""
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (AttributeError, OSError):
+        return None
+    return int(struct.unpack("3i", creds)[1])
+
+
 class Viewer:
     """One connected viewer: its socket and its bounded send queue."""
 
-    __slots__ = ("sock", "fd", "queue", "queued", "offset", "dropped", "told", "greeted", "writing")
+    __slots__ = ("sock", "fd", "queue", "queued", "offset", "dropped", "told", "greeted", "writing",
+                 "inbox")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -70,6 +83,7 @@ class Viewer:
         self.told = 0  # ``dropped`` as last sent to it
         self.greeted = False
         self.writing = False  # registered for EVENT_WRITE
+        self.inbox = b""  # an unfinished request line
 
     def offer(self, data: bytes, events: int, limit: int) -> bool:
         """Queue ``data`` (carrying ``events`` events) unless the queue is full."""
@@ -77,12 +91,12 @@ class Viewer:
             self.dropped += events
             return False
         if self.dropped != self.told:
-            self._push(protocol.drops(self.dropped))
+            self.push(protocol.drops(self.dropped))
             self.told = self.dropped
-        self._push(data)
+        self.push(data)
         return True
 
-    def _push(self, data: bytes) -> None:
+    def push(self, data: bytes) -> None:
         self.queue.append(data)
         self.queued += len(data)
 
@@ -286,21 +300,46 @@ class LiveServer:
         viewer = self._viewers.get(key.fd)
         if viewer is None:
             return
-        if mask & selectors.EVENT_READ and not self._read_and_ignore(viewer):
+        if mask & selectors.EVENT_READ and not self._read_requests(viewer):
             self._drop(viewer)
             return
         if mask & selectors.EVENT_WRITE:
             self._flush(viewer)
 
-    @staticmethod
-    def _read_and_ignore(viewer: Viewer) -> bool:
-        """Read what a viewer sent and throw it away; False once it has gone."""
+    def _read_requests(self, viewer: Viewer) -> bool:
+        """Read what a viewer sent and answer ``save``; False once it has gone
+        (or sent a line far longer than any request)."""
         try:
-            return bool(viewer.sock.recv(_RECV))
+            data = viewer.sock.recv(_RECV)
         except (BlockingIOError, InterruptedError):
             return True
         except OSError:
             return False
+        if not data:
+            return False
+        *lines, viewer.inbox = (viewer.inbox + data).split(b"\n")
+        if len(viewer.inbox) > protocol.MAX_REQUEST:
+            return False
+        if any(line.strip() == protocol.SAVE.strip() for line in lines):
+            self._save(viewer)
+        return True
+
+    def _save(self, viewer: Viewer) -> None:
+        """Send the whole recording to a viewer of the program's own user."""
+        uid = peer_uid(viewer.sock)
+        take = getattr(self.source, "trace", None)
+        if uid not in (os.getuid(), 0):
+            parts: Any = [protocol.trace_failed("only the program's user can save its trace")]
+        elif take is None:
+            parts = [protocol.trace_failed("this program cannot send its trace")]
+        else:
+            try:
+                parts = protocol.trace_parts(take())
+            except Exception as exc:  # noqa: BLE001 - the program must never see it
+                parts = [protocol.trace_failed(f"{type(exc).__name__}: {exc}")]
+        for part in parts:
+            viewer.push(part)  # asked for: not subject to the update queue's limit
+        self._flush(viewer)
 
     def _woken(self, key: selectors.SelectorKey, mask: int) -> None:
         try:

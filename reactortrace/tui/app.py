@@ -9,6 +9,7 @@ the replay keys.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -268,6 +269,8 @@ class ReactorTraceApp(App[Any]):
             return False
         if action == "detach" and not getattr(self.feed, "detachable", False):
             return False
+        if action == "save_trace" and not hasattr(self.feed, "save_trace"):
+            return False
         if action in ANYWHERE_ACTIONS or action == "pop_screen":
             return True
         if isinstance(self.screen, ModalScreen):
@@ -286,6 +289,28 @@ class ReactorTraceApp(App[Any]):
         self._quitting = True
         self.close_feed()
         self.exit(DETACH)
+
+    def action_save_trace(self) -> None:
+        """Ask the program for its whole recording and write it here (on a thread:
+        a million events take a few seconds)."""
+        pid = self.feed.meta.get("pid") if self.feed.meta else None
+        path = time.strftime(f"reactortrace-{pid or 'program'}-%Y%m%d-%H%M%S.json")
+        self.notify(f"Saving the program's trace to {path}…", timeout=3)
+        self.run_worker(lambda: self._save_trace(path), thread=True, exclusive=True,
+                        group="save")
+
+    def _save_trace(self, path: str) -> None:
+        from reactortrace.formats import write
+
+        try:
+            trace = self.feed.save_trace()  # type: ignore[attr-defined]
+            write(trace, path)
+        except (ReactorTraceError, OSError) as error:
+            self.call_from_thread(self.notify, f"Could not save the trace: {error}",
+                                  severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, f"Saved {len(trace.events)} events to {path}",
+                              timeout=6)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

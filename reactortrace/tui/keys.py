@@ -43,6 +43,11 @@ APP_KEYS: tuple[Key, ...] = (
         GENERAL, "Filter",
     ),
     Key("k", "kinds", "k", "Choose the kinds of events the log shows", GENERAL, "Kinds"),
+    Key(
+        "t", "save_trace", "t",
+        "Save the program's whole recording now, to reactortrace-PID-TIME.json (live only)",
+        GENERAL,
+    ),
     Key("1", "show_tab('loop')", "1", "Loop: graph and event log (and more when wide)", VIEWS),
     Key("2", "show_tab('timers')", "2", "Pending timers", VIEWS),
     Key("3", "show_tab('connections')", "3", "Connections", VIEWS),

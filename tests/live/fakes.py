@@ -14,6 +14,7 @@ from reactortrace.core import events as ev
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.state import LoopState
+from reactortrace.core.trace import Trace
 from reactortrace.live import protocol
 
 META: dict[str, Any] = {
@@ -38,6 +39,7 @@ class FakeProgram:
         self.drain_times: list[float] = []
         self._lock = threading.Lock()
         self._pending: list[Event] = []
+        self.everything: list[Event] = []  # what a trace of it would hold
         self._state = LoopState()
         self._seq = 0
         self._start = time.monotonic_ns()
@@ -52,6 +54,7 @@ class FakeProgram:
             event = Event(self._seq, self.now(), dur, kind, name, args)
             self._seq += 1
             self._pending.append(event)
+            self.everything.append(event)
             return event
 
     def add_timers(self, count: int, name: str = "shop.Shop.restock", pad: int = 0) -> None:
@@ -80,6 +83,13 @@ class FakeProgram:
         self.calls.append("snapshot")
         with self._lock:
             return self._state.snapshot(self.now())
+
+    def trace(self) -> Trace:
+        """The whole recording, for a viewer that asks to save it."""
+        self.calls.append("trace")
+        with self._lock:
+            return Trace(meta=self.meta, events=list(self.everything),
+                         snapshot=self._state.snapshot(self.now()), dropped=3)
 
 
 def short_tempdir() -> str:

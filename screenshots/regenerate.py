@@ -8,6 +8,8 @@ The demo runs under ``reactortrace run --no-tui --listen`` and the real TUI
 ``connections.svg`` and ``detail.svg`` (the demo's slow callback) are taken
 while it runs. The trace it writes at its end is then replayed for a few
 seconds and stopped just after the next slow callback, for ``replay.svg``.
+``blocked.svg`` watches ``stuck_service.py`` a few seconds into the block of
+its report job.
 
 Run it again whenever the UI changes. Numbers differ from run to run: it is a
 real program.
@@ -40,11 +42,17 @@ WARM_UP = 8.0
 #: Replay: this fast, for this many seconds, before going to the next slow callback.
 REPLAY_SPEED = 2.0
 REPLAY_PLAY = 2.5
+#: The stuck service blocks 2 s in; the picture is taken this long after.
+STUCK_PICTURE_AT = 6.0
 
 
 def start_demo(runtime: str, trace: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "reactortrace", "run", "--no-tui", "--listen", "-q",
-               "-o", trace, "-m", "reactortrace.demo", "--duration", str(DEMO_SECONDS)]
+    return start(runtime, "-o", trace, "-m", "reactortrace.demo", "--duration", str(DEMO_SECONDS))
+
+
+def start(runtime: str, *args: str) -> subprocess.Popen[bytes]:
+    """``reactortrace run --no-tui --listen ARGS`` with its socket in ``runtime``."""
+    command = [sys.executable, "-m", "reactortrace", "run", "--no-tui", "--listen", "-q", *args]
     env = dict(os.environ, XDG_RUNTIME_DIR=runtime)
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
 
@@ -106,6 +114,14 @@ async def replay_picture(trace: str, out: Path, size: tuple[int, int]) -> None:
         await pilot.press("q")
 
 
+async def blocked_picture(path: str, out: Path, size: tuple[int, int]) -> None:
+    app = ReactorTraceApp(LiveFeed(path))
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(STUCK_PICTURE_AT)
+        save(app, out, "blocked", "reactortrace: a service stuck in its report job")
+        await pilot.press("q")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="120x36", help="terminal size, COLUMNSxROWS")
@@ -122,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         if demo.wait(DEMO_SECONDS + 30) != 0:
             raise SystemExit(f"the demo failed with status {demo.returncode}")
         asyncio.run(replay_picture(trace, out, (columns, rows)))
+        stuck = start(runtime, "-o", os.path.join(runtime, "stuck.json"),
+                      str(HERE / "stuck_service.py"))
+        try:
+            asyncio.run(blocked_picture(wait_for_socket(runtime, stuck), out, (columns, rows)))
+        finally:
+            stuck.kill()
+            stuck.wait()
     finally:
         if demo.poll() is None:
             demo.kill()

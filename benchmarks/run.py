@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from child import REACTORS  # noqa: E402
+from process import PROCESS_PROGRAMS, measure_process, report_processes  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
 FULL_REPEAT = 5
@@ -216,7 +217,8 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def report(rows: list[Row], args: argparse.Namespace, why_untraced: str | None) -> None:
+def report_header(args: argparse.Namespace, why_untraced: str | None) -> None:
+    """The machine, the versions and the settings the numbers come from."""
     import twisted
 
     if sys.stderr.isatty():
@@ -229,6 +231,9 @@ def report(rows: list[Row], args: argparse.Namespace, why_untraced: str | None) 
     print(f"repetitions: {args.repeat} per side, scale {args.scale:g}")
     if why_untraced:
         print(f"untraced only: {why_untraced}")
+
+
+def report(rows: list[Row], args: argparse.Namespace) -> None:
     header = ("workload", "unit", "untraced", "traced", "ratio", "spread", "target", "result")
     if args.instructions:
         header = header[:-2] + ("instr",) + header[-2:]
@@ -294,6 +299,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--check", action="store_true", help="exit 1 if a target is missed"
     )
     parser.add_argument(
+        "--process",
+        action="store_true",
+        help="also time whole processes: python PROGRAM against reactortrace run -o FILE",
+    )
+    parser.add_argument(
+        "--process-only",
+        action="store_true",
+        help="only the whole-process measurements",
+    )
+    parser.add_argument(
         "--instructions",
         action="store_true",
         help="also count instructions with valgrind's callgrind (slow; needs valgrind)",
@@ -313,12 +328,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     why_untraced = tracing_available()
-    names = args.only or list(WORKLOADS)
+    names = [] if args.process_only else (args.only or list(WORKLOADS))
     rows = [measure(WORKLOADS[name], args, why_untraced is None) for name in names]
-    report(rows, args, why_untraced)
-    if args.check and any(row.verdict != "ok" for row in rows):
-        return 1
-    return 0
+    report_header(args, why_untraced)
+    if rows:
+        report(rows, args)
+    missed = any(row.verdict != "ok" for row in rows)
+    if (args.process or args.process_only) and why_untraced is None:
+        processes = [measure_process(program, args.repeat, args.scale, child_env(), progress)
+                     for program in PROCESS_PROGRAMS]
+        report_processes(processes)
+        missed = missed or any(row.error or (row.ratio("json") or 99) > row.program.target
+                               for row in processes)
+    return 1 if args.check and missed else 0
 
 
 if __name__ == "__main__":

@@ -53,3 +53,21 @@ def test_harness_rejects_an_unknown_workload() -> None:
     )
     assert result.returncode == 2
     assert "no_such_workload" in result.stderr
+
+
+def test_whole_process_mode_reports_json_and_jsonl_ratios() -> None:
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--process-only", "--scale", "0.01", "--repeat", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()
+            if line.split() and line.split()[0] in ("echo_clients", "call_later_chain",
+                                                     "deferreds")}
+    assert set(rows) == {"echo_clients", "call_later_chain", "deferreds"}, result.stdout
+    for line in rows.values():
+        # untraced seconds, then json and jsonl ratios, each with a spread
+        match = re.search(r"\s(\d+\.\d+)\s+(\d+\.\d+)x\s+[\d.]+-[\d.]+\s+(\d+\.\d+)x\s", line)
+        assert match, line
+        assert all(float(match.group(k)) > 0 for k in (1, 2, 3))
+    assert "failed" not in result.stdout

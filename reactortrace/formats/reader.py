@@ -19,6 +19,7 @@ from typing import IO, Any
 import msgspec
 
 from ..core.gcpause import gc_paused
+from ..core.printable import printable
 from ..core.trace import Trace
 from ..errors import TraceFileError
 from . import records
@@ -29,6 +30,8 @@ MAX_LINE = 16 * 1024 * 1024
 #: The largest JSON trace document, bytes (longer runs are written as JSON Lines).
 MAX_DOCUMENT = 4 * 1024 * 1024 * 1024
 _EVENT_LINE = b'{"type":"event",'
+#: What is said of a broken file is one line of at most this many characters.
+MAX_MESSAGE = 300
 
 
 class _Invalid(Exception):
@@ -42,13 +45,16 @@ def load(path: str | os.PathLike[str]) -> Trace:
         with _open(name) as source, gc_paused():
             return _read(source, name)
     except OSError as exc:
-        raise TraceFileError(f"{name}: cannot read trace file: {exc.strerror or exc}") from None
+        problem = f"cannot read trace file: {exc.strerror or exc}"
     except _Invalid as exc:
-        raise TraceFileError(f"{name}: {exc}") from None
+        problem = str(exc)
     except RecursionError:
-        raise TraceFileError(f"{name}: not a reactortrace trace (nested too deeply)") from None
+        problem = "not a reactortrace trace (nested too deeply)"
     except MemoryError:
-        raise TraceFileError(f"{name}: the trace is too large to load into memory") from None
+        problem = "the trace is too large to load into memory"
+    if len(problem) > MAX_MESSAGE:
+        problem = problem[: MAX_MESSAGE - 3] + "..."
+    raise TraceFileError(printable(f"{name}: {problem}"))
 
 
 def _open(name: str) -> IO[bytes]:
@@ -242,7 +248,7 @@ def _document_problem(exc: Exception, data: bytes) -> str:
 
 def _problem(exc: Exception) -> str:
     """msgspec's message in the words of a trace file: ``"ts": expected an integer >= 0``."""
-    text = _TYPE_NAME.sub(lambda found: _TYPE_WORDS.get(found[1], found[1]), str(exc))
+    text = _TYPE_NAME.sub(_type_words, str(exc))
     what, _, where = text.partition(" - at `$")
     where = where.rstrip("`").lstrip(".")
     if where == "kind" and what.startswith("Invalid value"):
@@ -257,10 +263,13 @@ def _problem(exc: Exception) -> str:
 _TYPE_NAME = re.compile(r"`([^`$]+)`")
 _TYPE_WORDS = {
     "object": "an object", "array": "a list", "int": "an integer", "str": "a string",
-    "float": "a number", "bool": "a boolean", "null": "null",
-    "object | null": "an object or null", "int | null": "an integer or null",
-    "str | null": "a string or null",
+    "float": "a number", "bool": "a boolean",
 }
+
+
+def _type_words(found: re.Match[str]) -> str:
+    """msgspec's ``int | null`` as "an integer or null"."""
+    return " or ".join(_TYPE_WORDS.get(part, part) for part in found[1].split(" | "))
 
 
 def _short(value: Any) -> str:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypedDict, Union
 import msgspec
 
 from ..core.events import ARGS, KINDS, Event
+from ..core.printable import printable, printable_all, printable_args
 from ..core.snapshot import (
     CallableStats,
     ConnectionInfo,
@@ -368,22 +369,29 @@ _snapshot_decoder = msgspec.json.Decoder(_Snapshot | None)
 
 
 def check_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """``meta`` itself once its known keys hold what they should (raises otherwise)."""
+    """``meta`` once its known keys hold what they should (raises otherwise), printable."""
     msgspec.convert(meta, _Meta)
-    return meta
+    cleaned: dict[str, Any] = printable_all(meta)
+    return cleaned
 
 
 def to_event(raw: bytes | msgspec.Raw, strings: dict[str, str]) -> Event:
-    """The event one record holds; ``strings`` keeps one copy of each kind and name."""
+    """The event one record holds, its strings printable (:mod:`reactortrace.core.printable`).
+
+    ``strings`` keeps one copy of each name, the same for every event named so.
+    """
     record = _event_decoder.decode(raw)
     name = record.name
+    shown = strings.get(name)
+    if shown is None:
+        shown = strings[name] = printable(name)
     return Event(
         record.seq,
         record.ts,
         record.dur,
         _KIND_OF[type(record)],
-        strings.setdefault(name, name),
-        record.args if record.args is not None else {},
+        shown,
+        printable_args(record.args) if record.args else {},
     )
 
 
@@ -394,10 +402,15 @@ def to_snapshot(raw: bytes | msgspec.Raw) -> Snapshot | None:
         return None
     return Snapshot(
         ts=record.ts,
-        timers=tuple(TimerInfo(*msgspec.structs.astuple(t)) for t in record.timers),
-        connections=tuple(ConnectionInfo(*msgspec.structs.astuple(c)) for c in record.connections),
-        callables=tuple(CallableStats(*msgspec.structs.astuple(c)) for c in record.callables),
-        loop=LoopStats(*msgspec.structs.astuple(record.loop)) if record.loop else Snapshot(0).loop,
+        timers=tuple(TimerInfo(*_fields(t)) for t in record.timers),
+        connections=tuple(ConnectionInfo(*_fields(c)) for c in record.connections),
+        callables=tuple(CallableStats(*_fields(c)) for c in record.callables),
+        loop=LoopStats(*_fields(record.loop)) if record.loop else Snapshot(0).loop,
         dropped=record.dropped,
-        warnings=tuple(dict(w) for w in record.warnings),
+        warnings=tuple(printable_args(dict(w)) for w in record.warnings),
     )
+
+
+def _fields(record: msgspec.Struct) -> list[Any]:
+    """A record's fields in order, strings made printable."""
+    return [printable(v) if type(v) is str else v for v in msgspec.structs.astuple(record)]

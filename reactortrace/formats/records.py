@@ -362,9 +362,8 @@ document_decoder = msgspec.json.Decoder(Document)
 meta_line_decoder = msgspec.json.Decoder(MetaLine)
 snapshot_line_decoder = msgspec.json.Decoder(SnapshotLine)
 end_line_decoder = msgspec.json.Decoder(EndLine)
-_event_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-    Union[tuple(_EVENT_TYPES.values())]  # noqa: UP007 - a Union built from a tuple
-)
+_EVENT_UNION: Any = Union[tuple(_EVENT_TYPES.values())]  # noqa: UP007 - built from a tuple
+_event_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_EVENT_UNION)
 _snapshot_decoder = msgspec.json.Decoder(_Snapshot | None)
 
 
@@ -380,7 +379,20 @@ def to_event(raw: bytes | msgspec.Raw, strings: dict[str, str]) -> Event:
 
     ``strings`` keeps one copy of each name, the same for every event named so.
     """
-    record = _event_decoder.decode(raw)
+    return _event(_event_decoder.decode(raw), strings)
+
+
+def event_from_dict(data: Any, strings: dict[str, str]) -> Event:
+    """:func:`to_event` for a record already parsed (as the live stream has it)."""
+    return _event(msgspec.convert(data, _EVENT_UNION), strings)
+
+
+def snapshot_from_dict(data: Any) -> Snapshot | None:
+    """:func:`to_snapshot` for a record already parsed."""
+    return _snapshot(msgspec.convert(data, _Snapshot | None))
+
+
+def _event(record: Any, strings: dict[str, str]) -> Event:
     name = record.name
     shown = strings.get(name)
     if shown is None:
@@ -397,7 +409,10 @@ def to_event(raw: bytes | msgspec.Raw, strings: dict[str, str]) -> Event:
 
 def to_snapshot(raw: bytes | msgspec.Raw) -> Snapshot | None:
     """The snapshot one record holds (None for ``null``)."""
-    record = _snapshot_decoder.decode(raw)
+    return _snapshot(_snapshot_decoder.decode(raw))
+
+
+def _snapshot(record: _Snapshot | None) -> Snapshot | None:
     if record is None:
         return None
     return Snapshot(

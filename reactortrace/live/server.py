@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.live import protocol
-from reactortrace.live.paths import private_dir
+from reactortrace.live.paths import peer_uid, private_dir
 
 #: Seconds between two updates while someone watches.
 INTERVAL = 0.15
@@ -274,7 +274,7 @@ class LiveServer:
                 return
             except OSError:
                 return
-            if len(self._viewers) >= self.max_viewers:
+            if len(self._viewers) >= self.max_viewers or not _trusted(sock):
                 sock.close()
                 continue
             sock.setblocking(False)
@@ -351,3 +351,12 @@ class LiveServer:
         for sock in (self._wake_r, self._wake_w):
             sock.close()
         self._selector.close()
+
+
+def _trusted(sock: socket.socket) -> bool:
+    """Whether the viewer on ``sock`` runs as this process's user, or as root."""
+    try:
+        uid = peer_uid(sock)
+    except OSError:
+        return False
+    return uid is None or uid in (os.getuid(), 0)

@@ -30,6 +30,7 @@ MAX_LINE = 16 * 1024 * 1024
 #: The largest JSON trace document, bytes (longer runs are written as JSON Lines).
 MAX_DOCUMENT = 4 * 1024 * 1024 * 1024
 _EVENT_LINE = b'{"type":"event",'
+_CHUNK = 16 * 1024 * 1024
 #: What is said of a broken file is one line of at most this many characters.
 MAX_MESSAGE = 300
 
@@ -98,10 +99,17 @@ def _read(source: IO[bytes], name: str) -> Trace:
             header = None
     if header is not None and header.type is not None:
         return _from_lines(header, first, number, source, name)
-    rest = source.read(MAX_DOCUMENT + 1 - len(first))
-    if len(first) + len(rest) > MAX_DOCUMENT:
-        raise _Invalid(f"a JSON trace larger than {MAX_DOCUMENT >> 30} GiB is not read")
-    return _from_document(first + rest, name)
+    return _from_document(_read_rest(source, first), name)
+
+
+def _read_rest(source: IO[bytes], first: bytes) -> bytearray:
+    """``first`` and the rest of ``source``, at most :data:`MAX_DOCUMENT` bytes in all."""
+    data = bytearray(first)
+    while chunk := source.read(_CHUNK):
+        data += chunk
+        if len(data) > MAX_DOCUMENT:
+            raise _Invalid(f"a JSON trace larger than {MAX_DOCUMENT >> 30} GiB is not read")
+    return data
 
 
 def _check_header(header: records.Header) -> None:
@@ -120,7 +128,7 @@ def _check_header(header: records.Header) -> None:
         )
 
 
-def _from_document(data: bytes, name: str) -> Trace:
+def _from_document(data: bytes | bytearray, name: str) -> Trace:
     try:
         header = records.header_decoder.decode(data)
     except records.Invalid as exc:
@@ -235,7 +243,7 @@ def _check_order(events: list[Any]) -> None:
         last = event.seq
 
 
-def _document_problem(exc: Exception, data: bytes) -> str:
+def _document_problem(exc: Exception, data: bytes | bytearray) -> str:
     text = str(exc)
     if not isinstance(exc, msgspec.ValidationError):
         if "truncated" in text:

@@ -118,3 +118,22 @@ def test_view_refuses_a_bad_file_before_the_ui(tmp_path: Path, name: str) -> Non
     check_outcome(outcome)
     assert outcome.status == 2 and str(path) in outcome.err
     assert "terminal" not in outcome.err  # the file was refused, not the missing terminal
+
+
+def test_markup_typed_in_the_seek_box_is_shown_as_typed(tmp_path: Path) -> None:
+    from reactortrace.tui.screens.seek import SeekScreen
+
+    path = tmp_path / "trace.json"
+    path.write_bytes(CORPUS["valid"])
+
+    async def seek_to_markup() -> str:
+        app = make_app(ReplayFeed(load(path), playing=False))
+        async with app.run_test(size=WIDE) as pilot:
+            await pilot.press("g")
+            await pilot.pause()
+            assert isinstance(app.screen, SeekScreen)
+            await pilot.press("[", "/", "]", "enter")
+            await pilot.pause()
+            return plain(app.screen.query_one("#seek-error", Static).content)
+
+    assert "not a duration: '[/]'" in asyncio.run(seek_to_markup())

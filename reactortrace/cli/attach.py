@@ -15,7 +15,8 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     from ..live.client import LiveFeed
     from ..live.paths import resolve_target
-    from ..tui.run import require_terminal, show
+    from ..say import say
+    from ..tui.run import UIFailed, require_terminal, show
 
     feed = LiveFeed(resolve_target(args.target))
     try:
@@ -23,5 +24,9 @@ def main(argv: Sequence[str]) -> int:
     except UsageError:
         feed.close()
         raise
-    show(feed)
+    try:
+        show(feed)
+    except UIFailed as exc:
+        say(f"{exc}; the program goes on")
+        return 1
     return 0

@@ -13,6 +13,11 @@ def main(argv: Sequence[str]) -> int:
     parser = opts.parser("export", "Convert a trace between formats.")
     parser.add_argument("trace", help="a trace file (json or jsonl)")
     opts.add(parser, "output", "format")
+    parser.add_argument(
+        "--redact", action="store_true",
+        help="fit to share: argv after the program's name, the host name, directories of "
+             "paths, network addresses (hashed) and object ids removed",
+    )
     args = parser.parse_args(argv)
     if args.output is None:
         parser.error("the following arguments are required: -o/--output")
@@ -21,6 +26,10 @@ def main(argv: Sequence[str]) -> int:
 
     check_output(args.output)
     trace = load(args.trace)
+    if args.redact:
+        from ..formats.redact import redact
+
+        trace = redact(trace)
     write(trace, args.output, args.format)
     if not trace.complete:
         sys.stderr.write(f"reactortrace: {args.trace} was cut short; exported what it holds\n")

@@ -15,14 +15,19 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     from ..core.replay import ReplayFeed
     from ..formats import load
-    from ..tui.run import require_terminal, show
+    from ..say import say
+    from ..tui.run import UIFailed, require_terminal, show
 
     trace = load(args.trace)
     note = f"reactortrace: {args.trace} was cut short; showing the events it holds\n"
     if not trace.complete:
         sys.stderr.write(note)
     require_terminal("view")
-    show(ReplayFeed(trace))
+    try:
+        show(ReplayFeed(trace))
+    except UIFailed as exc:
+        say(str(exc))
+        return 1
     if not trace.complete:
         sys.stderr.write(note)  # again: the TUI's screen hid the first one
     return 0

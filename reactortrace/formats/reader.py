@@ -1,22 +1,38 @@
 """Read a trace file back: JSON or JSON Lines, told apart by content, checked as read.
 
-Nothing in a file is trusted: every part is checked before it becomes a
-:class:`~reactortrace.core.trace.Trace`, and a file that is not a trace gets
-one :class:`~reactortrace.errors.TraceFileError` naming the first problem.
+Nothing in a file is trusted. Every record is decoded into the types of
+:mod:`.records`, which check each field's type and range, and a file that is
+not a trace gets one :class:`~reactortrace.errors.TraceFileError` naming the
+first problem. Memory stays bounded by what the trace holds: JSON Lines are
+read a line at a time (a line may hold at most :data:`MAX_LINE` bytes), a JSON
+document at most :data:`MAX_DOCUMENT`; devices are refused and a FIFO without
+a writer reads as empty rather than waiting.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import re
+import stat
+from typing import IO, Any
 
-from ..core.encoding import DecodeError, loads
-from ..core.events import Event
+import msgspec
+
 from ..core.gcpause import gc_paused
-from ..core.snapshot import Snapshot
+from ..core.printable import printable
 from ..core.trace import Trace
 from ..errors import TraceFileError
+from . import records
 from .spec import FORMAT, SUPPORTED_VERSIONS
+
+#: The longest line of a JSON Lines trace, bytes.
+MAX_LINE = 16 * 1024 * 1024
+#: The largest JSON trace document, bytes (longer runs are written as JSON Lines).
+MAX_DOCUMENT = 4 * 1024 * 1024 * 1024
+_EVENT_LINE = b'{"type":"event",'
+_CHUNK = 16 * 1024 * 1024
+#: What is said of a broken file is one line of at most this many characters.
+MAX_MESSAGE = 300
 
 
 class _Invalid(Exception):
@@ -27,221 +43,241 @@ def load(path: str | os.PathLike[str]) -> Trace:
     """Read a JSON or JSON Lines trace (told apart by content, not by name)."""
     name = os.fspath(path)
     try:
-        with open(name, "rb") as source:
-            data = source.read()
+        with _open(name) as source, gc_paused():
+            return _read(source, name)
     except OSError as exc:
-        raise TraceFileError(f"{name}: cannot read trace file: {exc.strerror or exc}") from None
-    try:
-        with gc_paused():
-            return _load_bytes(data, name)
+        problem = f"cannot read trace file: {exc.strerror or exc}"
     except _Invalid as exc:
-        raise TraceFileError(f"{name}: {exc}") from None
+        problem = str(exc)
+    except RecursionError:
+        problem = "not a reactortrace trace (nested too deeply)"
+    except MemoryError:
+        problem = "the trace is too large to load into memory"
+    if len(problem) > MAX_MESSAGE:
+        problem = problem[: MAX_MESSAGE - 3] + "..."
+    raise TraceFileError(printable(f"{name}: {problem}"))
 
 
-def _load_bytes(data: bytes, name: str) -> Trace:
-    start = len(data) - len(data.lstrip())
-    if start == len(data):
-        raise _Invalid("the file is empty, not a trace")
-    newline = data.find(b"\n", start)
-    if newline != -1 and data[newline:].strip():
-        # Several lines: JSON Lines if the first line is a whole object with a
-        # "type"; otherwise an indented JSON document.
-        try:
-            head = loads(data[start:newline])
-        except DecodeError:
-            head = None
-        if type(head) is dict and "type" in head:
-            return _from_lines(head, data[newline + 1 :], name)
-    document = _parse_document(data)
-    if type(document) is dict and "type" in document:
-        return _from_lines(document, b"", name)  # a meta line and nothing else
-    return _from_document(document, name)
-
-
-def _parse_document(data: bytes) -> Any:
+def _open(name: str) -> IO[bytes]:
+    """``name`` opened for reading, if it is a file or a pipe (never waiting for a writer)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        return loads(data)
-    except DecodeError as exc:
-        if exc.pos >= len(data.rstrip()):
-            raise _Invalid(
-                f"the file is cut short (JSON ends at byte {len(data)} before the document does)"
-            ) from None
-        if "UTF-8" in exc.msg:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory")
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise _Invalid("cannot read trace file: not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read(source: IO[bytes], name: str) -> Trace:
+    number = 0
+    first = b""
+    while not first.strip():
+        first = source.readline(MAX_LINE + 1)
+        number += 1
+        if not first:
+            raise _Invalid("the file is empty, not a trace")
+    head = first.lstrip()
+    if not head.startswith(b"{"):
+        if head.startswith(b"["):
+            raise _Invalid("not a reactortrace trace: the top level is a list")
+        try:
+            head.decode()
+        except UnicodeDecodeError:
             raise _Invalid("not a JSON file (not UTF-8 text)") from None
-        raise _Invalid(f"not a JSON file ({exc})") from None
+        raise _Invalid("not a JSON file (it does not begin with an object)")
+    header = None
+    if len(first) <= MAX_LINE:
+        try:
+            header = records.header_decoder.decode(first)
+        except records.Invalid:
+            header = None
+    if header is not None and header.type is not None:
+        return _from_lines(header, first, number, source, name)
+    return _from_document(_read_rest(source, first), name)
 
 
-def _check_header(header: dict[str, Any]) -> None:
-    form = header.get("format")
+def _read_rest(source: IO[bytes], first: bytes) -> bytearray:
+    """``first`` and the rest of ``source``, at most :data:`MAX_DOCUMENT` bytes in all."""
+    data = bytearray(first)
+    while chunk := source.read(_CHUNK):
+        data += chunk
+        if len(data) > MAX_DOCUMENT:
+            raise _Invalid(f"a JSON trace larger than {MAX_DOCUMENT >> 30} GiB is not read")
+    return data
+
+
+def _check_header(header: records.Header) -> None:
+    form = header.format
     if form != FORMAT:
-        hint = " (it looks like a Chrome trace)" if "traceEvents" in header else ""
-        got = 'no "format"' if form is None else f'"format" is {form!r}'
+        hint = " (it looks like a Chrome trace)" if header.traceEvents is not None else ""
+        got = 'no "format"' if form is None else f'"format" is {_short(form)}'
         raise _Invalid(f'not a reactortrace trace: {got}, expected "reactortrace"{hint}')
-    version = header.get("version")
+    version = header.version
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         supported = ", ".join(map(str, SUPPORTED_VERSIONS))
         if version is None:
             raise _Invalid(f'the trace has no "version" (supported: {supported})')
         raise _Invalid(
-            f"trace format version {version!r} is not supported (supported: {supported})"
+            f"trace format version {_short(version)} is not supported (supported: {supported})"
         )
 
 
-def _check_meta(meta: Any) -> dict[str, Any]:
-    if type(meta) is not dict:
-        raise _Invalid(f'"meta" must be an object, not {_json_type(meta)}')
-    return meta
-
-
-def _check_dropped(dropped: Any) -> int:
-    if type(dropped) is not int or dropped < 0:
-        raise _Invalid(f'"dropped" must be a non-negative integer, not {dropped!r}')
-    return dropped
-
-
-def _from_document(document: Any, name: str) -> Trace:
-    if type(document) is not dict:
-        raise _Invalid(f"not a reactortrace trace: the top level is {_json_type(document)}")
-    _check_header(document)
-    meta = _check_meta(document.get("meta"))
-    events = document.get("events")
-    if type(events) is not list:
-        raise _Invalid(f'"events" must be a list, not {_json_type(events)}')
-    # Built in place, so each dict is freed as its Event is made.
-    index = 0
-    strings: dict[str, str] = {}
+def _from_document(data: bytes | bytearray, name: str) -> Trace:
     try:
+        header = records.header_decoder.decode(data)
+    except records.Invalid as exc:
+        raise _Invalid(_document_problem(exc, data)) from None
+    _check_header(header)
+    try:
+        document = records.document_decoder.decode(data)
+    except records.Invalid as exc:
+        raise _Invalid(_document_problem(exc, data)) from None
+    meta = _meta(document.meta)
+    events: list[Any] = document.events
+    strings: dict[str, str] = {}
+    index = 0
+    try:
+        # In place: each raw record is dropped as its Event is made.
         for index, raw in enumerate(events):
-            events[index] = _event(raw, strings)
-    except _Invalid as exc:
-        raise _Invalid(f"event #{index}: {exc}") from None
+            events[index] = records.to_event(raw, strings)
+    except records.Invalid as exc:
+        raise _Invalid(f"event #{index}: {_problem(exc)}") from None
+    _check_order(events)
     return Trace(
         meta=meta,
         events=events,
-        snapshot=_snapshot(document.get("snapshot")),
-        dropped=_check_dropped(document.get("dropped", 0)),
+        snapshot=_snapshot(document.snapshot),
+        dropped=document.dropped,
         complete=True,
         path=name,
     )
 
 
-def _from_lines(header: dict[str, Any], body: bytes, name: str) -> Trace:
+def _from_lines(
+    header: records.Header, first: bytes, number: int, source: IO[bytes], name: str
+) -> Trace:
     _check_header(header)
-    if header.get("type") != "meta":
-        raise _Invalid("line 1 must be the meta line of a JSON Lines trace")
-    trace = Trace(meta=_check_meta(header.get("meta")), complete=False, path=name)
-    lines = body.split(b"\n")
-    last = len(lines) - 1
+    if header.type != "meta":
+        raise _Invalid(f"line {number} must be the meta line of a JSON Lines trace")
+    try:
+        meta = _meta(records.meta_line_decoder.decode(first).meta)
+    except records.Invalid as exc:
+        raise _Invalid(f"line {number}: {_problem(exc)}") from None
+    trace = Trace(meta=meta, complete=False, path=name)
     append = trace.events.append
     strings: dict[str, str] = {}
-    number = 1
+    last_seq = -1
     try:
-        for index, line in enumerate(lines):
-            if not line or line.isspace():
+        while line := source.readline(MAX_LINE + 1):
+            number += 1
+            if len(line) > MAX_LINE:
+                raise _Invalid(f"longer than {MAX_LINE >> 20} MiB")
+            if line.isspace():
                 continue
-            number = index + 2
             if trace.complete:
                 raise _Invalid("data after the end line")
             try:
-                record = loads(line)
-            except DecodeError:
-                if index == last:  # no newline after it: cut while being written
-                    break
+                if line.startswith(_EVENT_LINE):
+                    event = records.to_event(line, strings)
+                else:
+                    event = _other_line(line, trace, strings)
+            except msgspec.ValidationError as exc:
+                raise _Invalid(_problem(exc)) from None
+            except msgspec.DecodeError:
+                if not line.endswith(b"\n"):
+                    break  # the last line, cut while being written
                 raise _Invalid("not valid JSON") from None
-            if type(record) is not dict:
-                raise _Invalid(f"{_json_type(record)}, not an object")
-            kind = record.pop("type", None)
-            if kind == "event":
-                append(_event(record, strings))
-            elif kind == "snapshot":
-                trace.snapshot = _snapshot(record.get("snapshot"))
-            elif kind == "end":
-                trace.dropped = _check_dropped(record.get("dropped", 0))
-                trace.complete = True
-            else:
-                raise _Invalid(f"unknown line type {kind!r}")
+            if event is not None:
+                if event.seq <= last_seq:
+                    raise _Invalid(f"event seq {event.seq} does not follow {last_seq}")
+                last_seq = event.seq
+                append(event)
     except _Invalid as exc:
         raise _Invalid(f"line {number}: {exc}") from None
     return trace
 
 
-def _event(data: Any, strings: dict[str, str]) -> Event:
-    """One event from its JSON form, checked field by field.
+def _other_line(line: bytes, trace: Trace, strings: dict[str, str]) -> Any:
+    """The event a line holds, or None after taking in a snapshot or end line."""
+    kind = records.header_decoder.decode(line).type
+    if kind == "event":
+        return records.to_event(line, strings)
+    if kind == "snapshot":
+        trace.snapshot = _snapshot(records.snapshot_line_decoder.decode(line).snapshot)
+    elif kind == "end":
+        trace.dropped = records.end_line_decoder.decode(line).dropped
+        trace.complete = True
+    elif kind is None:
+        raise _Invalid('no "type"')
+    else:
+        raise _Invalid(f"unknown line type {_short(kind)}")
+    return None
 
-    Kinds and names repeat a lot: ``strings`` keeps one copy of each.
-    """
-    if type(data) is not dict:
-        raise _Invalid(f"{_json_type(data)}, not an object")
+
+def _meta(meta: dict[str, Any]) -> dict[str, Any]:
     try:
-        seq = data["seq"]
-        ts = data["ts"]
-        dur = data["dur"]
-        kind = data["kind"]
-        name = data["name"]
-    except KeyError as exc:
-        raise _Invalid(f"no {exc.args[0]!r} field") from None
-    args = data.get("args")
-    if (
-        type(seq) is not int
-        or type(ts) is not int
-        or type(dur) is not int
-        or type(kind) is not str
-        or type(name) is not str
-        or (args is not None and type(args) is not dict)
-        or ts < 0
-        or dur < 0
-    ):
-        raise _Invalid(_wrong_field(data))
-    return Event(
-        seq,
-        ts,
-        dur,
-        strings.setdefault(kind, kind),
-        strings.setdefault(name, name),
-        args if args is not None else {},
-    )
+        return records.check_meta(meta)
+    except records.Invalid as exc:
+        raise _Invalid(f'"meta": {_problem(exc)}') from None
 
 
-_FIELD_TYPES: tuple[tuple[str, type, str], ...] = (
-    ("seq", int, "an integer"),
-    ("ts", int, "a non-negative integer"),
-    ("dur", int, "a non-negative integer"),
-    ("kind", str, "a string"),
-    ("name", str, "a string"),
-)
-
-
-def _wrong_field(data: dict[str, Any]) -> str:
-    """Which field of an event that failed the quick check is wrong, and how."""
-    for key, expected, description in _FIELD_TYPES:
-        value: Any = data[key]
-        if type(value) is not expected or (key in ("ts", "dur") and isinstance(value, int) and value < 0):
-            return f"{key!r} is {_short(value)}, expected {description}"
-    return f'"args" is {_json_type(data["args"])}, expected an object'
-
-
-def _snapshot(data: Any) -> Snapshot | None:
-    if data is None:
-        return None
-    if type(data) is not dict or type(data.get("ts")) is not int:
-        raise _Invalid('malformed snapshot (expected an object with an integer "ts")')
+def _snapshot(raw: msgspec.Raw) -> Any:
     try:
-        return Snapshot.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _Invalid(f"malformed snapshot ({exc})") from None
+        return records.to_snapshot(raw)
+    except records.Invalid as exc:
+        raise _Invalid(f"malformed snapshot: {_problem(exc)}") from None
 
 
-def _json_type(value: Any) -> str:
-    names = {
-        dict: "an object",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        type(None): "null",
-    }
-    return names.get(type(value), type(value).__name__)
+def _check_order(events: list[Any]) -> None:
+    """Events are in the order they were recorded: each ``seq`` above the one before."""
+    last = -1
+    for index, event in enumerate(events):
+        if event.seq <= last:
+            raise _Invalid(f"event #{index}: seq {event.seq} does not follow {last}")
+        last = event.seq
+
+
+def _document_problem(exc: Exception, data: bytes | bytearray) -> str:
+    text = str(exc)
+    if not isinstance(exc, msgspec.ValidationError):
+        if "truncated" in text:
+            return f"the file is cut short (JSON ends at byte {len(data)} before the document does)"
+        if "UTF-8" in text or "utf-8" in text:
+            return "not a JSON file (not UTF-8 text)"
+        return f"not a JSON file ({text})"
+    return _problem(exc)
+
+
+def _problem(exc: Exception) -> str:
+    """msgspec's message in the words of a trace file: ``"ts": expected an integer >= 0``."""
+    text = _TYPE_NAME.sub(_type_words, str(exc))
+    what, _, where = text.partition(" - at `$")
+    where = where.rstrip("`").lstrip(".")
+    if where == "kind" and what.startswith("Invalid value"):
+        return f"unknown event kind {what.removeprefix('Invalid value ')}"
+    if what.startswith("Object missing required field"):
+        missing = what.removeprefix("Object missing required field ")
+        what = f"no {missing!r} field"
+    what = what[:1].lower() + what[1:]
+    return f'"{where}": {what}' if where else what
+
+
+_TYPE_NAME = re.compile(r"`([^`$]+)`")
+_TYPE_WORDS = {
+    "object": "an object", "array": "a list", "int": "an integer", "str": "a string",
+    "float": "a number", "bool": "a boolean",
+}
+
+
+def _type_words(found: re.Match[str]) -> str:
+    """msgspec's ``int | null`` as "an integer or null"."""
+    return " or ".join(_TYPE_WORDS.get(part, part) for part in found[1].split(" | "))
 
 
 def _short(value: Any) -> str:

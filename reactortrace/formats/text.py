@@ -59,6 +59,11 @@ def _table(title: str, more: int, *columns: tuple[str, str]) -> Table:
     return table
 
 
+def _row(table: Table, *cells: str | Text) -> None:
+    """Add a row whose text is shown as it is: names from a trace are never Rich markup."""
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
 def _warnings(warnings: list[dict[str, Any]], console: Console) -> None:
     if not warnings:
         console.print(Text("No warnings.", style="green"))
@@ -66,7 +71,7 @@ def _warnings(warnings: list[dict[str, Any]], console: Console) -> None:
     table = _table(f"Warnings ({len(warnings)})", 0, ("code", "left"), ("message", "left"),
                    ("where", "left"))
     for w in warnings:
-        table.add_row(Text(str(w.get("code")), style="bold dark_orange"),
+        _row(table, Text(str(w.get("code")), style="bold dark_orange"),
                       str(w.get("message") or ""), str(w.get("where") or "-"))
     console.print(table)
 
@@ -80,7 +85,7 @@ def _slowest(rows: list[dict[str, Any]], more: int, console: Console) -> None:
         line = row["site"] or "-"
         if row["function"]:
             line += f" in {row['function']}"
-        table.add_row(str(number), _took(row["dur"]), str(row["kind"] or "-"),
+        _row(table, str(number), _took(row["dur"]), str(row["kind"] or "-"),
                       row["name"], line)
     console.print(table)
     for number, row in enumerate(rows, 1):
@@ -100,7 +105,7 @@ def _callables(rows: list[dict[str, Any]], more: int, console: Console) -> None:
                    ("count", "right"), ("total", "right"), ("mean", "right"), ("max", "right"),
                    ("p95", "right"), ("errors", "right"))
     for row in rows:
-        table.add_row(row["name"], row["kind"], str(row["count"]),
+        _row(table, row["name"], row["kind"], str(row["count"]),
                       *(_took(row[k]) for k in ("total", "mean", "max", "p95")),
                       str(row["errors"] or ""))
     console.print(table)
@@ -114,7 +119,7 @@ def _timers(rows: list[dict[str, Any]], more: int, console: Console) -> None:
                    ("missed ticks", "right"))
     for row in rows:
         missed = str(row["missed"]) if row["looping"] else ""
-        table.add_row(row["site"], row["name"], str(row["count"]),
+        _row(table, row["site"], row["name"], str(row["count"]),
                       *(_took(row[k]) for k in ("p50", "p95", "max")), missed)
     console.print(table)
 
@@ -132,7 +137,7 @@ def _connections(rows: list[dict[str, Any]], more: int, console: Console) -> Non
         addresses = row["local"] or "-"
         if row["peer"]:
             addresses += f" <-> {row['peer']}"
-        table.add_row(str(row["conn"]), row["type"], row["protocol"], addresses,
+        _row(table, str(row["conn"]), row["type"], row["protocol"], addresses,
                       _bytes(row["bytes_in"]), _bytes(row["bytes_out"]),
                       _took(row["lifetime"]), paused, state)
     console.print(table)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core.feed import DETACH
 from ..say import say
-from ..tui.run import show
+from ..tui.run import UIFailed, show
 from .env import program_environment
 from .program import session_config
 from .target import Target
@@ -44,6 +44,15 @@ def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = Fal
             return status
         try:
             result = show(ProgramFeed(child, live))
+        except UIFailed as exc:
+            # The program is not to blame: it goes on, as on a detaching quit.
+            if child.running():
+                path = child.detach()
+                say(f"{exc}; {name} (pid {child.pid}) goes on running, its output in {path}; "
+                    f"watch it again with: reactortrace attach {child.pid}")
+            else:
+                say(str(exc))
+            return 1
         except BaseException:
             child.stop(grace=0.5)
             raise

@@ -13,6 +13,7 @@ pushed out of the queue here because the UI polled too rarely.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from reactortrace.core.feed import ENDED, LIVE, PAUSED, FeedUpdate
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.trace import Trace
 from reactortrace.errors import ReactorTraceError
-from reactortrace.live import protocol
+from reactortrace.live import paths, protocol
 
 #: Events one poll hands over at most (the UI shows the latest anyway).
 MAX_EVENTS_PER_POLL = 500
@@ -216,9 +217,11 @@ class LiveFeed:
                     return
                 for line in self._splitter.feed(data):
                     self._handle(protocol.decode(line))
-        except ReactorTraceError as exc:
+        except Exception as exc:  # noqa: BLE001 - said once by poll(), never a thread traceback
             with self._lock:
-                self._error = str(exc)
+                self._error = str(exc) if isinstance(exc, ReactorTraceError) else (
+                    f"live stream from {self.path} failed: {type(exc).__name__}"
+                )
                 self._ended = True
 
     def _handle(self, message: dict[str, Any]) -> None:
@@ -232,8 +235,11 @@ class LiveFeed:
                 self._take_snapshot(snapshot)
                 self._take_events(events)
         elif kind == protocol.DROPS:
+            dropped = message.get("events")
+            if type(dropped) is not int:
+                raise protocol.ProtocolError("live stream: a drops message without a count")
             with self._lock:
-                self._server_dropped = max(self._server_dropped, int(message["events"]))
+                self._server_dropped = max(self._server_dropped, dropped)
         elif kind == protocol.END:
             self._end(str(message.get("reason") or "ended"))
         elif self._saving is not None:
@@ -298,6 +304,12 @@ class SavedTrace:
 
 
 def _connect(path: str, timeout: float) -> socket.socket:
+    """A connection to the server on ``path``, once :func:`paths.check_socket`
+    and the server's credentials say it is the user's own program."""
+    if os.path.exists(path):
+        owner = paths.check_socket(path)
+    else:
+        raise ReactorTraceError(f"no such socket: {path}")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -311,4 +323,10 @@ def _connect(path: str, timeout: float) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ReactorTraceError(f"cannot connect to {path}: {exc.strerror or exc}") from None
+    peer = paths.peer_uid(sock)
+    if peer is not None and peer not in (owner, 0):
+        sock.close()
+        raise ReactorTraceError(
+            f"{path} is served by a process of another user (uid {peer}): not trusted"
+        )
     return sock

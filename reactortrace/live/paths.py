@@ -4,12 +4,19 @@ The directory is ``$XDG_RUNTIME_DIR/reactortrace`` when that is set, else
 ``/tmp/reactortrace-UID``. It is created with mode 0700 and refused if someone
 else owns it or others can enter it. A traced process listens on
 ``DIR/PID.sock`` (mode 0600), so ``reactortrace attach PID`` finds it by pid.
+
+Both ends check whom they talk to. A viewer talks only to a socket whose
+directory belongs to the socket's owner and is closed to others' writes, owned
+by the viewer's user (root may watch anyone's), and served by a process of that
+user (``SO_PEERCRED``); a server takes only viewers of its own user or root.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import stat
+import struct
 
 from reactortrace.errors import ReactorTraceError
 
@@ -94,3 +101,43 @@ def resolve_target(target: str, directory: str | None = None) -> str:
     if not stat.S_ISSOCK(os.stat(target).st_mode):
         raise ReactorTraceError(f"{target} is not a socket")
     return target
+
+
+def check_socket(path: str) -> int:
+    """The user owning the live socket ``path``, once it is safe to talk to.
+
+    Raises :class:`ReactorTraceError` if it is not a socket, if its directory
+    belongs to someone else or others may write there (the socket could be
+    swapped), or if it belongs to another user (unless we are root).
+    """
+    real = os.path.realpath(path)
+    try:
+        info = os.lstat(real)
+        folder = os.lstat(os.path.dirname(real))
+    except OSError as exc:
+        raise ReactorTraceError(f"cannot look at {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ReactorTraceError(f"{path} is not a socket")
+    me = os.getuid()
+    if me != 0 and info.st_uid != me:
+        raise ReactorTraceError(f"{path} belongs to another user (uid {info.st_uid})")
+    if folder.st_uid != info.st_uid:
+        raise ReactorTraceError(
+            f"{path} is in a directory of another user (uid {folder.st_uid}): not trusted"
+        )
+    if folder.st_mode & 0o022:
+        raise ReactorTraceError(
+            f"{path} is in a directory others may write to (mode {folder.st_mode & 0o777:o})"
+        )
+    return info.st_uid
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The user of the process at the other end of a Unix socket (None where
+    the system cannot tell: no ``SO_PEERCRED``)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    credentials = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", credentials)
+    return int(uid)

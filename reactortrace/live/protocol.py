@@ -32,13 +32,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 import orjson
 
 from reactortrace.core.events import Event
+from reactortrace.core.printable import printable
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.errors import ReactorTraceError
+from reactortrace.formats import records
 
 PROTOCOL = 1
 HELLO = "hello"
@@ -51,12 +54,13 @@ TRACE_END = "trace-end"
 TYPES = frozenset({HELLO, UPDATE, DROPS, END, TRACE, TRACE_EVENTS, TRACE_END})
 #: What a viewer may ask for.
 SAVE = b'{"type": "save"}\n'
-#: Events per ``trace-events`` message.
+#: Events per ``trace-events`` message (well under :data:`MAX_LINE`).
 TRACE_BATCH = 5_000
 #: Bytes a viewer may send on one line (a request is a few bytes).
 MAX_REQUEST = 4_096
-#: A longer line is a broken stream, not a message.
-MAX_LINE = 256 * 1024 * 1024
+#: A longer line is a broken stream, not a message (updates carry at most a
+#: batch of events: far less).
+MAX_LINE = 16 * 1024 * 1024
 
 
 class ProtocolError(ReactorTraceError):
@@ -124,31 +128,64 @@ def trace_failed(reason: str) -> bytes:
     return encode({"type": TRACE_END, "error": reason})
 
 
+_Count = Annotated[int, msgspec.Meta(ge=0, le=records.MAX_COUNT)]
+
+
+class _Fields(msgspec.Struct):
+    """The fields of a message other than its events, snapshot and meta, as they must be."""
+
+    type: Literal["hello", "update", "drops", "end", "trace", "trace-events", "trace-end"]
+    protocol: int | None = None
+    interval_ms: Annotated[int, msgspec.Meta(ge=1, le=3_600_000)] | None = None
+    omitted: _Count | None = None
+    events: _Count | list[Any] | None = None
+    reason: str | None = None
+    meta: dict[str, Any] | None = None
+    dropped: _Count | None = None
+    error: str | None = None
+
+
 def decode(line: bytes) -> dict[str, Any]:
     """One line back into a message; :class:`ProtocolError` if it is not one."""
     try:
         message = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise ProtocolError(f"live stream: not JSON ({exc})") from None
+        raise _bad("not JSON", exc) from None
     if not isinstance(message, dict) or message.get("type") not in TYPES:
         raise ProtocolError("live stream: not a reactortrace message")
+    try:
+        fields = msgspec.convert(message, _Fields)
+        if fields.meta is not None:
+            message["meta"] = records.check_meta(fields.meta)
+    except msgspec.ValidationError as exc:
+        raise _bad(f"bad {message['type']} message", exc) from None
     return message
+
+
+def _bad(what: str, exc: Exception) -> ProtocolError:
+    """One printable line of at most 300 characters: the server may be anyone."""
+    text = printable(f"live stream: {what} ({exc})")
+    return ProtocolError(text if len(text) <= 300 else text[:297] + "...")
 
 
 def read_snapshot(message: dict[str, Any]) -> Snapshot:
     """The snapshot of a hello or update message."""
     try:
-        return Snapshot.from_dict(message["snapshot"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProtocolError(f"live stream: bad snapshot ({exc!r})") from None
+        snapshot = records.snapshot_from_dict(message.get("snapshot"))
+    except msgspec.ValidationError as exc:
+        raise _bad("bad snapshot", exc) from None
+    if snapshot is None:
+        raise ProtocolError("live stream: no snapshot")
+    return snapshot
 
 
 def read_events(message: dict[str, Any]) -> list[Event]:
-    """The events of a hello or update message."""
+    """The events of a hello or update message, checked as a trace file's are."""
+    strings: dict[str, str] = {}
     try:
-        return [Event.from_dict(item) for item in message.get("events") or ()]
-    except (KeyError, TypeError) as exc:
-        raise ProtocolError(f"live stream: bad event ({exc!r})") from None
+        return [records.event_from_dict(item, strings) for item in message.get("events") or ()]
+    except msgspec.ValidationError as exc:
+        raise _bad("bad event", exc) from None
 
 
 class LineSplitter:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import selectors
 import socket
-import struct
 import threading
 import time
 from collections import deque
@@ -29,7 +28,7 @@ from typing import Any, Protocol
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.live import protocol
-from reactortrace.live.paths import private_dir
+from reactortrace.live.paths import peer_uid, private_dir
 
 #: Seconds between two updates while someone watches.
 INTERVAL = 0.15
@@ -56,15 +55,6 @@ class Source(Protocol):
 
     def snapshot(self) -> Snapshot:
         """The state now, without consuming events."""
-
-
-def peer_uid(sock: socket.socket) -> int | None:
-    """The user id of the process at the other end of a Unix socket (Linux)."""
-    try:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    except (AttributeError, OSError):
-        return None
-    return int(struct.unpack("3i", creds)[1])
 
 
 class Viewer:
@@ -288,7 +278,7 @@ class LiveServer:
                 return
             except OSError:
                 return
-            if len(self._viewers) >= self.max_viewers:
+            if len(self._viewers) >= self.max_viewers or not _trusted(sock):
                 sock.close()
                 continue
             sock.setblocking(False)
@@ -326,9 +316,8 @@ class LiveServer:
 
     def _save(self, viewer: Viewer) -> None:
         """Send the whole recording to a viewer of the program's own user."""
-        uid = peer_uid(viewer.sock)
         take = getattr(self.source, "trace", None)
-        if uid not in (os.getuid(), 0):
+        if not _trusted(viewer.sock):
             parts: Any = [protocol.trace_failed("only the program's user can save its trace")]
         elif take is None:
             parts = [protocol.trace_failed("this program cannot send its trace")]
@@ -390,3 +379,12 @@ class LiveServer:
         for sock in (self._wake_r, self._wake_w):
             sock.close()
         self._selector.close()
+
+
+def _trusted(sock: socket.socket) -> bool:
+    """Whether the viewer on ``sock`` runs as this process's user, or as root."""
+    try:
+        uid = peer_uid(sock)
+    except OSError:
+        return False
+    return uid is None or uid in (os.getuid(), 0)

@@ -169,7 +169,8 @@ class ReactorTraceApp(App[Any]):
             update = self.feed.poll()
         except ReactorTraceError as error:
             self._feed_failed = True
-            self.notify(str(error), title="Feed stopped", severity="error", timeout=30)
+            self.notify(str(error), title="Feed stopped", severity="error", timeout=30,
+                        markup=False)
             return
         changes = self.model.apply(update)
         if changes.events or changes.snapshot or changes.reset:

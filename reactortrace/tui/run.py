@@ -9,7 +9,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..core.feed import Feed
-from ..errors import UsageError
+from ..errors import ReactorTraceError, UsageError
+
+
+class UIFailed(ReactorTraceError):
+    """The terminal UI stopped on an error of its own (Textual printed it above)."""
 
 
 def require_terminal(command: str) -> None:
@@ -23,7 +27,7 @@ def show(feed: Feed, title: str | None = None) -> Any:
 
     SIGTERM and SIGHUP (the terminal went away) quit the TUI as ``q`` would,
     so whoever called this can still stop or detach the program cleanly. The
-    feed is closed afterwards.
+    feed is closed afterwards. Raises :class:`UIFailed` if the UI itself failed.
     """
     from .app import ReactorTraceApp
 
@@ -33,6 +37,8 @@ def show(feed: Feed, title: str | None = None) -> Any:
             app.run()
     finally:
         app.close_feed()
+    if app.return_code not in (None, 0):
+        raise UIFailed("the terminal UI failed (its error is above)")
     return app.return_value
 
 

@@ -89,8 +89,9 @@ def test_a_viewer_of_another_user_gets_nothing(
     from reactortrace.live import server as server_module
 
     program.add_timers(10)
-    monkeypatch.setattr(server_module, "peer_uid", lambda sock: os.getuid() + 4242)
     feed = LiveFeed(server.path)
+    # Connected, then seen as another user when it asks (the server checks both times).
+    monkeypatch.setattr(server_module, "peer_uid", lambda sock: os.getuid() + 4242)
     try:
         with pytest.raises(ReactorTraceError, match="only the program's user"):
             feed.save_trace(timeout=10)

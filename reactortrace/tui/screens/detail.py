@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -46,12 +47,12 @@ def info_fields(info: Info) -> dict[str, Any]:
 def fields_table(title: str, values: dict[str, Any]) -> Table:
     """Name/value pairs under a title."""
     table = Table(
-        title=title, title_justify="left", title_style="bold", show_header=False, box=None
+        title=Text(title, style="bold"), title_justify="left", show_header=False, box=None
     )
     table.add_column(style="cyan", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in values.items():
-        table.add_row(key, str(value))
+        table.add_row(Text(str(key)), Text(str(value)))
     return table
 
 
@@ -91,10 +92,14 @@ class DetailScreen(Screen[None]):
         self.show(self.model)
 
     def show(self, model: ViewModel) -> None:
-        """Redraw from the model."""
+        """Redraw from the model (once composed: a poll may come before)."""
+        try:
+            title = self.query_one("#detail-title", Static)
+        except NoMatches:
+            return  # on_mount shows it
         if self.subject is not None:
             self.last_seen = model.current(self.subject) or self.last_seen
-        self.query_one("#detail-title", Static).update(self._title(model))
+        title.update(self._title(model))
         parts: list[Any] = []
         if self.extra is not None:
             heading = "Warning" if "code" in self.extra and "message" in self.extra else "Event"
@@ -163,7 +168,7 @@ class DetailScreen(Screen[None]):
                 units.clock(event.ts),
                 Text(event.kind, style=describe.kind_style(event.kind)),
                 units.duration(event.dur) if event.dur else "",
-                event.name,
-                describe.about(event),
+                Text(event.name),
+                Text(describe.about(event)),
             )
         return table

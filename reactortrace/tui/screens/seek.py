@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -39,7 +40,8 @@ class SeekScreen(ModalScreen[int | None]):
         try:
             self.dismiss(units.parse_duration(event.value, units.S))
         except ValueError as error:
-            self.query_one("#seek-error", Static).update(str(error))
+            # Text, not markup: what was typed is in the message.
+            self.query_one("#seek-error", Static).update(Text(str(error)))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

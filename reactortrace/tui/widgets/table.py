@@ -46,6 +46,15 @@ def cut(value: Any, limit: int, *, keep_end: bool = True) -> str:
     return text[: limit - 1] + "…"
 
 
+def as_text(cell: Any) -> Any:
+    """A cell as the table should show it: a plain string becomes ``Text``.
+
+    DataTable reads a ``str`` cell as Rich markup; names come from the trace,
+    and ``[bold]`` or ``[/]`` in one must show as it is, not restyle or break the table.
+    """
+    return Text(cell) if isinstance(cell, str) else cell
+
+
 def right(text: str, style: str = "") -> Text:
     """Right-aligned cell text, for numbers."""
     return Text(text, style=style, justify="right")
@@ -155,7 +164,7 @@ class ModelTable(DataTable):
         self._targets = {}
         columns = [key for key, _, _ in self.shown_columns]
         rows = [
-            (key, tuple(cells[c] for c in columns))
+            (key, tuple(as_text(cells[c]) for c in columns))
             for key, cells in islice(self.rows_for(model, flt), self.max_rows)
         ]
         self.set_rows(rows)
@@ -192,6 +201,7 @@ class ModelTable(DataTable):
 
     def set_rows(self, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
         """Show exactly ``rows``, touching only what changed."""
+        rows = _unique(rows)
         keys = [key for key, _ in rows]
         if keys == self._keys:
             self._update_cells(rows)
@@ -223,3 +233,14 @@ class ModelTable(DataTable):
                 if old is None or old[index] != value:
                     self.update_cell(key, column_keys[index], value)
             self._cells[key] = cells
+
+
+def _unique(rows: Sequence[tuple[str, tuple[Any, ...]]]) -> Sequence[tuple[str, tuple[Any, ...]]]:
+    """``rows`` without a second row of the same key (DataTable refuses one)."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            kept.append(row)
+    return kept

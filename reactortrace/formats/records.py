@@ -18,6 +18,7 @@ import msgspec
 from ..core.events import ARGS, KINDS, Event
 from ..core.printable import printable, printable_all, printable_args
 from ..core.snapshot import (
+    BlockedInfo,
     CallableStats,
     ConnectionInfo,
     LoopStats,
@@ -150,12 +151,22 @@ class IterationArgs(TypedDict, total=False):
     wait: Ns | None
 
 
+class SampledStack(TypedDict):
+    stack: list[str]
+    samples: Count
+
+
 class SlowArgs(TypedDict, total=False):
     dispatch: str | None
     site: str | None
     function: str | None
     stack: str | list[str] | None
     blocked: Ns | None
+    stacks: list[SampledStack] | None
+    cpu: Ns | None
+    gc: Ns | None
+    made_at: str | None
+    ongoing: bool | None
 
 
 class WarningArgs(TypedDict, total=False):
@@ -277,6 +288,23 @@ class WarningRecord(TypedDict, total=False):
     ts: Ns | None
 
 
+class _Blocked(msgspec.Struct):
+    since: Ns
+    elapsed: Ns
+    name: str
+    kind: str
+    made_at: str | None = None
+    site: str | None = None
+    function: str | None = None
+    stack: list[str] = []
+    user_frames: Count = 0
+    cpu: Ns | None = None
+    on_cpu: Ratio | None = None
+    gc: Ns = 0
+    samples: Count = 0
+    moves: Count = 0
+
+
 class _Snapshot(msgspec.Struct):
     ts: Ns
     timers: list[_Timer] = []
@@ -285,6 +313,7 @@ class _Snapshot(msgspec.Struct):
     loop: _Loop | None = None
     dropped: Count = 0
     warnings: list[WarningRecord] = []
+    blocked: _Blocked | None = None
 
 
 # -- the other parts of a file ---------------------------------------------------
@@ -313,6 +342,11 @@ class _PartStatus(msgspec.Struct):
     why: str | None = None
 
 
+class _WrittenOnSignal(msgspec.Struct):
+    signal: str
+    blocked: _Blocked | None = None
+
+
 class _Meta(msgspec.Struct):
     """The known keys of ``meta`` (others may be present, and are kept)."""
 
@@ -326,6 +360,7 @@ class _Meta(msgspec.Struct):
     start_wall: Seconds | None = None
     options: _Options | None = None
     recording: dict[str, _PartStatus] | None = None
+    written_on_signal: _WrittenOnSignal | None = None
 
 
 #: A raw ``null``: what a record without a snapshot holds.
@@ -423,7 +458,16 @@ def _snapshot(record: _Snapshot | None) -> Snapshot | None:
         loop=LoopStats(*_fields(record.loop)) if record.loop else Snapshot(0).loop,
         dropped=record.dropped,
         warnings=tuple(printable_args(dict(w)) for w in record.warnings),
+        blocked=_blocked(record.blocked),
     )
+
+
+def _blocked(record: _Blocked | None) -> BlockedInfo | None:
+    if record is None:
+        return None
+    fields = _fields(record)
+    fields[7] = tuple(printable(frame) for frame in record.stack)  # stack
+    return BlockedInfo(*fields)
 
 
 def _fields(record: msgspec.Struct) -> list[Any]:

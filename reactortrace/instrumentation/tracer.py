@@ -136,7 +136,13 @@ class Tracer:
 
     def _drain(self) -> list[Event]:
         """Resolve records appended since the last call, feed the state, and
-        hand the new events to every subscriber."""
+        hand the new events to every subscriber.
+
+        The watchdog looks first: a block that has just ended is recorded
+        with the dispatch it belongs to, not after whatever comes next.
+        """
+        if self._watchdog is not None:
+            self._watchdog.refresh()
         with self._lock:
             first, records = self.recorder.ring.since(self._seen)
             if not records:

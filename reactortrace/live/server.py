@@ -153,22 +153,27 @@ class LiveServer:
     # -- control (any thread) ---------------------------------------------
 
     def start(self) -> None:
-        """Bind the socket (0600, in a private directory) and start the thread."""
+        """Bind the socket (0600, in a private directory) and start the thread.
+
+        The socket is bound and listening under a temporary name, then renamed
+        into place: a viewer that sees the path can always connect. (No umask
+        games: the umask is the whole process's, and the program's.)
+        """
         private_dir(os.path.dirname(self.path))
         if os.path.exists(self.path):
             os.unlink(self.path)  # left by a process with the same pid that was killed
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        binding = f"{self.path}.new"
         try:
-            old_umask = os.umask(0o177)
-            try:
-                listener.bind(self.path)
-            finally:
-                os.umask(old_umask)
-            os.chmod(self.path, 0o600)
+            listener.bind(binding)
+            os.chmod(binding, 0o600)
             listener.listen(8)
             listener.setblocking(False)
+            os.rename(binding, self.path)
         except BaseException:
             listener.close()
+            if os.path.exists(binding):
+                os.unlink(binding)
             self._close_all()
             raise
         self._listener = listener

@@ -178,6 +178,7 @@ class LoopState:
             delay if delay is not None else due - event.ts,
             due,
             bool(args.get("looping")),
+            args.get("own") is True,
         )
         if timer.looping:
             self.diagnostics.looping_scheduled(timer.site or timer.name, timer.delay)
@@ -243,10 +244,13 @@ class LoopState:
                 conn.bytes_out += size
             buffered = args.get("buffered")
             if buffered is not None and buffered >= 0:
-                conn.write_buffer = buffered
-                if buffered > (conn.buffer_size or DEFAULT_BUFFER_SIZE):
+                before, conn.write_buffer = conn.write_buffer, buffered
+                limit = conn.buffer_size or DEFAULT_BUFFER_SIZE
+                if buffered > limit:
                     conn.peak_buffer = max(conn.peak_buffer, buffered)
-                    self.diagnostics.backpressure(event, conn)
+                    if before > limit and buffered > before and not conn.pauses:
+                        # over the limit and still growing, and no producer throttled
+                        self.diagnostics.backpressure(event, conn)
         self.diagnostics.dispatch(event)
 
     def _on_open(self, event: Event, bucket: list[int]) -> None:
@@ -281,12 +285,14 @@ class LoopState:
         if conn is not None:
             conn.pauses += 1
             conn.peak_buffer = max(conn.peak_buffer, event.args.get("buffered") or 0)
-            self.diagnostics.backpressure(event, conn)
+            if conn.paused_at is None:
+                conn.paused_at = event.ts
 
     def _on_resume(self, event: Event, bucket: list[int]) -> None:
         conn = self._known_conn(event)
         if conn is not None:
             conn.resumes += 1
+            self.diagnostics.resumed(event, conn)
 
     def _on_halfclose(self, event: Event, bucket: list[int]) -> None:
         conn = self._known_conn(event)

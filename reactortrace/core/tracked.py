@@ -11,9 +11,13 @@ from reactortrace.core.stats import LogHistogram
 class TimerRecord:
     """A pending timer."""
 
-    __slots__ = ("name", "site", "delay", "due", "looping")
+    __slots__ = ("name", "site", "delay", "due", "looping", "own")
 
-    def __init__(self, name: str, site: str | None, delay: int, due: int, looping: bool):
+    def __init__(
+        self, name: str, site: str | None, delay: int, due: int, looping: bool,
+        own: bool = False,
+    ):
+        self.own = own  # Twisted made it, no user code asked: never a leftover
         self.name = name
         self.site = site
         self.delay = delay
@@ -43,6 +47,8 @@ class ConnRecord:
         "peak_buffer",
         "pauses",
         "resumes",
+        "paused_at",
+        "longest_pause",
         "halfclosed_at",
         "halfclosed_side",
         "idle_longest",
@@ -70,6 +76,8 @@ class ConnRecord:
         self.peak_buffer = 0
         self.pauses = 0
         self.resumes = 0
+        self.paused_at: int | None = None  # paused now, since
+        self.longest_pause = 0
         self.halfclosed_at: int | None = None
         self.halfclosed_side: str | None = None
         self.idle_longest = 0

@@ -46,7 +46,7 @@ def summarize(
     trace: Trace, thresholds: Thresholds | None = None, top: int = DEFAULT_TOP
 ) -> dict[str, Any]:
     """The summary of ``trace`` as the JSON document described above."""
-    thresholds = thresholds or Thresholds()
+    thresholds = thresholds or Thresholds.from_meta(trace.meta)
     state = LoopState(thresholds=thresholds)
     state.dropped = trace.dropped
     state.feed(trace.events)

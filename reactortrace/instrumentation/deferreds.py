@@ -19,7 +19,6 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from ..core.names import site
-
 from . import records as R
 from . import specs, versions
 from .recorder import Recorder

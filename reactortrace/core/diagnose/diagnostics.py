@@ -35,6 +35,7 @@ class Diagnostics:
         self.connections = ConnectionFindings(
             self.findings, thresholds.idle_ns, thresholds.pending_ns
         )
+        self.resumed = self.connections.resumed
         self.shutdown_at: int | None = None
         # What LoopState calls, by event kind.
         self.slow = self.slow_dispatches.slow
@@ -59,7 +60,8 @@ class Diagnostics:
         if self.shutdown_at is not None:
             return
         self.shutdown_at = ts
-        find_leftovers(self.findings, self.connections, ts, timers, conns)
+        if self.thresholds.leftovers:
+            find_leftovers(self.findings, self.connections, ts, timers, conns)
 
     def warnings(self, now: int, conns: Mapping[Any, Any]) -> list[dict[str, Any]]:
         """The findings as of ``now``, oldest first (``conns``: those open now)."""

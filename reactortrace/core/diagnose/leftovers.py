@@ -56,11 +56,12 @@ def find_leftovers(
     ``timers`` and ``conns`` are what is pending and open now, after the
     shutdown triggers ran; connections the reactor itself closed during
     the shutdown (``disconnectAll``) count too. Timers already due then
-    were about to run, and the reactor's wakers are its own: neither counts.
+    were about to run, and timers no user code asked for and the reactor's
+    wakers are Twisted's own: none of them counts.
     """
     groups: dict[str, Leftovers] = {}
     for tid, timer in timers.items():
-        if timer.due <= ts:
+        if timer.due <= ts or timer.own:
             continue  # due already: about to run, not forgotten (asyncio's stop() wake-up)
         key = timer.site or timer.name
         group = groups.get(key)

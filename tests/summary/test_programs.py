@@ -116,16 +116,18 @@ def test_errors_stuck_deferreds_backpressure_and_leftovers(
         by_code.setdefault(w["code"], []).append(w)
     (error,) = by_code["deferred-error"]
     assert error["where"] == site("trouble", "raise") and "ValueError" in error["message"]
-    (pressure,) = by_code["backpressure"]
-    assert pressure["name"].endswith("Flood") and "paused 1 time" in pressure["message"]
     (timer,) = by_code["leftover-timer"]
     assert timer["where"] == site("trouble", "forgotten") and timer["name"].endswith("forgotten")
     ports = [w for w in by_code["leftover-connection"] if "tcp.listen" in w["message"]]
     assert len(ports) == 1 and "stopListening" in ports[0]["message"]
-    assert "deferred-pending" not in by_code  # 10 s by default: the run is shorter
-    short = found(trace, Thresholds(pending_s=0.2))
+    # 10 s by default: the run is shorter than a stuck Deferred or producer needs
+    assert "deferred-pending" not in by_code and "backpressure" not in by_code
+    short = found(trace, Thresholds(pending_s=0.2, leftovers=True))
     stuck = {w["where"] for w in short if w["code"] == "deferred-pending"}
     assert site("trouble", "never") in stuck
+    (pressure,) = [w for w in short if w["code"] == "backpressure"]
+    assert pressure["name"].endswith("Flood") and "paused 1 time" in pressure["message"]
+    assert not [w for w in found(trace, Thresholds()) if w["code"].startswith("leftover")]
 
 
 @pytest.mark.parametrize("reactor", REACTORS)

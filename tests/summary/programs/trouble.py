@@ -2,14 +2,15 @@
 
 A Deferred fails with no errback; one is never fired; a client stops reading
 while the server floods it (backpressure); a timer and a listening port are
-left behind when the reactor stops.
+left behind when the reactor stops. It is traced as a test would be
+(leftovers warn), with the default thresholds otherwise.
 """
 
 import kit
 from twisted.internet import defer, protocol
 
 FLOOD = 16 * 1024 * 1024
-reactor, tracer = kit.start()
+reactor, tracer = kit.start(leftovers=True)
 kept = []
 
 

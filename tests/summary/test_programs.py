@@ -24,7 +24,9 @@ from reactortrace.formats.summary import summarize
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 from ..reactors import REACTORS
 
-NAMES = ("slow", "trouble", "healthy")
+#: Programs with nothing wrong: each must give no warning at all.
+HEALTHY = ("healthy", "chat", "poller", "web")
+NAMES = ("slow", "trouble", *HEALTHY)
 TIMEOUT = 60
 
 
@@ -130,10 +132,43 @@ def test_errors_stuck_deferreds_backpressure_and_leftovers(
     assert not [w for w in found(trace, Thresholds()) if w["code"].startswith("leftover")]
 
 
+@pytest.mark.parametrize("name", HEALTHY)
 @pytest.mark.parametrize("reactor", REACTORS)
 def test_a_healthy_program_has_no_warning(
-    traces: dict[tuple[str, str], Trace], reactor: str
+    traces: dict[tuple[str, str], Trace], reactor: str, name: str
 ) -> None:
-    trace = traces[("healthy", reactor)]
+    """The healthy corpus: flow control pausing producers, clients still connected
+    at ``reactor.stop()``, Twisted's own timers, a wrapped poller idling."""
+    trace = traces[(name, reactor)]
     assert found(trace) == []
     assert trace.snapshot is not None and trace.snapshot.warnings == ()
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_what_healthy_programs_do_is_still_recorded(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """No warning because nothing is wrong, not because nothing was seen."""
+    web = traces[("web", reactor)]
+    assert web.by_kind("conn.pause") and web.by_kind("conn.resume")  # flow control engaged
+    chat = traces[("chat", reactor)]
+    assert chat.snapshot is not None and chat.snapshot.timers  # the safety net, pending
+    poller = traces[("poller", reactor)]
+    assert not poller.by_kind("slow")  # the idle waits (3x --slow) were never a dispatch
+    waits = [e.args.get("wait") or 0 for e in poller.by_kind("iteration")]
+    assert sum(1 for wait in waits if wait >= 100_000_000) >= 3  # long idle waits happened
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_timers_are_sited_at_the_users_line(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """A LoopingCall whose function returns a Deferred ticks at ``loop.start(...)``;
+    ``deferLater`` at its call; the log-date clock HTTPFactory keeps at ``listenTCP``."""
+    web = traces[("web", reactor)]
+    sites: dict[str, set[str]] = {}
+    for event in web.by_kind("timer.schedule"):
+        sites.setdefault(event.name, set()).add(event.args["site"])
+    assert sites["refresh"] == {site("web", "loop_start")}
+    assert sites["refresh.<locals>.<lambda>"] == {site("web", "defer_later")}
+    assert sites["twisted.web.http.HTTPFactory._updateLogDateTime"] == {site("web", "listen")}

@@ -27,8 +27,9 @@ def start(**thresholds: Any) -> tuple[Any, Any]:
     import reactortrace
     from reactortrace.core.diagnose import Thresholds
 
+    slow_ms = thresholds.get("slow_ms", Thresholds().slow_ms)
     return reactor, reactortrace.instrument(
-        reactor, track_deferreds=True, thresholds=Thresholds(**thresholds)
+        reactor, track_deferreds=True, thresholds=Thresholds(**thresholds), slow_ms=slow_ms
     )
 
 

@@ -46,6 +46,7 @@ class Flood(protocol.Protocol):
     def connectionMade(self):
         self.transport.registerProducer(Pusher(), True)
         self.transport.write(b"x" * FLOOD)
+        reactor.callLater(0.5, stop)  # paused that long, however late this ran
 
 
 class Sleeper(protocol.Protocol):
@@ -62,5 +63,4 @@ port = reactor.listenTCP(0, protocol.Factory.forProtocol(Flood), interface="127.
 reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Sleeper))
 reactor.callLater(0.01, fail_without_errback)
 reactor.callLater(60, forgotten)  # @forgotten
-reactor.callLater(0.5, stop)
 kit.run(reactor, tracer)

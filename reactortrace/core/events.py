@@ -60,9 +60,11 @@ KINDS: tuple[str, ...] = (
 #: The ``args`` keys each kind carries (all times in ns; ``None`` where unknown).
 ARGS: dict[str, tuple[str, ...]] = {
     # timer: id unique in the trace, creation site "file:line", delay asked for,
-    # lateness of the firing, LoopingCall or not, exception type if it raised.
+    # lateness of the firing, LoopingCall or not, exception type if it raised;
+    # own: true when no user code asked for it (Twisted's housekeeping, sited
+    # at Twisted's line), absent otherwise: such a timer is never a leftover.
     TIMER: ("timer", "site", "delay", "late", "looping", "error"),
-    TIMER_SCHEDULE: ("timer", "site", "delay", "due", "looping"),
+    TIMER_SCHEDULE: ("timer", "site", "delay", "due", "looping", "own"),
     TIMER_CANCEL: ("timer", "site"),
     TIMER_RESET: ("timer", "site", "due"),
     # io: connection id (never reused, unlike fds), fd, bytes moved if known,

@@ -75,6 +75,10 @@ class SlowGroup:
         text += ": nothing else ran meanwhile; move the work to a thread or split it"
         return worst.name, line, None, text
 
+    def details(self) -> tuple[int | None, list[str]]:
+        """(how long the longest one blocked, ns; the stack it blocked in)."""
+        return self.worst.dur, self.worst.stack
+
 
 class SlowDispatches:
     """Pairs the watchdog's ``slow`` events with the dispatches they were about,

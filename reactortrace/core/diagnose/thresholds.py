@@ -85,9 +85,12 @@ class Thresholds:
         :func:`parse_duration`, when ``name`` is the option name and the value
         came from the command line). Raises :class:`UsageError`.
         """
-        changes: dict[str, float] = {}
+        changes: dict[str, Any] = {}
         for name, value in options.items():
             if value is None:
+                continue
+            if name == "leftovers":  # not a duration: whether leftovers warn
+                changes[name] = bool(value)
                 continue
             option = name.removesuffix("_ms").removesuffix("_s")
             if option not in cls.OPTIONS:

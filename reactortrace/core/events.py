@@ -73,7 +73,9 @@ ARGS: dict[str, tuple[str, ...]] = {
     IO_WRITE: ("conn", "fd", "bytes", "buffered", "error"),
     # conn: name is the protocol class (the application's one under TLS);
     # buffer_size is the transport's write buffer size (backpressure above it).
-    CONN_OPEN: ("conn", "fd", "type", "local", "peer", "transport", "buffer_size"),
+    # site: where the user's code made it (listenTCP, connectTCP, an endpoint),
+    # an accepted connection its port's.
+    CONN_OPEN: ("conn", "fd", "type", "local", "peer", "transport", "buffer_size", "site"),
     CONN_CLOSE: ("conn", "reason"),
     # The transport paused / resumed the producer writing into it (its write
     # buffer went above bufferSize / drained); buffered is the buffer then.

@@ -265,6 +265,8 @@ class LoopState:
             event.ts,
         )
         conn.buffer_size = args.get("buffer_size")
+        site = args.get("site")
+        conn.site = site if isinstance(site, str) else None
 
     def _on_close(self, event: Event, bucket: list[int]) -> None:
         conn_id = event.args.get("conn")
@@ -384,6 +386,7 @@ class LoopState:
                     c.writes,
                     c.last_activity,
                     c.write_buffer,
+                    c.site,
                 )
                 for cid, c in self._conns.items()
             ),

@@ -42,6 +42,7 @@ class ConnRecord:
         "writes",
         "last_activity",
         "write_buffer",
+        "site",
         # read by Diagnostics
         "buffer_size",
         "peak_buffer",
@@ -72,6 +73,7 @@ class ConnRecord:
         self.writes = 0
         self.last_activity: int | None = None
         self.write_buffer = 0
+        self.site: str | None = None
         self.buffer_size: int | None = None
         self.peak_buffer = 0
         self.pauses = 0

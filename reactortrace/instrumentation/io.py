@@ -13,6 +13,8 @@ which TCP and UNIX streams read and write.
 from __future__ import annotations
 
 import itertools
+import sys
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +25,7 @@ from . import specs
 from .recorder import Part, Recorder
 from .rewrite import rewrite
 from .shared import ACTIVE, disguise, shared_patch
+from .sites import caller_site, site_of
 
 #: id(selectable) -> (recorder, connection id, selectable, fd) for open
 #: connections. The entry keeps the selectable alive, so its id stays its own,
@@ -36,6 +39,13 @@ FDS: dict[int, tuple[Recorder, int, Any, int]] = {}
 #: opening is recorded once they have one); the value keeps their connector
 #: alive, so the id stays theirs.
 UNNAMED: dict[int, Any] = {}
+#: Port or connector -> (code, offset) of the user's line that made it.
+MADE_AT: "weakref.WeakKeyDictionary[Any, tuple[Any, int]]" = weakref.WeakKeyDictionary()
+#: Reactor methods that make a port or a connector, sited at their caller.
+MAKERS = (
+    "listenTCP", "connectTCP", "listenUNIX", "connectUNIX", "listenUDP",
+    "listenSSL", "connectSSL", "listenUNIXDatagram", "connectUNIXDatagram",
+)
 #: Bytes read and written during the current dispatch, and bytes its last
 #: write left in the buffer: 0 once doWrite emptied it, -1 for "not known
 #: yet, ask the transport" (reactor thread only).
@@ -145,11 +155,49 @@ class Connections:
 def announce(rec: Recorder, selectable: Any, conn: int) -> None:
     """Record the opening of connection ``conn`` as it looks now."""
     protocol, tls = _protocol_classes(selectable)
+    code, offset = made_at(selectable)
     rec.emit(
         IO_PART, R.OPEN, conn, _fileno(selectable), type(selectable), protocol,
         _address(selectable, "getHost"), _address(selectable, "getPeer"), tls,
-        getattr(selectable, "bufferSize", None),
+        getattr(selectable, "bufferSize", None), code, offset,
     )
+
+
+def made_at(selectable: Any) -> tuple[Any, int]:
+    """Where the user's code made ``selectable``: its own ``listenTCP`` (or other
+    maker) line, its connector's, its port's (an accepted connection), else
+    the nearest user frame now, unless that is past the reactor's loop."""
+    for owner in (
+        selectable, getattr(selectable, "connector", None), getattr(selectable, "server", None)
+    ):
+        if owner is None:
+            continue
+        try:
+            found = MADE_AT.get(owner)
+        except TypeError:  # not weakly referable: not one of ours
+            found = None
+        if found is not None:
+            return found if found[0] is not None else (None, -1)
+    return caller_site(sys._getframe(2))
+
+
+def _make_maker(original: Any, part: Part, target: list[Any]) -> Any:
+    """A reactor method that makes a port or connector, noting the user's line."""
+
+    def make(self: Any, *args: Any, **kw: Any) -> Any:
+        result = original(self, *args, **kw)
+        if self is target[0] and part.on:
+            try:
+                code, offset = site_of(sys._getframe(1))
+                if code is not None:
+                    MADE_AT[result] = (code, offset)
+            except TypeError:
+                pass  # a result that cannot be weakly referenced: no site for it
+            except Exception as exc:  # noqa: BLE001 - never raise into the program
+                part.fail(exc)
+        return result
+
+    return disguise(make, original)
 
 
 def _make_connection_lost(original: Any) -> Any:
@@ -265,9 +313,17 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, conns: Connections)
         return disguise(addReader, original)
 
     part.patcher.set(reactor_class, "addReader", add_reader_hook(reactor_class.addReader))
+    for name in MAKERS:
+        original = getattr(reactor_class, name, None)
+        if original is not None:
+            part.patcher.set(reactor_class, name, _make_maker(original, part, target))
     shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
     shared_patch(part, abstract.FileDescriptor, "doWrite", _make_do_write)
     for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):
+        try:  # made before we came: where is not known (not the line instrumenting)
+            MADE_AT[selectable] = (None, -1)
+        except TypeError:
+            pass
         register(selectable)
 
 

@@ -220,7 +220,7 @@ class Resolver:
         })
 
     def _open(self, seq: int, r: tuple[Any, ...]) -> Event:
-        _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size = r
+        _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size, code, at = r
         transport = class_name(transport_cls)
         protocol = class_name(protocol_cls) or transport or "?"
         self.conns[conn] = (protocol, fd)
@@ -232,6 +232,7 @@ class Resolver:
             "peer": address(peer),
             "transport": transport,
             "buffer_size": buffer_size,
+            "site": site(code, at),
         })
 
     def _close(self, seq: int, r: tuple[Any, ...]) -> Event:

@@ -38,6 +38,14 @@ _LIBRARIES = _dirs(
 #: Stack depth walked at most looking for a site.
 LIMIT = 40
 
+#: Functions that run the reactor's dispatches (and its startup triggers): a
+#: walk out for a site stops there, rather than name the line that called
+#: ``reactor.run()``.
+LOOP_NAMES = frozenset({
+    "doIteration", "_readOrWrite", "mainLoop", "_run_once", "run_forever",
+    "startRunning", "fireSystemEvent",
+})
+
 #: Kinds of code, from the most to the least useful as a site.
 USER, LIBRARY, INTERNAL = 0, 1, 2
 
@@ -54,17 +62,23 @@ def site_of(frame: FrameType | None, limit: int = LIMIT) -> tuple[CodeType | Non
 
 
 def user_frame(frame: FrameType | None, limit: int = LIMIT) -> FrameType | None:
-    """The nearest user frame from ``frame`` out, else the best fallback; None for no frame."""
+    """The nearest user frame from ``frame`` out, else the best fallback; None for no frame.
+
+    The walk stops at the reactor's loop: past it is only ``reactor.run()``.
+    """
     best: FrameType | None = None
     best_kind = INTERNAL + 1
     for _ in range(limit):
         if frame is None:
             break
-        kind = code_kind(frame.f_code)
+        code = frame.f_code
+        kind = code_kind(code)
         if kind == USER:
             return frame
         if kind < best_kind:
             best, best_kind = frame, kind
+        if code.co_name in LOOP_NAMES:
+            break
         frame = frame.f_back
     return best
 
@@ -96,6 +110,22 @@ def path_kind(filename: str) -> int:
     if real.startswith(_LIBRARIES):
         return LIBRARY
     return USER
+
+
+def caller_site(frame: FrameType | None, limit: int = LIMIT) -> tuple[CodeType | None, int]:
+    """(code, offset) of the nearest user frame from ``frame`` out, or (None, -1)
+    when the walk reaches the reactor's loop first: what a dispatch did on its
+    own (Twisted accepting a connection, say) has no line of the user's."""
+    for _ in range(limit):
+        if frame is None:
+            break
+        code = frame.f_code
+        if code_kind(code) == USER:
+            return code, frame.f_lasti
+        if code.co_name in LOOP_NAMES:
+            break
+        frame = frame.f_back
+    return None, -1
 
 
 def internal_code(code: CodeType) -> bool:

@@ -22,11 +22,9 @@ from . import specs, versions
 from .recorder import Part, Recorder
 from .rewrite import RewriteError, rewrite
 from .shared import ACTIVE, disguise, shared_patch
-from .sites import INTERNAL, LIMIT, USER, code_kind, internal_code, site_of
+from .sites import INTERNAL, LIMIT, LOOP_NAMES, USER, code_kind, internal_code, site_of
 
 _getframe = sys._getframe
-#: Functions that run the reactor's dispatches: a walk out for a site stops there.
-_LOOP_NAMES = frozenset({"doIteration", "_readOrWrite", "mainLoop", "_run_once", "run_forever"})
 
 
 def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float]) -> None:
@@ -74,7 +72,7 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
             kind = code_kind(code)
             if kind == USER:
                 return rec.interner.ref(code), frame.f_lasti
-            if code.co_name in _LOOP_NAMES:
+            if code.co_name in LOOP_NAMES:
                 break
             if kind < best_kind:
                 best, best_kind = frame, kind

@@ -75,7 +75,7 @@ def conn_warning(code: str, conn: Any, now: int, diag: "ConnectionFindings") -> 
             f"{label} still open when the reactor stopped{how}: "
             f"trial calls this a dirty reactor; {fix} when done"
         )
-    return conn.protocol, None, conn.id, text
+    return conn.protocol, conn.site, conn.id, text
 
 
 class ConnSource:

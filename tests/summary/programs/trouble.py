@@ -60,7 +60,7 @@ def stop():
 
 never = defer.Deferred()  # @never
 port = reactor.listenTCP(0, protocol.Factory.forProtocol(Flood), interface="127.0.0.1")  # @port
-reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Sleeper))
+reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Sleeper))  # @connect
 reactor.callLater(0.01, fail_without_errback)
 reactor.callLater(60, forgotten)  # @forgotten
 kit.run(reactor, tracer)

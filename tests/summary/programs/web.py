@@ -36,7 +36,7 @@ def fetch_all(port):
     agent = client.Agent(reactor)
     base = f"http://127.0.0.1:{port}/".encode()
     for name in (b"index.html", b"big.bin", b"big.bin", b"index.html"):
-        response = yield agent.request(b"GET", base + name)
+        response = yield agent.request(b"GET", base + name)  # @request
         body = yield client.readBody(response)
         assert response.code == 200 and body
     size = yield threads.deferToThread(checksum)
@@ -52,5 +52,5 @@ site = server.Site(static.File(root))
 listening = reactor.listenTCP(0, site, interface="127.0.0.1")  # @listen
 loop = task.LoopingCall(refresh)
 loop.start(0.02)  # @loop_start
-fetch_all(listening.getHost().port).addBoth(done)
+fetch_all(listening.getHost().port).addBoth(done)  # @fetch
 kit.run(reactor, tracer)

@@ -190,7 +190,7 @@ def _make_maker(original: Any, part: Part, target: list[Any]) -> Any:
             try:
                 code, offset = site_of(sys._getframe(1))
                 if code is not None:
-                    MADE_AT[result] = (code, offset)
+                    MADE_AT[result] = (code, -1 if offset is None else offset)
             except TypeError:
                 pass  # a result that cannot be weakly referenced: no site for it
             except Exception as exc:  # noqa: BLE001 - never raise into the program

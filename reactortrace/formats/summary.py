@@ -11,7 +11,7 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
                 "duration", "recording_off": {part: why}},
       "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s"},
       "warnings": [{"code", "message", "where", "subject", "name", "ts"}],
-      "slowest": [{"name", "kind", "ts", "dur", "site", "function", "stack"}],
+      "slowest": [{"name", "kind", "ts", "dur", "site", "made_at", "function", "stack"}],
       "callables": [{"name", "kind", "count", "total", "mean", "max", "p95",
                      "errors"}],
       "timers": [{"site", "name", "looping", "interval", "count", "p50", "p95",

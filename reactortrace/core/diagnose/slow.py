@@ -46,7 +46,8 @@ class Blocked:
             "kind": self.kind,
             "ts": self.ts,
             "dur": self.dur,
-            "site": self.site or self.where,
+            "site": self.site,  # the blocking line, when the watchdog saw it
+            "made_at": self.where,  # a timer's creation site
             "function": self.function,
             "stack": list(self.stack),
         }

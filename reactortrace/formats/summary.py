@@ -9,8 +9,9 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
     {
       "trace": {"path", "program", "reactor", "complete", "events", "dropped",
                 "duration", "recording_off": {part: why}},
-      "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s"},
-      "warnings": [{"code", "message", "where", "subject", "name", "ts"}],
+      "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s", "leftovers"},
+      "warnings": [{"code", "message", "where", "subject", "name", "ts"} (+ "duration",
+                    "stack" for a slow callback)],
       "slowest": [{"name", "kind", "ts", "dur", "site", "made_at", "function", "stack"}],
       "callables": [{"name", "kind", "count", "total", "mean", "max", "p95",
                      "errors"}],

@@ -320,13 +320,16 @@ class LoopState:
         if event.args.get("phase") == "shutdown":
             self.diagnostics.shutdown(event.ts, self._timers, self._conns)
 
-    def finish(self, ts: int | None = None) -> None:
+    def finish(self, ts: int | None = None, ended: str = "when the recording ended") -> None:
         """Take what is pending and open now as left over at shutdown.
 
         For a trace that ends without the reactor's ``shutdown`` event (the
-        program was killed, or written while running); a no-op after one.
+        program was killed, or written while running, or a test ended:
+        ``ended`` says which in messages); a no-op after one.
         """
-        self.diagnostics.shutdown(self.last_end if ts is None else ts, self._timers, self._conns)
+        self.diagnostics.shutdown(
+            self.last_end if ts is None else ts, self._timers, self._conns, ended
+        )
 
     def _count_call(self, event: Event, failed: bool) -> None:
         key = (event.name, event.kind)

@@ -264,7 +264,7 @@ class PerTestRecorder:
         state.dropped = recording.lost
         state.feed(recording.events)
         end = max(state.last_end, recording.events[-1].ts if recording.events else 0)
-        state.finish(end)
+        state.finish(end, "when the test ended")
         snapshot = state.snapshot(end)
         if snapshot.warnings:
             self.warnings[recording.nodeid] = list(snapshot.warnings)

@@ -356,7 +356,7 @@ def test_a_timer_left_pending_by_a_test_is_a_warning_of_that_test(
     assert section[0] == "test_left.py::test_leaves_a_timer", section
     assert len(section) == 2, section  # the test that cancelled its timer is clean
     assert section[1].lstrip().startswith(f"leftover-timer (test_left.py:{line}): a timer for")
-    assert "forgotten" in section[1]
+    assert "forgotten" in section[1] and "still pending when the test ended" in section[1]
     found = traces(out)
     (warning,) = found["test_leaves_a_timer"].snapshot.warnings
     assert warning["code"] == "leftover-timer"

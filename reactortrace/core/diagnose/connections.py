@@ -72,7 +72,7 @@ def conn_warning(code: str, conn: Any, now: int, diag: "ConnectionFindings") -> 
         fix = "stopListening() it" if listening else "loseConnection() it"
         how = " (the reactor closed it)" if conn.closed_at is not None else ""
         text = (
-            f"{label} still open when the reactor stopped{how}: "
+            f"{label} still open {diag.ended}{how}: "
             f"trial calls this a dirty reactor; {fix} when done"
         )
     return conn.protocol, conn.site, conn.id, text
@@ -104,6 +104,8 @@ class ConnectionFindings:
         self.findings = findings
         self.idle_ns = idle_ns
         self.pending_ns = pending_ns
+        #: How leftover messages say when it ended.
+        self.ended = "when the reactor stopped"
         #: Connections closed last (records, oldest first).
         self.closed: deque[Any] = deque(maxlen=KEEP_CLOSED)
 

@@ -55,13 +55,18 @@ class Diagnostics:
         """The connections closed last (records, oldest first)."""
         return self.connections.closed
 
-    def shutdown(self, ts: int, timers: Mapping[Any, Any], conns: Mapping[Any, Any]) -> None:
-        """The reactor shut down at ``ts`` with ``timers`` pending and ``conns`` open."""
+    def shutdown(
+        self, ts: int, timers: Mapping[Any, Any], conns: Mapping[Any, Any],
+        ended: str = "when the reactor stopped",
+    ) -> None:
+        """The reactor shut down at ``ts`` with ``timers`` pending and ``conns`` open
+        (``ended``: how messages say when, for a test or a recording that ended)."""
         if self.shutdown_at is not None:
             return
         self.shutdown_at = ts
+        self.connections.ended = ended
         if self.thresholds.leftovers:
-            find_leftovers(self.findings, self.connections, ts, timers, conns)
+            find_leftovers(self.findings, self.connections, ts, timers, conns, ended)
 
     def warnings(self, now: int, conns: Mapping[Any, Any]) -> list[dict[str, Any]]:
         """The findings as of ``now``, oldest first (``conns``: those open now)."""

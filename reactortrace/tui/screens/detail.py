@@ -30,6 +30,8 @@ def info_fields(info: Info) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclass_fields(info):
         value = getattr(info, f.name)
+        if value is None and f.name == "site":
+            continue  # not known (an older trace): "Created at" says what the events say
         if value is None:
             value = "-"
         elif f.name in DURATION_FIELDS:

@@ -428,6 +428,16 @@ def test_leftovers_are_no_warning_outside_tests(log: EventLog) -> None:
     assert Thresholds().leftovers is False
 
 
+def test_thresholds_come_from_the_trace_and_old_traces_keep_defaults() -> None:
+    meta = {"options": {"thresholds": {"pending_s": 2, "slow_ms": 50, "leftovers": True}}}
+    found = Thresholds.from_meta(meta)
+    assert (found.pending_s, found.slow_ms, found.late_ms, found.leftovers) == (2, 50, 100, True)
+    assert Thresholds.from_meta({}) == Thresholds() == Thresholds.from_meta({"options": 3})
+    assert Thresholds.from_meta({"test": {"nodeid": "t.py::x"}}).leftovers  # an old test trace
+    explicit = {"test": {}, "options": {"thresholds": {"leftovers": False}}}
+    assert not Thresholds.from_meta(explicit).leftovers
+
+
 def test_timers_twisted_made_for_itself_are_never_leftovers(log: EventLog) -> None:
     log.add("timer.schedule", 0, name="twisted.web.http.HTTPFactory._updateLogDateTime",
             timer=1, site="/site-packages/twisted/web/http.py:3427", delay=S, due=S,

@@ -70,8 +70,14 @@ class Thresholds:
     def from_meta(cls, meta: Any) -> Thresholds:
         """The thresholds a trace was recorded with (its meta's ``options``), so a
         summary or a replay finds what the live run found; defaults for an old trace."""
-        options = meta.get("options") if isinstance(meta, dict) else None
-        return cls.from_dict(options.get("thresholds") if isinstance(options, dict) else None)
+        if not isinstance(meta, dict):
+            return cls()
+        options = meta.get("options")
+        stored = options.get("thresholds") if isinstance(options, dict) else None
+        found = cls.from_dict(stored)
+        if "test" in meta and not (isinstance(stored, dict) and "leftovers" in stored):
+            found = replace(found, leftovers=True)  # a test's trace from before they were kept
+        return found
 
     @classmethod
     def from_options(

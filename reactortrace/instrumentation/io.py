@@ -18,14 +18,14 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import abstract, tcp
+from twisted.internet import abstract, endpoints, tcp
 
 from . import records as R
 from . import specs
 from .recorder import Part, Recorder
 from .rewrite import rewrite
 from .shared import ACTIVE, disguise, shared_patch
-from .sites import caller_site, site_of
+from .sites import LIMIT, LOOP_NAMES, caller_site, site_of
 
 #: id(selectable) -> (recorder, connection id, selectable, fd) for open
 #: connections. The entry keeps the selectable alive, so its id stays its own,
@@ -181,6 +181,47 @@ def made_at(selectable: Any) -> tuple[Any, int]:
     return caller_site(sys._getframe(2))
 
 
+def _owner_site(frame: Any) -> tuple[Any, int] | None:
+    """The site of the nearest object (``self``) on the stack whose making the
+    user's code asked for: a HostnameEndpoint connects after resolving its
+    name, from a callback, with no line of the user's on the stack."""
+    for _ in range(LIMIT):
+        if frame is None or frame.f_code.co_name in LOOP_NAMES:
+            break
+        owner = frame.f_locals.get("self")
+        if owner is not None:
+            try:
+                found = MADE_AT.get(owner)
+            except TypeError:
+                found = None
+            if found is not None and found[0] is not None:
+                return found
+        frame = frame.f_back
+    return None
+
+
+def _site(frame: Any) -> tuple[Any, int]:
+    """:func:`site_of` with ``-1`` for an unknown offset."""
+    code, offset = site_of(frame)
+    return code, -1 if offset is None else offset
+
+
+def _make_endpoint_connect(original: Any) -> Any:
+    """``HostnameEndpoint.connect`` noting the user's line, for the connection it
+    makes once the name is resolved."""
+
+    def connect(self: Any, protocolFactory: Any) -> Any:
+        try:
+            code, offset = _site(sys._getframe(1))
+            if code is not None:
+                MADE_AT[self] = (code, offset)
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            _io_failed(exc)
+        return original(self, protocolFactory)
+
+    return disguise(connect, original)
+
+
 def _make_maker(original: Any, part: Part, target: list[Any]) -> Any:
     """A reactor method that makes a port or connector, noting the user's line."""
 
@@ -188,9 +229,13 @@ def _make_maker(original: Any, part: Part, target: list[Any]) -> Any:
         result = original(self, *args, **kw)
         if self is target[0] and part.on:
             try:
-                code, offset = site_of(sys._getframe(1))
+                frame = sys._getframe(1)
+                code, offset = caller_site(frame)
+                if code is None:  # Twisted made it later, on behalf of an endpoint?
+                    owner = _owner_site(frame)
+                    code, offset = owner if owner is not None else _site(frame)
                 if code is not None:
-                    MADE_AT[result] = (code, -1 if offset is None else offset)
+                    MADE_AT[result] = (code, offset)
             except TypeError:
                 pass  # a result that cannot be weakly referenced: no site for it
             except Exception as exc:  # noqa: BLE001 - never raise into the program
@@ -229,7 +274,8 @@ def _producer_resumed(selectable: Any) -> None:
 
 
 def _io_failed(exc: BaseException) -> None:
-    """Counting bytes (a class-level hook, shared) failed: io is off in every tracer."""
+    """A class-level io hook (shared: counting bytes, siting endpoints) failed: io is off
+    in every tracer."""
     for rec in list(ACTIVE):
         rec.fail(IO_PART, exc)
 
@@ -317,6 +363,7 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, conns: Connections)
         original = getattr(reactor_class, name, None)
         if original is not None:
             part.patcher.set(reactor_class, name, _make_maker(original, part, target))
+    shared_patch(part, endpoints.HostnameEndpoint, "connect", _make_endpoint_connect)
     shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
     shared_patch(part, abstract.FileDescriptor, "doWrite", _make_do_write)
     for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):

@@ -179,6 +179,9 @@ def test_timers_are_sited_at_the_users_line(
     opened = {(e.name, e.args["site"]) for e in web.by_kind("conn.open")}
     assert ("twisted.internet.tcp.Port", site("web", "listen")) in opened
     assert ("twisted.web.http.HTTPChannel", site("web", "listen")) in opened  # accepted there
+    # Agent's HostnameEndpoint connects after resolving the name: still the user's line
+    clients = {s for name, s in opened if name.endswith("HTTP11ClientProtocol")}
+    assert clients == {site("web", "request")}
     made = {(e.args["site"], e.args["waits"]) for e in web.by_kind("deferred.new")}
     assert (site("web", "fetch"), "deferred") in made  # an inlineCallbacks function's call
     assert (site("web", "request"), "connection") in made  # Agent.request in it

@@ -1,9 +1,12 @@
-"""``twistd -n web`` serving static files, stopped by SIGTERM: a healthy server.
+"""Healthy programs run as users run them, under ``reactortrace run``: no warning.
 
-Large files go through flow control (the transport pauses the file producer
-whenever its buffer fills, then resumes it), Twisted keeps its own timers
-(the log-date clock, connection timeouts), and the reactor closes the port
-at shutdown. None of that is a fault: the trace must hold no warning.
+``twistd -n web`` serving static files, stopped by SIGTERM: large files go
+through flow control (the transport pauses the file producer whenever its
+buffer fills, then resumes it), Twisted keeps its own timers (the log-date
+clock, connection timeouts), and the reactor closes the port at shutdown.
+The bundled demo without its deliberately slow callback: echo clients, HTTP
+polled by an Agent, LoopingCalls, thread-pool jobs, inlineCallbacks and
+coroutines. None of that is a fault: the traces must hold no warning.
 """
 
 from __future__ import annotations
@@ -81,5 +84,41 @@ def test_twistd_web_static_files_then_sigterm_gives_no_warning(
     assert trace_path.exists(), stderr[-3000:]
     trace = reactortrace.load(str(trace_path))
     assert trace.by_kind("conn.pause") and trace.by_kind("conn.resume")  # flow control ran
+    assert trace.snapshot is not None and trace.snapshot.warnings == ()
+    assert summarize(trace)["warnings"] == []
+
+
+REACTOR_MODULES = {
+    "epoll": "twisted.internet.epollreactor",
+    "poll": "twisted.internet.pollreactor",
+    "select": "twisted.internet.selectreactor",
+    "asyncio": "twisted.internet.asyncioreactor",
+}
+DEMO = """
+import importlib, sys
+importlib.import_module(sys.argv[1]).install()
+from reactortrace.demo.program import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_the_demo_without_its_slow_callback_gives_no_warning(
+    tmp_path: Path, reactor: str
+) -> None:
+    script = tmp_path / "demo_on.py"
+    script.write_text(DEMO)
+    trace_path = tmp_path / "demo.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("REACTORTRACE_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "reactortrace", "run", "--no-tui", "-q", "-o", str(trace_path),
+         str(script), REACTOR_MODULES[reactor], "--duration", "3", "--no-slow", "--quiet"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "slow=0" in done.stdout and "errors=0" in done.stdout
+    trace = reactortrace.load(str(trace_path))
+    assert trace.by_kind("timer") and trace.by_kind("io.read") and trace.by_kind("thread")
     assert trace.snapshot is not None and trace.snapshot.warnings == ()
     assert summarize(trace)["warnings"] == []

@@ -28,11 +28,14 @@ def main(argv: Sequence[str]) -> int:
                         metavar="N", help=f"rows per table (default {DEFAULT_TOP})")
     opts.add(parser, *opts.THRESHOLDS)
     args = parser.parse_args(argv)
-    thresholds = opts.thresholds_from(args)
+    opts.thresholds_from(args)  # a bad value is refused before the trace is read
+    from ..core.diagnose import Thresholds
     from ..formats import load
     from ..formats.summary import summarize
 
     trace = load(args.trace)
+    # What the trace was recorded with, unless told otherwise here.
+    thresholds = opts.thresholds_from(args, Thresholds.from_meta(trace.meta))
     if not trace.complete:
         sys.stderr.write(
             f"reactortrace: {args.trace} was cut short (its program did not finish writing it); "

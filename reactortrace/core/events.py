@@ -60,9 +60,11 @@ KINDS: tuple[str, ...] = (
 #: The ``args`` keys each kind carries (all times in ns; ``None`` where unknown).
 ARGS: dict[str, tuple[str, ...]] = {
     # timer: id unique in the trace, creation site "file:line", delay asked for,
-    # lateness of the firing, LoopingCall or not, exception type if it raised.
+    # lateness of the firing, LoopingCall or not, exception type if it raised;
+    # own: true when no user code asked for it (Twisted's housekeeping, sited
+    # at Twisted's line), absent otherwise: such a timer is never a leftover.
     TIMER: ("timer", "site", "delay", "late", "looping", "error"),
-    TIMER_SCHEDULE: ("timer", "site", "delay", "due", "looping"),
+    TIMER_SCHEDULE: ("timer", "site", "delay", "due", "looping", "own"),
     TIMER_CANCEL: ("timer", "site"),
     TIMER_RESET: ("timer", "site", "due"),
     # io: connection id (never reused, unlike fds), fd, bytes moved if known,
@@ -71,7 +73,9 @@ ARGS: dict[str, tuple[str, ...]] = {
     IO_WRITE: ("conn", "fd", "bytes", "buffered", "error"),
     # conn: name is the protocol class (the application's one under TLS);
     # buffer_size is the transport's write buffer size (backpressure above it).
-    CONN_OPEN: ("conn", "fd", "type", "local", "peer", "transport", "buffer_size"),
+    # site: where the user's code made it (listenTCP, connectTCP, an endpoint),
+    # an accepted connection its port's.
+    CONN_OPEN: ("conn", "fd", "type", "local", "peer", "transport", "buffer_size", "site"),
     CONN_CLOSE: ("conn", "reason"),
     # The transport paused / resumed the producer writing into it (its write
     # buffer went above bufferSize / drained); buffered is the buffer then.

@@ -18,6 +18,7 @@ import time
 from typing import Callable, Protocol, runtime_checkable
 
 from reactortrace.core import events as ev
+from reactortrace.core.diagnose import Thresholds
 from reactortrace.core.events import Event
 from reactortrace.core.feed import ENDED, PAUSED, REPLAY, Feed, FeedUpdate
 from reactortrace.core.snapshot import Snapshot
@@ -211,7 +212,7 @@ class ReplayFeed:
     # -- internals ---------------------------------------------------------
 
     def _fresh_state(self) -> LoopState:
-        state = LoopState(self._window_ns)
+        state = LoopState(self._window_ns, thresholds=Thresholds.from_meta(self.trace.meta))
         state.dropped = self.trace.dropped
         return state
 

@@ -42,6 +42,7 @@ class ConnectionInfo:
     writes: int
     last_activity: int | None  # ns since trace start
     write_buffer: int
+    site: str | None = None  # where the user's code made it (newer traces)
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,6 +179,7 @@ class LoopState:
             delay if delay is not None else due - event.ts,
             due,
             bool(args.get("looping")),
+            args.get("own") is True,
         )
         if timer.looping:
             self.diagnostics.looping_scheduled(timer.site or timer.name, timer.delay)
@@ -244,10 +245,13 @@ class LoopState:
                 conn.bytes_out += size
             buffered = args.get("buffered")
             if buffered is not None and buffered >= 0:
-                conn.write_buffer = buffered
-                if buffered > (conn.buffer_size or DEFAULT_BUFFER_SIZE):
+                before, conn.write_buffer = conn.write_buffer, buffered
+                limit = conn.buffer_size or DEFAULT_BUFFER_SIZE
+                if buffered > limit:
                     conn.peak_buffer = max(conn.peak_buffer, buffered)
-                    self.diagnostics.backpressure(event, conn)
+                    if before > limit and buffered > before and not conn.pauses:
+                        # over the limit and still growing, and no producer throttled
+                        self.diagnostics.backpressure(event, conn)
         self.diagnostics.dispatch(event)
 
     def _on_open(self, event: Event, bucket: list[int]) -> None:
@@ -262,6 +266,8 @@ class LoopState:
             event.ts,
         )
         conn.buffer_size = args.get("buffer_size")
+        site = args.get("site")
+        conn.site = site if isinstance(site, str) else None
 
     def _on_close(self, event: Event, bucket: list[int]) -> None:
         conn_id = event.args.get("conn")
@@ -282,12 +288,14 @@ class LoopState:
         if conn is not None:
             conn.pauses += 1
             conn.peak_buffer = max(conn.peak_buffer, event.args.get("buffered") or 0)
-            self.diagnostics.backpressure(event, conn)
+            if conn.paused_at is None:
+                conn.paused_at = event.ts
 
     def _on_resume(self, event: Event, bucket: list[int]) -> None:
         conn = self._known_conn(event)
         if conn is not None:
             conn.resumes += 1
+            self.diagnostics.resumed(event, conn)
 
     def _on_halfclose(self, event: Event, bucket: list[int]) -> None:
         conn = self._known_conn(event)
@@ -313,13 +321,16 @@ class LoopState:
         if event.args.get("phase") == "shutdown":
             self.diagnostics.shutdown(event.ts, self._timers, self._conns)
 
-    def finish(self, ts: int | None = None) -> None:
+    def finish(self, ts: int | None = None, ended: str = "when the recording ended") -> None:
         """Take what is pending and open now as left over at shutdown.
 
         For a trace that ends without the reactor's ``shutdown`` event (the
-        program was killed, or written while running); a no-op after one.
+        program was killed, or written while running, or a test ended:
+        ``ended`` says which in messages); a no-op after one.
         """
-        self.diagnostics.shutdown(self.last_end if ts is None else ts, self._timers, self._conns)
+        self.diagnostics.shutdown(
+            self.last_end if ts is None else ts, self._timers, self._conns, ended
+        )
 
     def _count_call(self, event: Event, failed: bool) -> None:
         key = (event.name, event.kind)
@@ -381,6 +392,7 @@ class LoopState:
                     c.writes,
                     c.last_activity,
                     c.write_buffer,
+                    c.site,
                 )
                 for cid, c in self._conns.items()
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reactortrace.core.diagnose import Thresholds
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.state import LoopState
@@ -36,7 +37,7 @@ class Trace:
 
     def state_at(self, ts: int) -> Snapshot:
         """The state at ``ts``, replayed from the events that ended by then."""
-        state = LoopState()
+        state = LoopState(thresholds=Thresholds.from_meta(self.meta))
         state.dropped = self.dropped
         state.feed(event for event in self.events if event.ts + event.dur <= ts)
         return state.snapshot(ts)

@@ -11,9 +11,13 @@ from reactortrace.core.stats import LogHistogram
 class TimerRecord:
     """A pending timer."""
 
-    __slots__ = ("name", "site", "delay", "due", "looping")
+    __slots__ = ("name", "site", "delay", "due", "looping", "own")
 
-    def __init__(self, name: str, site: str | None, delay: int, due: int, looping: bool):
+    def __init__(
+        self, name: str, site: str | None, delay: int, due: int, looping: bool,
+        own: bool = False,
+    ):
+        self.own = own  # Twisted made it, no user code asked: never a leftover
         self.name = name
         self.site = site
         self.delay = delay
@@ -38,11 +42,14 @@ class ConnRecord:
         "writes",
         "last_activity",
         "write_buffer",
+        "site",
         # read by Diagnostics
         "buffer_size",
         "peak_buffer",
         "pauses",
         "resumes",
+        "paused_at",
+        "longest_pause",
         "halfclosed_at",
         "halfclosed_side",
         "idle_longest",
@@ -66,10 +73,13 @@ class ConnRecord:
         self.writes = 0
         self.last_activity: int | None = None
         self.write_buffer = 0
+        self.site: str | None = None
         self.buffer_size: int | None = None
         self.peak_buffer = 0
         self.pauses = 0
         self.resumes = 0
+        self.paused_at: int | None = None  # paused now, since
+        self.longest_pause = 0
         self.halfclosed_at: int | None = None
         self.halfclosed_side: str | None = None
         self.idle_longest = 0

@@ -9,6 +9,7 @@ in the TUI's narrow cells alike (``spaced`` puts a space before the unit).
 
 from __future__ import annotations
 
+import os
 import re
 
 NS = 1
@@ -120,3 +121,18 @@ def percent(fraction: float) -> str:
 def _short(value: float) -> str:
     """Three significant digits, never in exponent form."""
     return f"{value:.3g}" if value < 99.95 else f"{value:.0f}"
+
+
+def short_path(where: str | None, cwd: str | None = None) -> str:
+    """A ``file:line`` site as users read it: normalized (no ``..``), relative
+    to the working directory when under it, else whole; ``-`` for no site."""
+    if not where:
+        return "-"
+    path, sep, line = where.rpartition(":")
+    if not sep or not line.isdigit():
+        path, line = where, ""
+    path = os.path.normpath(path)
+    base = os.path.join(cwd or os.getcwd(), "")
+    if path.startswith(base):
+        path = path[len(base):]
+    return f"{path}:{line}" if line else path

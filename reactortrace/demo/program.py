@@ -85,9 +85,10 @@ class Demo:
     """Everything the demo runs, on the reactor it is given."""
 
     def __init__(
-        self, reactor: Any, quiet: bool = False, seed: int | None = None
+        self, reactor: Any, quiet: bool = False, seed: int | None = None, slow: bool = True
     ) -> None:
         self.reactor = reactor
+        self.slow = slow  # run the deliberately slow callback
         self.quiet = quiet
         self.counts = Counts()
         self.rng = random.Random(seed)
@@ -119,7 +120,8 @@ class Demo:
         self._loop(self.poll_http, HTTP_INTERVAL)
         self._loop(self.run_thread_job, THREAD_INTERVAL)
         self._loop(self.run_workflows, WORKFLOW_INTERVAL)
-        self._slow_call = self.reactor.callLater(SLOW_FIRST, self.slow_report)
+        if self.slow:
+            self._slow_call = self.reactor.callLater(SLOW_FIRST, self.slow_report)
         self.reactor.addSystemEventTrigger("before", "shutdown", self.shutdown)
         self.log(
             f"demo: pid {os.getpid()}, echo on {HOST}:{echo_port.getHost().port}, "
@@ -257,6 +259,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quiet", action="store_true", help="no log lines, only the final summary"
     )
+    parser.add_argument(
+        "--no-slow", dest="slow", action="store_false",
+        help="leave out the callback that blocks the reactor: a healthy program",
+    )
     args = parser.parse_args(argv)
     if args.duration is not None and args.duration <= 0:
         parser.error("--duration must be positive")
@@ -268,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from twisted.internet import reactor  # the installed one, chosen at call time
 
-    demo = Demo(reactor, quiet=args.quiet)
+    demo = Demo(reactor, quiet=args.quiet, slow=args.slow)
     reactor.callWhenRunning(demo.start)
     if args.duration is not None:
         reactor.callLater(args.duration, demo.stop)

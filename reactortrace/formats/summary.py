@@ -9,9 +9,10 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
     {
       "trace": {"path", "program", "reactor", "complete", "events", "dropped",
                 "duration", "recording_off": {part: why}, "written_early"},
-      "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s"},
-      "warnings": [{"code", "message", "where", "subject", "name", "ts"}],
-      "slowest": [{"name", "kind", "ts", "dur", "site", "function", "stack"}],
+      "thresholds": {"slow_ms", "late_ms", "pending_s", "idle_s", "leftovers"},
+      "warnings": [{"code", "message", "where", "subject", "name", "ts"} (+ "duration",
+                    "stack" for a slow callback)],
+      "slowest": [{"name", "kind", "ts", "dur", "site", "made_at", "function", "stack"}],
       "callables": [{"name", "kind", "count", "total", "mean", "max", "p95",
                      "errors"}],
       "timers": [{"site", "name", "looping", "interval", "count", "p50", "p95",
@@ -47,7 +48,7 @@ def summarize(
     trace: Trace, thresholds: Thresholds | None = None, top: int = DEFAULT_TOP
 ) -> dict[str, Any]:
     """The summary of ``trace`` as the JSON document described above."""
-    thresholds = thresholds or Thresholds()
+    thresholds = thresholds or Thresholds.from_meta(trace.meta)
     state = LoopState(thresholds=thresholds)
     state.dropped = trace.dropped
     state.feed(trace.events)

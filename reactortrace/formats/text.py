@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..core.units import duration, size
+from ..core.units import duration, short_path, size
 
 
 def _took(ns: int) -> str:
@@ -72,7 +72,7 @@ def _warnings(warnings: list[dict[str, Any]], console: Console) -> None:
                    ("where", "left"))
     for w in warnings:
         _row(table, Text(str(w.get("code")), style="bold dark_orange"),
-                      str(w.get("message") or ""), str(w.get("where") or "-"))
+             str(w.get("message") or ""), short_path(w.get("where")))
     console.print(table)
 
 
@@ -82,18 +82,26 @@ def _slowest(rows: list[dict[str, Any]], more: int, console: Console) -> None:
     table = _table("Slowest dispatches", more, ("#", "right"), ("duration", "right"),
                    ("kind", "left"), ("callable", "left"), ("blocking line", "left"))
     for number, row in enumerate(rows, 1):
-        line = row["site"] or "-"
-        if row["function"]:
+        line = short_path(row["site"])
+        if row["site"] and row["function"]:
             line += f" in {row['function']}"
+        elif not row["site"] and row.get("made_at"):
+            line = f"- (timer made at {short_path(row['made_at'])})"
         _row(table, str(number), _took(row["dur"]), str(row["kind"] or "-"),
                       row["name"], line)
     console.print(table)
+    same: dict[tuple[str, ...], list[int]] = {}  # a stack seen again is shown once
     for number, row in enumerate(rows, 1):
         if row["stack"]:
-            title = f"Stack of #{number}, {row['name']}, outermost first:"
-            console.print(Text(title, style="bold"))
-            for frame in row["stack"]:
-                console.print(Text("  " + frame), overflow="fold")
+            same.setdefault(tuple(row["stack"]), []).append(number)
+    for stack, numbers in same.items():
+        name = rows[numbers[0] - 1]["name"]
+        which = ", ".join(f"#{n}" for n in numbers)
+        times = f" ({len(numbers)} times)" if len(numbers) > 1 else ""
+        console.print(Text(f"Stack of {which}, {name}{times}, outermost first:", style="bold"))
+        for frame in stack:
+            where, _, function = frame.partition(" ")
+            console.print(Text(f"  {short_path(where)} {function}".rstrip()), overflow="fold")
     if any(row["stack"] for row in rows):
         console.print()
 
@@ -119,7 +127,7 @@ def _timers(rows: list[dict[str, Any]], more: int, console: Console) -> None:
                    ("missed ticks", "right"))
     for row in rows:
         missed = str(row["missed"]) if row["looping"] else ""
-        _row(table, row["site"], row["name"], str(row["count"]),
+        _row(table, short_path(row["site"]), row["name"], str(row["count"]),
                       *(_took(row[k]) for k in ("p50", "p95", "max")), missed)
     console.print(table)
 

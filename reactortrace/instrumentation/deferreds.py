@@ -10,6 +10,7 @@ and the line it waited at, not by Twisted's helper.
 
 from __future__ import annotations
 
+import sys
 import types
 from time import perf_counter as _clock
 from typing import Any
@@ -17,11 +18,13 @@ from typing import Any
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from ..core.names import site
 from . import records as R
 from . import specs, versions
 from .recorder import Recorder
 from .rewrite import rewrite
 from .shared import ACTIVE, original_of, shared_patch
+from .sites import USER, path_kind, site_of
 
 _FUNCTION = types.FunctionType
 _pack = R.DEFERRED_FMT.pack
@@ -96,9 +99,22 @@ def _fail_result(deferred: Any) -> None:
     if failure is None:
         rec.emit("deferreds", R.DEFERRED_HANDLED, id(deferred))
         return
-    frames = getattr(failure, "frames", None)
-    where = f"{frames[-1][1]}:{frames[-1][2]}" if frames else None
-    rec.emit("deferreds", R.DEFERRED_ERROR, id(deferred), getattr(failure, "type", None), where)
+    rec.emit("deferreds", R.DEFERRED_ERROR, id(deferred), getattr(failure, "type", None),
+             _failure_site(failure))
+
+
+def _failure_site(failure: Any) -> str | None:
+    """Where a Failure comes from, as the user knows it: the deepest user frame of
+    its traceback (where it was raised), else the user line that fired the
+    Deferred with it (``d.errback(...)``, or the call that ended in Twisted)."""
+    frames = getattr(failure, "frames", None) or ()
+    for frame in reversed(frames):
+        if path_kind(frame[1]) == USER:
+            return f"{frame[1]}:{frame[2]}"
+    code, offset = site_of(sys._getframe(2))
+    if code is not None:
+        return site(code, offset)
+    return f"{frames[-1][1]}:{frames[-1][2]}" if frames else None
 
 
 def _make_run_callbacks(original: Any) -> Any:

@@ -13,16 +13,19 @@ which TCP and UNIX streams read and write.
 from __future__ import annotations
 
 import itertools
+import sys
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import abstract, tcp
+from twisted.internet import abstract, endpoints, tcp
 
 from . import records as R
 from . import specs
 from .recorder import Part, Recorder
 from .rewrite import rewrite
 from .shared import ACTIVE, disguise, shared_patch
+from .sites import LIMIT, LOOP_NAMES, caller_site, site_of
 
 #: id(selectable) -> (recorder, connection id, selectable, fd) for open
 #: connections. The entry keeps the selectable alive, so its id stays its own,
@@ -36,6 +39,13 @@ FDS: dict[int, tuple[Recorder, int, Any, int]] = {}
 #: opening is recorded once they have one); the value keeps their connector
 #: alive, so the id stays theirs.
 UNNAMED: dict[int, Any] = {}
+#: Port or connector -> (code, offset) of the user's line that made it.
+MADE_AT: "weakref.WeakKeyDictionary[Any, tuple[Any, int]]" = weakref.WeakKeyDictionary()
+#: Reactor methods that make a port or a connector, sited at their caller.
+MAKERS = (
+    "listenTCP", "connectTCP", "listenUNIX", "connectUNIX", "listenUDP",
+    "listenSSL", "connectSSL", "listenUNIXDatagram", "connectUNIXDatagram",
+)
 #: Bytes read and written during the current dispatch, and bytes its last
 #: write left in the buffer: 0 once doWrite emptied it, -1 for "not known
 #: yet, ask the transport" (reactor thread only).
@@ -145,11 +155,94 @@ class Connections:
 def announce(rec: Recorder, selectable: Any, conn: int) -> None:
     """Record the opening of connection ``conn`` as it looks now."""
     protocol, tls = _protocol_classes(selectable)
+    code, offset = made_at(selectable)
     rec.emit(
         IO_PART, R.OPEN, conn, _fileno(selectable), type(selectable), protocol,
         _address(selectable, "getHost"), _address(selectable, "getPeer"), tls,
-        getattr(selectable, "bufferSize", None),
+        getattr(selectable, "bufferSize", None), code, offset,
     )
+
+
+def made_at(selectable: Any) -> tuple[Any, int]:
+    """Where the user's code made ``selectable``: its own ``listenTCP`` (or other
+    maker) line, its connector's, its port's (an accepted connection), else
+    the nearest user frame now, unless that is past the reactor's loop."""
+    for owner in (
+        selectable, getattr(selectable, "connector", None), getattr(selectable, "server", None)
+    ):
+        if owner is None:
+            continue
+        try:
+            found = MADE_AT.get(owner)
+        except TypeError:  # not weakly referable: not one of ours
+            found = None
+        if found is not None:
+            return found if found[0] is not None else (None, -1)
+    return caller_site(sys._getframe(2))
+
+
+def _owner_site(frame: Any) -> tuple[Any, int] | None:
+    """The site of the nearest object (``self``) on the stack whose making the
+    user's code asked for: a HostnameEndpoint connects after resolving its
+    name, from a callback, with no line of the user's on the stack."""
+    for _ in range(LIMIT):
+        if frame is None or frame.f_code.co_name in LOOP_NAMES:
+            break
+        owner = frame.f_locals.get("self")
+        if owner is not None:
+            try:
+                found = MADE_AT.get(owner)
+            except TypeError:
+                found = None
+            if found is not None and found[0] is not None:
+                return found
+        frame = frame.f_back
+    return None
+
+
+def _site(frame: Any) -> tuple[Any, int]:
+    """:func:`site_of` with ``-1`` for an unknown offset."""
+    code, offset = site_of(frame)
+    return code, -1 if offset is None else offset
+
+
+def _make_endpoint_connect(original: Any) -> Any:
+    """``HostnameEndpoint.connect`` noting the user's line, for the connection it
+    makes once the name is resolved."""
+
+    def connect(self: Any, protocolFactory: Any) -> Any:
+        try:
+            code, offset = _site(sys._getframe(1))
+            if code is not None:
+                MADE_AT[self] = (code, offset)
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            _io_failed(exc)
+        return original(self, protocolFactory)
+
+    return disguise(connect, original)
+
+
+def _make_maker(original: Any, part: Part, target: list[Any]) -> Any:
+    """A reactor method that makes a port or connector, noting the user's line."""
+
+    def make(self: Any, *args: Any, **kw: Any) -> Any:
+        result = original(self, *args, **kw)
+        if self is target[0] and part.on:
+            try:
+                frame = sys._getframe(1)
+                code, offset = caller_site(frame)
+                if code is None:  # Twisted made it later, on behalf of an endpoint?
+                    owner = _owner_site(frame)
+                    code, offset = owner if owner is not None else _site(frame)
+                if code is not None:
+                    MADE_AT[result] = (code, offset)
+            except TypeError:
+                pass  # a result that cannot be weakly referenced: no site for it
+            except Exception as exc:  # noqa: BLE001 - never raise into the program
+                part.fail(exc)
+        return result
+
+    return disguise(make, original)
 
 
 def _make_connection_lost(original: Any) -> Any:
@@ -181,7 +274,8 @@ def _producer_resumed(selectable: Any) -> None:
 
 
 def _io_failed(exc: BaseException) -> None:
-    """Counting bytes (a class-level hook, shared) failed: io is off in every tracer."""
+    """A class-level io hook (shared: counting bytes, siting endpoints) failed: io is off
+    in every tracer."""
     for rec in list(ACTIVE):
         rec.fail(IO_PART, exc)
 
@@ -265,9 +359,18 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, conns: Connections)
         return disguise(addReader, original)
 
     part.patcher.set(reactor_class, "addReader", add_reader_hook(reactor_class.addReader))
+    for name in MAKERS:
+        original = getattr(reactor_class, name, None)
+        if original is not None:
+            part.patcher.set(reactor_class, name, _make_maker(original, part, target))
+    shared_patch(part, endpoints.HostnameEndpoint, "connect", _make_endpoint_connect)
     shared_patch(part, tcp.Connection, "_dataReceived", _make_data_received)
     shared_patch(part, abstract.FileDescriptor, "doWrite", _make_do_write)
     for selectable in list(reactor.getReaders()) + list(reactor.getWriters()):
+        try:  # made before we came: where is not known (not the line instrumenting)
+            MADE_AT[selectable] = (None, -1)
+        except TypeError:
+            pass
         register(selectable)
 
 

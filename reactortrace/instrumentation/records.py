@@ -62,7 +62,7 @@ PACKED = {
 CANCEL = 3  # (CANCEL, t, SCHEDULE record, site_code, site_offset)
 RESET = 4  # (RESET, t, SCHEDULE record, due)
 # (OPEN, t, conn, fd, transport_class, protocol_class, local, peer, tls,
-#  buffer_size)
+#  buffer_size, site_code, site_offset)
 OPEN = 7
 CLOSE = 8  # (CLOSE, t, conn, reason_type)
 SYSTEM = 11  # (SYSTEM, t0, t1, event_type)

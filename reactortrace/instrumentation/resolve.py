@@ -9,6 +9,7 @@ from ..core import events as E
 from ..core.events import Event
 from ..core.names import class_name, definition_site, key_name, site
 from . import records as R
+from .sites import internal_code
 
 # Transport classes by "module.Class" -> the connection type shown to users.
 _TYPES = {
@@ -174,13 +175,16 @@ class Resolver:
             return None
         delay_ns = int(delay * 1e9)
         ts = self.ns(t)
-        return Event(seq, ts, 0, E.TIMER_SCHEDULE, self._name(key_ref), {
+        args = {
             "timer": ts,
             "site": self._site(code_ref, offset),
             "delay": delay_ns,
             "due": ts + delay_ns,
             "looping": origin == R.ORIGIN_LOOPING,
-        })
+        }
+        if not code_ref or internal_code(self.objects[code_ref]):
+            args["own"] = True  # no user code asked for it: Twisted's housekeeping
+        return Event(seq, ts, 0, E.TIMER_SCHEDULE, self._name(key_ref), args)
 
     def _cancel(self, seq: int, r: tuple[Any, ...]) -> Event | None:
         _, t, scheduled_as, code, offset = r
@@ -216,7 +220,7 @@ class Resolver:
         })
 
     def _open(self, seq: int, r: tuple[Any, ...]) -> Event:
-        _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size = r
+        _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size, code, at = r
         transport = class_name(transport_cls)
         protocol = class_name(protocol_cls) or transport or "?"
         self.conns[conn] = (protocol, fd)
@@ -228,6 +232,7 @@ class Resolver:
             "peer": address(peer),
             "transport": transport,
             "buffer_size": buffer_size,
+            "site": site(code, at),
         })
 
     def _close(self, seq: int, r: tuple[Any, ...]) -> Event:

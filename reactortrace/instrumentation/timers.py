@@ -22,10 +22,9 @@ from . import specs, versions
 from .recorder import Part, Recorder
 from .rewrite import RewriteError, rewrite
 from .shared import ACTIVE, disguise, shared_patch
-from .sites import internal_code, site_of
+from .sites import INTERNAL, LIMIT, LOOP_NAMES, USER, code_kind, internal_code, site_of
 
 _getframe = sys._getframe
-_looping_sites: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
 
 
 def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float]) -> None:
@@ -46,21 +45,56 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
     user_code = user_codes.get
     from_thread_code = versions.ASYNCIO_FROM_THREAD
     getframe = _getframe
+    loop_code: list[Any] = [None]  # the rewritten runUntilCurrent's code, once made
+    # LoopingCall -> (site ref, offset) of the user's ``lc.start(...)``
+    looping_sites: "weakref.WeakKeyDictionary[Any, tuple[int, int]]" = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def caused_by(caller: Any) -> tuple[int, int]:
+        """(site ref, offset) of a timer Twisted made: the nearest user frame, or,
+        when the walk out reaches the reactor loop first, the site of the timer
+        whose dispatch made this one (HTTPFactory's log-date clock, a chain of
+        Twisted timers), never the line that called ``reactor.run()``.
+        """
+        frame, best, best_kind = caller, None, INTERNAL + 1
+        for _ in range(LIMIT):
+            if frame is None:
+                break
+            code = frame.f_code
+            if code is loop_code[0]:
+                record = pending.get(frame.f_locals.get("call"))
+                if record:
+                    code_ref, offset = R.SCHEDULE_FMT.unpack(record)[4:6]
+                    if code_ref:
+                        return code_ref, offset
+                break
+            kind = code_kind(code)
+            if kind == USER:
+                return rec.interner.ref(code), frame.f_lasti
+            if code.co_name in LOOP_NAMES:
+                break
+            if kind < best_kind:
+                best, best_kind = frame, kind
+            frame = frame.f_back
+        if best is None:
+            return 0, -1
+        return rec.interner.ref(best.f_code), best.f_lasti
 
     def unusual_site(func: Any, caller: Any) -> tuple[int, Any, int, float]:
         """(site ref, offset, origin, queued_at) when Twisted itself called callLater."""
         if type(func) is looping:
-            where = _looping_sites.get(func)
-            if where is None:
-                where = _looping_sites[func] = site_of(caller)
-            code, offset, origin, queued_at = where[0], where[1], R.ORIGIN_LOOPING, 0.0
+            where = looping_sites.get(func)
+            if where is None:  # started before we came: where its first tick came from
+                where = looping_sites[func] = caused_by(caller)
+            code_ref, offset, origin, queued_at = where[0], where[1], R.ORIGIN_LOOPING, 0.0
         elif caller.f_code is from_thread_code:
-            code, offset, origin = None, -1, R.ORIGIN_THREAD
+            code_ref, offset, origin = 0, -1, R.ORIGIN_THREAD
             queued_at = queued.popleft() if queued else 0.0
         else:
-            code, offset = site_of(caller)
+            code_ref, offset = caused_by(caller)
             origin, queued_at = R.ORIGIN_TIMER, 0.0
-        return (0 if code is None else rec.interner.ref(code)), offset, origin, queued_at
+        return code_ref, offset, origin, queued_at
 
     def schedule_record(call: Any, func: Any, delay: float, caller: Any) -> bytes:
         code = caller.f_code
@@ -125,6 +159,20 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
         target=rec.target,
     )
     part.patcher.set(reactor_class, "runUntilCurrent", run_until_current)
+    loop_code[0] = getattr(run_until_current, "__code__", None)
+
+    def looping_started(lc: Any, frame: Any) -> None:
+        """``lc.start(...)`` ran at ``frame``: every tick of ``lc`` is sited there."""
+        if not part.on:
+            return
+        try:
+            looping_sites[lc] = caused_by(frame)
+        except Exception as exc:  # noqa: BLE001 - never raise into the program
+            part.fail(exc)
+
+    _STARTS.append(looping_started)
+    part.patcher.on_restore(lambda: _STARTS.remove(looping_started))
+    shared_patch(part, task.LoopingCall, "start", _make_start)
     try:
         call_later = rewrite(
             reactor_class.callLater,
@@ -156,6 +204,21 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
             rec.key_ref(call.func), 0, -1, R.ORIGIN_TIMER, R.SCHEDULE,
         )
         append(record)
+
+
+#: What each tracer does when a LoopingCall starts (newest last).
+_STARTS: list[Any] = []
+
+
+def _make_start(original: Any) -> Any:
+    """``LoopingCall.start`` that tells the tracers where it was called from."""
+
+    def start(self: Any, interval: float, now: bool = True) -> Any:
+        if _STARTS:
+            _STARTS[-1](self, _getframe(1))
+        return original(self, interval, now)
+
+    return disguise(start, original)
 
 
 def _wrapped_call_later(original: Any, scheduled: Any, target: list[Any]) -> Any:

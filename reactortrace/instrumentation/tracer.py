@@ -71,6 +71,8 @@ class Tracer:
         self.reactor = reactor
         # Warnings use the same slow threshold as the watchdog.
         self.thresholds = dataclasses.replace(thresholds or Thresholds(), slow_ms=slow_ms)
+        if _runs_tests(program, argv):
+            self.thresholds = dataclasses.replace(self.thresholds, leftovers=True)
         self.options = {
             "max_events": max_events,
             "slow_ms": slow_ms,
@@ -369,6 +371,13 @@ class Subscription:
 
 
 _instrumented: dict[int, Any] = {}
+
+
+def _runs_tests(program: str | None, argv: list[str] | None) -> bool:
+    """Whether the traced program is trial, where leftovers at shutdown are a fault."""
+    first = program or (argv[0] if argv else None) or (sys.argv[0] if sys.argv else "")
+    first = first.replace(os.sep, "/")
+    return os.path.basename(first) == "trial" or first.endswith("twisted/trial/__main__.py")
 
 
 def _meta(

@@ -41,6 +41,9 @@ _STDLIB = tuple(
 _STACK_LIMIT = 40
 #: Distinct stacks kept for one block (the rest are counted with the last).
 MAX_STACKS = 16
+#: Codes of the timed ``doIteration`` functions: they wait for I/O before their
+#: first dispatch, and bind ``_rt_last`` only once that wait is over.
+_WAIT_ROOTS: set[CodeType] = set()
 
 
 def _is_library(code: CodeType) -> bool:
@@ -252,7 +255,10 @@ class Watchdog:
         if signature != self._last:
             self._last = signature
             self._end(now)
-        started = root.f_locals.get("_rt_t0")
+        local = root.f_locals
+        if root.f_code in _WAIT_ROOTS and "_rt_last" not in local:
+            return  # the idle wait, in a poller the program wrapped: not a dispatch
+        started = local.get("_rt_t0")
         if not isinstance(started, float) or now - started < self.slow:
             return
         chain = self._chain(top, callee)
@@ -326,6 +332,8 @@ def roots_of(reactor: Any) -> dict[CodeType, str]:
         code = getattr(function, "__code__", None)
         if code is not None:
             roots[code] = what
+            if name == "doIteration":
+                _WAIT_ROOTS.add(code)
     callbacks = getattr(defer.Deferred._runCallbacks, "__code__", None)
     if callbacks is not None:
         roots[callbacks] = "deferred"

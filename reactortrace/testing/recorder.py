@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from ..core.units import short_path
+
 #: Kinds that are one dispatch on the reactor thread (thread-pool jobs,
 #: which run elsewhere, are left out by their source).
 _BLOCKING_KINDS = frozenset(
@@ -66,6 +68,8 @@ class PerTestRecorder:
         self.failure: str | None = None
         #: test id -> (ns the reactor was blocked at most, what blocked it)
         self.blocked: dict[str, tuple[int, str]] = {}
+        #: test id -> the warnings its events give (leftovers, unhandled errors...)
+        self.warnings: dict[str, list[dict[str, Any]]] = {}
         self._nodeid = ""
         self._current: _Recording | None = None
         self._previous: _Recording | None = None
@@ -112,6 +116,7 @@ class PerTestRecorder:
     def _reactor_installed(self, reactor: Any) -> None:
         if self.tracer is not None or self.failure is not None:
             return
+        from ..core.diagnose import Thresholds
         from ..errors import ReactorTraceError
         from ..instrumentation.tracer import DEFAULT_SLOW_MS, Tracer, is_real_reactor
 
@@ -123,6 +128,8 @@ class PerTestRecorder:
                 slow_ms=self.slow_ms if self.slow_ms is not None else DEFAULT_SLOW_MS,
                 program="pytest",
                 argv=list(sys.argv),
+                # in a test, what it leaves behind is a fault (trial's dirty reactor)
+                thresholds=Thresholds(leftovers=True),
             )
             self.instrumented = True
         except ReactorTraceError as exc:
@@ -234,16 +241,36 @@ class PerTestRecorder:
     def pytest_sessionfinish(self) -> None:
         """The last test, as far as it went, for the summary (its file comes later)."""
         last = self._previous
-        if last is not None and self.tracer is not None and self.slow_ms is not None:
+        if last is not None and self.tracer is not None:
             with self._guard():
                 last.events.extend(self.tracer.new_events())
-                self._check_blocking(last)
+                if self.slow_ms is not None:
+                    self._check_blocking(last)
+                self._snapshot(last)
 
     def _complete(self, recording: _Recording) -> None:
         if self.slow_ms is not None:
             self._check_blocking(recording)
+        snapshot = self._snapshot(recording)
         if self.directory is not None:
-            self._write(recording)
+            self._write(recording, snapshot)
+
+    def _snapshot(self, recording: _Recording) -> Any:
+        """The state one test left: its pending timers, open connections,
+        statistics and warnings (what it left behind counted as leftovers)."""
+        from ..core.state import LoopState
+
+        state = LoopState(thresholds=self.tracer.thresholds)
+        state.dropped = recording.lost
+        state.feed(recording.events)
+        end = max(state.last_end, recording.events[-1].ts if recording.events else 0)
+        state.finish(end, "when the test ended")
+        snapshot = state.snapshot(end)
+        if snapshot.warnings:
+            self.warnings[recording.nodeid] = list(snapshot.warnings)
+        else:
+            self.warnings.pop(recording.nodeid, None)
+        return snapshot
 
     def _check_blocking(self, recording: _Recording) -> None:
         """Note the longest time one dispatch of the test blocked the reactor.
@@ -269,8 +296,7 @@ class PerTestRecorder:
             described = f"{culprit.kind} {culprit.name}" + (f" at {site}" if site else "")
             self.blocked[recording.nodeid] = (worst, described)
 
-    def _write(self, recording: _Recording) -> None:
-        from ..core.state import LoopState
+    def _write(self, recording: _Recording, snapshot: Any) -> None:
         from ..core.trace import Trace
         from ..errors import ReactorTraceError
         from ..formats import EXTENSIONS, write
@@ -279,17 +305,11 @@ class PerTestRecorder:
         extension = EXTENSIONS[self.format]
         name = trace_file_name(recording.nodeid, extension, self._names)
         path = os.path.join(self.directory, name)
-        # A snapshot of this test alone: the timers it left pending, its
-        # connections still open, its own statistics.
-        state = LoopState()
-        state.dropped = recording.lost
-        state.feed(recording.events)
         meta = dict(self.tracer.meta)
         meta["test"] = {
             "nodeid": recording.nodeid,
             "outcome": self._outcomes.get(recording.nodeid, "unknown"),
         }
-        snapshot = state.snapshot(self.tracer.now())
         try:
             trace = Trace(meta, recording.events, snapshot, dropped=recording.lost)
             write(trace, path, self.format)
@@ -312,6 +332,14 @@ class PerTestRecorder:
                 write("none")
             for nodeid, (blocked, culprit) in sorted(self.blocked.items(), key=lambda i: -i[1][0]):
                 write(f"{blocked / 1e6:9.1f} ms  {nodeid}  ({culprit})")
+        if self.warnings:
+            terminalreporter.section("reactortrace: warnings per test")
+            for nodeid, warnings in self.warnings.items():
+                write(nodeid)
+                for warning in warnings:
+                    where = warning.get("where")
+                    at = f" ({short_path(where)})" if where else ""
+                    write(f"    {warning['code']}{at}: {warning['message']}")
         if self.directory is not None:
             recorded = len(self.written) + (self._previous is not None)
             write(f"reactortrace: traces of {recorded} tests in {self.directory}")
@@ -329,7 +357,7 @@ class PerTestRecorder:
         if last is not None and self.tracer is not None and self.directory is not None:
             with self._guard():
                 last.events.extend(self.tracer.new_events())
-                self._write(last)
+                self._write(last, self._snapshot(last))
         self._unhook_install()
         if self._greenlet is not None:
             import greenlet

@@ -148,6 +148,7 @@ class ReactorTraceApp(App[Any]):
         self._tabs = self.query_one(TabbedContent)
         self._filter_bar = self.query_one(FilterBar)
         self._output = self.query_one("#output-log", Log)
+        self._side_warnings = self.query_one("#side-warnings", WarningsTable)
         self._views: list[Widget] = [self.query_one(LoopGraph), *self.query(ModelTable)]
         for pane_id, title in PANE_TITLES.items():
             self.query_one(f"#{pane_id}").border_title = title
@@ -210,6 +211,8 @@ class ReactorTraceApp(App[Any]):
             "callables": len(snap.callables),
             "warnings": len(snap.warnings),
         }
+        # A short screen shows the warnings pane under the log once there are some.
+        self._side_warnings.set_class(bool(snap.warnings), "-warned")
         for tab_id, count in counts.items():
             tab = self._tabs.get_tab(tab_id)
             label = f"{TABS[tab_id][0]} {count}"

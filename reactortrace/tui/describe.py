@@ -6,10 +6,12 @@ the event log and the detail screen.
 
 from __future__ import annotations
 
+import linecache
 from typing import Any
 
 from reactortrace.core import events as ev
 from reactortrace.core import units
+from reactortrace.core.diagnose import Warning
 from reactortrace.core.events import Event
 
 KIND_STYLES: dict[str, str] = {
@@ -134,3 +136,58 @@ def fields(event: Event) -> dict[str, Any]:
             value = units.clock(value)
         out[key] = value
     return out
+
+
+SUBJECT_WORDS = {"timer": "timer", "conn": "conn", "deferred": "Deferred"}
+
+
+def warning_subject(warning: Warning) -> str:
+    """What a warning is about, as the other views name it: ``timer #12 app.tick``."""
+    about = warning.about
+    name = warning.name or ""
+    if about in ("timer", "conn") and isinstance(warning.subject, int):
+        return f"{SUBJECT_WORDS[about]} #{warning.subject} {name}".rstrip()
+    if about == "deferred":
+        return f"a Deferred ({name})" if name and name != "Deferred" else "a Deferred"
+    return name or "-"
+
+
+def source_line(where: str | None) -> str | None:
+    """The text of the line at ``file:line``, if the file can be read here."""
+    if not where:
+        return None
+    path, _, line = where.rpartition(":")
+    if not line.isdigit():
+        return None
+    text = linecache.getline(path, int(line)).strip()
+    return text or None
+
+
+def warning_fields(warning: Warning) -> dict[str, str]:
+    """A warning in words for the detail screen: no raw ids, nanoseconds or None."""
+    out = {
+        "warning": warning.code,
+        "what": warning.message,
+        "about": warning_subject(warning),
+    }
+    if warning.where:
+        out["where"] = units.short_path(warning.where)
+        code = source_line(warning.where)
+        if code:
+            out["line"] = code
+    else:
+        out["where"] = "not known (no line of user code was recorded)"
+    if warning.ts is not None:
+        out["found at"] = f"{units.clock(warning.ts)} since start"
+    if warning.duration is not None:
+        out["blocked for"] = units.duration(warning.duration, spaced=True)
+    return out
+
+
+def stack_lines(stack: tuple[str, ...]) -> list[str]:
+    """A ``file:line function`` stack with paths as users read them, outermost first."""
+    lines = []
+    for frame in stack:
+        where, _, function = frame.partition(" ")
+        lines.append(f"{units.short_path(where)} {function}".rstrip())
+    return lines

@@ -20,6 +20,7 @@ S = 1_000_000_000
 
 
 def warnings_of(log: EventLog, at: int | None = None, **thresholds: Any) -> list[dict[str, Any]]:
+    thresholds.setdefault("leftovers", True)
     state = LoopState(thresholds=Thresholds(**thresholds))
     state.feed(log.events)
     return list(state.snapshot(at).warnings)
@@ -281,27 +282,43 @@ def test_a_deferred_that_fired_only_after_the_threshold_stays_found(log: EventLo
 # -- connections -----------------------------------------------------------------------
 
 
-def test_backpressure_from_the_write_buffer_and_pauses(log: EventLog) -> None:
+def test_a_producer_paused_and_resumed_is_flow_control_not_a_warning(log: EventLog) -> None:
     open_conn(log, 0, buffer_size=65_536)
-    log.add("io.write", 1 * S, 1 * MS, name="app.Echo", conn=1, fd=7, bytes=2_000_000,
-            buffered=3 * 1024 * 1024, error=None)
-    log.add("conn.pause", 1 * S + 2 * MS, name="app.Echo", conn=1, buffered=3 * 1024 * 1024)
-    log.add("conn.resume", 2 * S, name="app.Echo", conn=1, buffered=10_000)
-    log.add("conn.pause", 3 * S, name="app.Echo", conn=1, buffered=70_000)
-    w = only(warnings_of(log), dg.BACKPRESSURE)
-    assert (w["name"], w["subject"], w["ts"]) == ("app.Echo", 1, 1 * S)
-    assert "3 MiB" in w["message"] and "paused 2 times, resumed 1" in w["message"]
+    for i in range(50):  # a big file to a slower reader: paused, drained, resumed
+        log.add("conn.pause", i * S // 10, name="app.Echo", conn=1, buffered=131_072)
+        log.add("conn.resume", i * S // 10 + 50 * MS, name="app.Echo", conn=1, buffered=0)
+    log.add("io.write", 6 * S, 1 * MS, name="app.Echo", conn=1, fd=7, bytes=65_536,
+            buffered=70_000, error=None)
+    log.add("conn.pause", 7 * S, name="app.Echo", conn=1, buffered=131_072)
+    log.add("conn.close", 7 * S + 10 * MS, name="app.Echo", conn=1, reason="ConnectionDone")
+    assert warnings_of(log, at=30 * S) == []
 
 
-def test_a_pause_alone_is_backpressure_and_unknown_buffer_size_is_twisteds(
-    log: EventLog,
-) -> None:
+def test_a_producer_paused_past_the_threshold_is_backpressure(log: EventLog) -> None:
+    open_conn(log, 0, conn=1, buffer_size=65_536)
+    open_conn(log, 0, conn=2)
+    log.add("conn.pause", 1 * S, name="app.Echo", conn=1, buffered=3 * 1024 * 1024)
+    log.add("conn.resume", 13 * S, name="app.Echo", conn=1, buffered=10_000)
+    log.add("conn.pause", 2 * S, name="app.Echo", conn=2, buffered=70_000)  # never resumed
+    warnings = warnings_of(log, at=20 * S)
+    by_conn = {w["subject"]: w for w in warnings if w["code"] == dg.BACKPRESSURE}
+    assert sorted(by_conn) == [1, 2] and len(warnings) == 2
+    assert by_conn[1]["ts"] == 11 * S and "paused for 12 s" in by_conn[1]["message"]
+    assert "(still paused)" in by_conn[2]["message"] and by_conn[2]["ts"] == 12 * S
+
+
+def test_a_buffer_growing_with_no_producer_is_backpressure(log: EventLog) -> None:
     open_conn(log, 0, conn=1)
     open_conn(log, 0, conn=2)
-    log.add("conn.pause", 1 * S, name="app.Echo", conn=1, buffered=70_000)
-    log.add("io.write", 1 * S, 1 * MS, name="app.Echo", conn=2, fd=8, bytes=10,
-            buffered=dg.DEFAULT_BUFFER_SIZE + 1, error=None)
-    assert sorted(w["subject"] for w in warnings_of(log)) == [1, 2]
+    for i, buffered in enumerate((100_000, 300_000, 900_000)):  # grows: nobody waits
+        log.add("io.write", i * S, 1 * MS, name="app.Echo", conn=1, fd=7, bytes=65_536,
+                buffered=buffered, error=None)
+    for i, buffered in enumerate((900_000, 500_000, 100_000, 0)):  # one big write, draining
+        log.add("io.write", i * S, 1 * MS, name="app.Echo", conn=2, fd=8, bytes=400_000,
+                buffered=buffered, error=None)
+    w = only(warnings_of(log), dg.BACKPRESSURE)
+    assert (w["subject"], w["ts"]) == (1, 1 * S)  # over the limit, and growing
+    assert "879 KiB" in w["message"] and "no producer" in w["message"]
 
 
 def test_writes_under_the_buffer_size_are_healthy(log: EventLog) -> None:
@@ -403,9 +420,35 @@ def test_a_clean_shutdown_leaves_nothing(log: EventLog) -> None:
     assert warnings_of(log) == []
 
 
+def test_leftovers_are_no_warning_outside_tests(log: EventLog) -> None:
+    open_conn(log, 0, conn=2, type_="tcp.listen", name="app.Factory")
+    schedule(log, 0, tid=1, name="app.later", site="app.py:20", delay=30 * S)
+    shutdown(log, 5 * S)
+    assert warnings_of(log, leftovers=False) == []
+    assert Thresholds().leftovers is False
+
+
+def test_thresholds_come_from_the_trace_and_old_traces_keep_defaults() -> None:
+    meta = {"options": {"thresholds": {"pending_s": 2, "slow_ms": 50, "leftovers": True}}}
+    found = Thresholds.from_meta(meta)
+    assert (found.pending_s, found.slow_ms, found.late_ms, found.leftovers) == (2, 50, 100, True)
+    assert Thresholds.from_meta({}) == Thresholds() == Thresholds.from_meta({"options": 3})
+    assert Thresholds.from_meta({"test": {"nodeid": "t.py::x"}}).leftovers  # an old test trace
+    explicit = {"test": {}, "options": {"thresholds": {"leftovers": False}}}
+    assert not Thresholds.from_meta(explicit).leftovers
+
+
+def test_timers_twisted_made_for_itself_are_never_leftovers(log: EventLog) -> None:
+    log.add("timer.schedule", 0, name="twisted.web.http.HTTPFactory._updateLogDateTime",
+            timer=1, site="/site-packages/twisted/web/http.py:3427", delay=S, due=S,
+            looping=False, own=True)
+    shutdown(log, 1 * MS)
+    assert warnings_of(log) == []
+
+
 def test_finish_takes_what_is_left_when_there_was_no_shutdown(log: EventLog) -> None:
     schedule(log, 0, tid=1, delay=30 * S)
-    state = LoopState()
+    state = LoopState(thresholds=Thresholds(leftovers=True))
     state.feed(log.events)
     assert state.snapshot().warnings == ()
     state.finish()

@@ -24,7 +24,9 @@ from reactortrace.formats.summary import summarize
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 from ..reactors import REACTORS
 
-NAMES = ("slow", "trouble", "healthy")
+#: Programs with nothing wrong: each must give no warning at all.
+HEALTHY = ("healthy", "chat", "poller", "web")
+NAMES = ("slow", "trouble", *HEALTHY)
 TIMEOUT = 60
 
 
@@ -116,22 +118,72 @@ def test_errors_stuck_deferreds_backpressure_and_leftovers(
         by_code.setdefault(w["code"], []).append(w)
     (error,) = by_code["deferred-error"]
     assert error["where"] == site("trouble", "raise") and "ValueError" in error["message"]
-    (pressure,) = by_code["backpressure"]
-    assert pressure["name"].endswith("Flood") and "paused 1 time" in pressure["message"]
     (timer,) = by_code["leftover-timer"]
     assert timer["where"] == site("trouble", "forgotten") and timer["name"].endswith("forgotten")
     ports = [w for w in by_code["leftover-connection"] if "tcp.listen" in w["message"]]
     assert len(ports) == 1 and "stopListening" in ports[0]["message"]
-    assert "deferred-pending" not in by_code  # 10 s by default: the run is shorter
-    short = found(trace, Thresholds(pending_s=0.2))
+    # connections are sited where the user made them: an accepted one at its port's line
+    conns = {w["name"].rpartition(".")[2]: w["where"] for w in by_code["leftover-connection"]}
+    assert conns == {"Port": site("trouble", "port"), "Flood": site("trouble", "port"),
+                     "Sleeper": site("trouble", "connect")}
+    # 10 s by default: the run is shorter than a stuck Deferred or producer needs
+    assert "deferred-pending" not in by_code and "backpressure" not in by_code
+    short = found(trace, Thresholds(pending_s=0.2, leftovers=True))
     stuck = {w["where"] for w in short if w["code"] == "deferred-pending"}
     assert site("trouble", "never") in stuck
+    (pressure,) = [w for w in short if w["code"] == "backpressure"]
+    assert pressure["name"].endswith("Flood") and "paused 1 time" in pressure["message"]
+    assert not [w for w in found(trace, Thresholds()) if w["code"].startswith("leftover")]
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_a_healthy_program_has_no_warning(
+    traces: dict[tuple[str, str], Trace], reactor: str, name: str
+) -> None:
+    """The healthy corpus: flow control pausing producers, clients still connected
+    at ``reactor.stop()``, Twisted's own timers, a wrapped poller idling."""
+    trace = traces[(name, reactor)]
+    assert found(trace) == []
+    assert trace.snapshot is not None and trace.snapshot.warnings == ()
 
 
 @pytest.mark.parametrize("reactor", REACTORS)
-def test_a_healthy_program_has_no_warning(
+def test_what_healthy_programs_do_is_still_recorded(
     traces: dict[tuple[str, str], Trace], reactor: str
 ) -> None:
-    trace = traces[("healthy", reactor)]
-    assert found(trace) == []
-    assert trace.snapshot is not None and trace.snapshot.warnings == ()
+    """No warning because nothing is wrong, not because nothing was seen."""
+    web = traces[("web", reactor)]
+    assert web.by_kind("conn.pause") and web.by_kind("conn.resume")  # flow control engaged
+    chat = traces[("chat", reactor)]
+    assert chat.snapshot is not None and chat.snapshot.timers  # the safety net, pending
+    poller = traces[("poller", reactor)]
+    assert not poller.by_kind("slow")  # the idle waits (3x --slow) were never a dispatch
+    waits = [e.args.get("wait") or 0 for e in poller.by_kind("iteration")]
+    assert sum(1 for wait in waits if wait >= 100_000_000) >= 3  # long idle waits happened
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_timers_are_sited_at_the_users_line(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """A LoopingCall whose function returns a Deferred ticks at ``loop.start(...)``;
+    ``deferLater`` at its call; the log-date clock HTTPFactory keeps at ``listenTCP``."""
+    web = traces[("web", reactor)]
+    sites: dict[str, set[str]] = {}
+    for event in web.by_kind("timer.schedule"):
+        sites.setdefault(event.name, set()).add(event.args["site"])
+    assert sites["refresh"] == {site("web", "loop_start")}
+    assert sites["refresh.<locals>.<lambda>"] == {site("web", "defer_later")}
+    assert sites["twisted.web.http.HTTPFactory._updateLogDateTime"] == {site("web", "listen")}
+    opened = {(e.name, e.args["site"]) for e in web.by_kind("conn.open")}
+    assert ("twisted.internet.tcp.Port", site("web", "listen")) in opened
+    assert ("twisted.web.http.HTTPChannel", site("web", "listen")) in opened  # accepted there
+    # Agent's HostnameEndpoint connects after resolving the name: still the user's line
+    clients = {s for name, s in opened if name.endswith("HTTP11ClientProtocol")}
+    assert clients == {site("web", "request")}
+    made = {(e.args["site"], e.args["waits"]) for e in web.by_kind("deferred.new")}
+    assert (site("web", "fetch"), "deferred") in made  # an inlineCallbacks function's call
+    assert (site("web", "request"), "connection") in made  # Agent.request in it
+    wakers = {s for name, s in opened if "Waker" in name}
+    assert wakers == {None}  # made before the tracer came: no site, not the instrument() line

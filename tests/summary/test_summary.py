@@ -26,7 +26,8 @@ META: dict[str, Any] = {
     "twisted": "26.10.0",
     "reactor": "twisted.internet.epollreactor.EPollReactor",
     "start_wall": 1_700_000_000.0,
-    "options": {"slow_ms": 100},
+    # recorded as a test (leftovers warn), with a short pending threshold
+    "options": {"slow_ms": 100, "thresholds": {"pending_s": 0.4, "leftovers": True}},
 }
 STACK = ["shop.py:90 main", "shop.py:41 restock", "shop.py:47 count_stock"]
 IN_BYTES = (100, 250)
@@ -61,7 +62,8 @@ def shop_events() -> list[Event]:
     add("io.write", 1_500 * MS, 80_000, name="shop.ShopProtocol", conn=3, fd=7,
         bytes=OUT_BYTES, buffered=0, error=None)
     add("conn.pause", 1_500 * MS, name="shop.ShopProtocol", conn=3, buffered=70_000)
-    add("conn.resume", 1_600 * MS, name="shop.ShopProtocol", conn=3, buffered=0)
+    add("conn.resume", 1_510 * MS, name="shop.ShopProtocol", conn=3, buffered=0)
+    add("conn.pause", 1_550 * MS, name="shop.ShopProtocol", conn=3, buffered=70_000)
     for i in range(3):
         add("deferred", 1_700 * MS + i * MS, 2 * MS, name="shop.price", outcome="success",
             failure=None, errback=False, site="shop.py:70", line=None)
@@ -105,7 +107,9 @@ def test_json_has_every_part_with_stable_keys(
         "complete": True, "events": len(shop_events()), "dropped": 0, "duration": 2 * S + 1 * MS, "recording_off": {},
         "written_early": None,
     }
-    assert doc["thresholds"] == {"slow_ms": 100, "late_ms": 100, "pending_s": 10, "idle_s": 60}
+    assert doc["thresholds"] == {  # as the trace was recorded
+        "slow_ms": 100, "late_ms": 100, "pending_s": 0.4, "idle_s": 60, "leftovers": True
+    }
     assert doc["omitted"] == {"slowest": 0, "callables": 0, "timers": 0, "connections": 0}
 
 
@@ -144,7 +148,7 @@ def test_json_tables(capsys: pytest.CaptureFixture[str], trace_path: Path) -> No
     conns = {c["conn"]: c for c in doc["connections"]}
     assert set(conns) == {2, 3}  # not the waker
     assert (conns[3]["bytes_in"], conns[3]["bytes_out"]) == (sum(IN_BYTES), OUT_BYTES)
-    assert (conns[3]["pauses"], conns[3]["resumes"], conns[3]["closed"]) == (1, 1, 2 * S + 100)
+    assert (conns[3]["pauses"], conns[3]["resumes"], conns[3]["closed"]) == (2, 1, 2 * S + 100)
     assert conns[3]["lifetime"] == 2 * S + 100 - 1 * MS
     assert conns[2]["closed"] is None and doc["connections"][0]["conn"] == 3
 
@@ -165,6 +169,9 @@ def test_thresholds_from_the_command_line(
     codes = {w["code"] for w in doc["warnings"]}
     assert "slow-callback" not in codes and "late-timer" not in codes
     assert doc["thresholds"]["slow_ms"] == 400 and doc["thresholds"]["late_ms"] == 300
+    assert doc["thresholds"]["pending_s"] == 0.4  # the others stay as recorded
+    doc = summary_json(capsys, str(trace_path), "--pending", "1")
+    assert "backpressure" not in {w["code"] for w in doc["warnings"]}  # paused 0.45 s
     with pytest.raises(UsageError):
         cmd_summary([str(trace_path), "--late", "soon"])
     with pytest.raises(UsageError):
@@ -184,7 +191,7 @@ def test_terminal_tables(capsys: pytest.CaptureFixture[str], trace_path: Path) -
     stack_at = lines.index("Stack of #1, shop.restock, outermost first:")
     assert [line.strip() for line in lines[stack_at + 1 : stack_at + 4]] == STACK
     assert any("shop.py:30" in line and "250 ms" in line for line in lines)
-    assert any("127.0.0.1:8000 <-> 127.0.0.1:51000" in line and "1/1" in line for line in lines)
+    assert any("127.0.0.1:8000 <-> 127.0.0.1:51000" in line and "2/1" in line for line in lines)
 
 
 def test_a_healthy_trace_says_no_warnings(

@@ -300,3 +300,65 @@ def test_trace_file_names_are_safe_and_unique() -> None:
     assert first == "tests_a_b.py__T__test_x_y-1.json"
     assert again != first and again.startswith("tests_a_b.py__T__test_x_y-1-")
     assert len(long) < 200 and re.fullmatch(r"[A-Za-z0-9._-]+", long)
+
+
+LEFTOVER_TESTS = """
+import pytest_twisted
+from twisted.internet import reactor, task
+
+
+def forgotten():
+    pass
+
+
+def alpha_marker():
+    return "alpha"
+
+
+@pytest_twisted.inlineCallbacks
+def test_leaves_a_timer():
+    reactor.callLater(30, forgotten)  # @leftover
+    yield task.deferLater(reactor, 0.01, alpha_marker)
+
+
+@pytest_twisted.inlineCallbacks
+def test_cleans_up():
+    call = reactor.callLater(30, forgotten)
+    yield task.deferLater(reactor, 0.01, alpha_marker)
+    call.cancel()
+"""
+
+
+def warnings_section(output: str) -> list[str]:
+    """The lines of the summary section listing each test's warnings."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "reactortrace: warnings per test" in line)
+    section = []
+    for line in lines[start + 1 :]:
+        if line.startswith("reactortrace:") or line.startswith("="):
+            break
+        if line.strip():
+            section.append(line)
+    return section
+
+
+@pytest.mark.parametrize("reactor", ["default", "asyncio"])
+def test_a_timer_left_pending_by_a_test_is_a_warning_of_that_test(
+    pytester: pytest.Pytester, run: Runner, reactor: str
+) -> None:
+    pytester.makepyfile(test_left=LEFTOVER_TESTS)
+    out = pytester.path / "traces"
+    result = run(f"--reactor={reactor}", f"--reactortrace={out}", twisted=True)
+    result.assert_outcomes(passed=2)
+    source = (pytester.path / "test_left.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if "@leftover" in text)
+    section = warnings_section(result.stdout.str())
+    assert section[0] == "test_left.py::test_leaves_a_timer", section
+    assert len(section) == 2, section  # the test that cancelled its timer is clean
+    assert section[1].lstrip().startswith(f"leftover-timer (test_left.py:{line}): a timer for")
+    assert "forgotten" in section[1] and "still pending when the test ended" in section[1]
+    found = traces(out)
+    (warning,) = found["test_leaves_a_timer"].snapshot.warnings
+    assert warning["code"] == "leftover-timer"
+    assert warning["where"] == f"{pytester.path / 'test_left.py'}:{line}"
+    assert found["test_cleans_up"].snapshot.warnings == ()

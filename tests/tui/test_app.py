@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.screens.help import HelpScreen
 from reactortrace.tui.screens.kinds import KindsScreen
 from reactortrace.tui.screens.seek import SeekScreen
+from reactortrace.tui.widgets import table as table_module
 from reactortrace.tui.widgets.filter_bar import FilterInput
 from reactortrace.tui.widgets.graph import PlotArea, SeriesPlot
 from reactortrace.tui.widgets.table import ModelTable
@@ -356,6 +358,74 @@ async def test_warnings_view_and_its_detail(open_app: OpenApp, replay: ReplayFee
         assert "Warning" in text and "blocked the reactor for 210ms" in text
 
 
+def found_warnings_trace() -> Trace:
+    """Warnings found from events alone: a slow callback with its stack, an
+    unhandled error in a Deferred with no site, a late timer."""
+    ms, s = 1_000_000, 1_000_000_000
+    events = [
+        ev.Event(0, 1 * s, 0, ev.TIMER_SCHEDULE, "app.tick", {
+            "timer": 1 * s, "site": "/srv/app.py:12", "delay": 100 * ms, "due": 1 * s + 100 * ms,
+            "looping": False}),
+        ev.Event(1, 2 * s, 300 * ms, ev.TIMER, "app.tick", {
+            "timer": 1 * s, "site": "/srv/app.py:12", "delay": 100 * ms, "late": 900 * ms,
+            "looping": False, "error": None}),
+        ev.Event(2, 2 * s, 300 * ms, ev.SLOW, "app.tick", {
+            "dispatch": "timer", "site": "/srv/app.py:40", "function": "crunch",
+            "stack": ["/srv/app.py:12 tick", "/srv/app.py:40 crunch"], "blocked": 300 * ms}),
+        ev.Event(3, 3 * s, 0, ev.DEFERRED_ERROR, "builtins.ValueError", {
+            "deferred": 140130975919056, "failure": "builtins.ValueError", "site": None}),
+    ]
+    return Trace({"options": {"slow_ms": 100}}, events, None)
+
+
+@async_test
+async def test_every_warning_detail_reads_in_words(open_app: OpenApp, clock: FakeClock) -> None:
+    feed = ReplayFeed(found_warnings_trace(), clock=clock, playing=False)
+    async with open_app(feed, at=4_000_000_000, size=WIDE) as (app, pilot):
+        await pilot.press("5")
+        await pilot.pause()
+        codes = column(table(app, "warnings-table"), "code")
+        assert sorted(codes) == ["deferred-error", "late-timer", "slow-callback"]
+        texts = {}
+        for code in codes:
+            await select_row(pilot, "warnings-table", next(
+                key for key in table(app, "warnings-table")._keys if key.endswith(code)))
+            assert isinstance(app.screen, DetailScreen)
+            texts[code] = detail_text(app)
+            await pilot.press("escape")
+            await pilot.pause()
+        for code, text in texts.items():
+            assert "None" not in text and "140130975919056" not in text, text
+            # no raw nanoseconds or ids, but "timer #N" as the other views name timers
+            assert not re.search(r"(?<!#)\b\d{8,}\b", text), text
+            assert "found at" in text and "since start" in text
+        slow = texts["slow-callback"]
+        assert "Stack (outermost first)" in slow and "/srv/app.py:40 crunch" in slow
+        assert "blocked for" in slow and "300 ms" in slow
+        assert "Recent events" in slow  # the callable's own events
+        error = texts["deferred-error"]
+        assert "about     a Deferred" in error and "Recent events" not in error
+        assert "not known" in error
+        late = texts["late-timer"]
+        assert "about     timer #1000000000 app.tick" in late and "/srv/app.py:12" in late
+
+
+@async_test
+async def test_the_loop_tab_shows_warnings_at_80x24(open_app: OpenApp, clock: FakeClock) -> None:
+    feed = ReplayFeed(found_warnings_trace(), clock=clock, playing=False)
+    async with open_app(feed, at=4_000_000_000) as (app, pilot):
+        side = table(app, "side-warnings")
+        assert app_module._displayed(side) and side.row_count == 3
+        assert side.size.height >= 4 and table(app, "log").size.height >= 5
+
+
+def test_prose_is_cut_between_words() -> None:
+    message = "app.tick blocked the reactor for 300 ms at app.py:40 in crunch: nothing else ran"
+    cut = table_module.cut(message, 45, keep_end=False)
+    assert cut == "app.tick blocked the reactor for 300 ms at…"
+    assert len(cut) <= 45 and table_module.cut("short", 45, keep_end=False) == "short"
+
+
 @async_test
 async def test_output_pane_shows_the_programs_lines(open_app: OpenApp, trace: Trace, clock: FakeClock) -> None:
     feed = RecordedLiveFeed(trace, clock, output=["listening on 8000", "GET / 200"])
@@ -680,7 +750,9 @@ async def test_replay_keys_do_nothing_on_a_live_feed(open_app: OpenApp, live: Re
 async def test_a_large_terminal_shows_more_panes_at_once(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay, at=6 * S) as (app, pilot):
         side = ("side-timers", "side-connections", "side-callables", "side-warnings")
-        assert not any(app_module._displayed(table(app, w)) for w in side)
+        assert not any(app_module._displayed(table(app, w)) for w in side[:3])
+        # a short screen keeps room for the warnings, once there are some
+        assert app_module._displayed(table(app, "side-warnings"))
         await pilot.resize_terminal(*WIDE)
         await pilot.pause()
         await pilot.pause()

@@ -76,6 +76,17 @@ def test_detail_view(
 
 
 @SIZES
+def test_warning_detail_view(
+    snap_compare: Any, trace: Trace, clock: FakeClock, size: tuple[int, int]
+) -> None:
+    app = live_app(trace, clock)
+    # The slow callback's warning, in words: where, when, what it is about.
+    assert snap_compare(
+        app, press=["5", "enter"], terminal_size=size, run_before=play_for(clock, 7),
+    )
+
+
+@SIZES
 def test_replay_view(snap_compare: Any, replay: ReplayFeed, size: tuple[int, int]) -> None:
     app = make_app(replay)
     # Jump to the slow callback, then step one event past it.

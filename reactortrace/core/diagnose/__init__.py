@@ -12,7 +12,8 @@ open connections it reads. A warning is a dict::
      "subject": timer/connection/Deferred id | None, "name": str, "ts": int}
 
 ``message`` is one line: what happened and why it matters. ``ts`` is when the
-finding first became true. There is at most one warning per code and subject
+finding first became true; a slow callback's also has ``duration`` (ns) and
+``stack``. :class:`Warning` reads one with typed fields. There is at most one warning per code and subject
 (or creation site); later occurrences update it in place. The codes:
 
 =====================  ==============================================================
@@ -25,12 +26,16 @@ finding first became true. There is at most one warning per code and subject
                        (withdrawn when it is handled)
 ``deferred-pending``   Deferreds made at one site stayed unfired ``pending_s`` or more
                        (needs Deferred tracking)
-``backpressure``       a connection's write buffer went over the transport's buffer
-                       size, or its producer was paused
+``backpressure``       flow control failed: a producer stayed paused ``pending_s`` or
+                       more, or the write buffer kept growing past the transport's
+                       buffer size with no producer to pause (a producer paused and
+                       resumed is flow control working: no warning)
 ``idle-connection``    a stream connection moved no data for ``idle_s`` or more
 ``half-closed``        a connection stayed half-closed for ``pending_s`` or more
-``leftover-timer``     timers still pending when the reactor shut down (per site)
-``leftover-connection``  a connection or port still open when the reactor shut down
+``leftover-timer``     timers still pending when the reactor shut down (per site), in
+                       tests only (``Thresholds.leftovers``), never Twisted's own
+``leftover-connection``  a connection or port still open when the reactor shut down,
+                       in tests only
 ``too-many-warnings``  more findings of one code than are kept (the count)
 ``recording-off``      a part of the recording turned itself off (with why): what it
                        records is missing from then on
@@ -61,9 +66,11 @@ from .codes import (
 )
 from .diagnostics import Diagnostics
 from .thresholds import Thresholds
+from .warning import Warning
 
 __all__ = [
     "BACKPRESSURE", "CODES", "DEFAULT_BUFFER_SIZE", "DEFERRED_ERROR", "DEFERRED_PENDING",
     "Diagnostics", "HALF_CLOSED", "IDLE_CONNECTION", "LATE_TIMER", "LEFTOVER_CONNECTION",
     "LEFTOVER_TIMER", "MAX_PER_CODE", "MISSED_TICKS", "RECORDING_OFF", "SLOW_CALLBACK", "TOO_MANY", "Thresholds",
+    "Warning",
 ]

@@ -36,16 +36,22 @@ def conn_warning(code: str, conn: Any, now: int, diag: "ConnectionFindings") -> 
     label = conn_label(conn)
     if code == BACKPRESSURE:
         limit = conn.buffer_size or DEFAULT_BUFFER_SIZE
-        text = f"{label}: "
-        if conn.peak_buffer > limit:
-            text += (
-                f"up to {size(conn.peak_buffer, spaced=True)} waited to be written "
-                f"(buffer size {size(limit, spaced=True)}); "
+        paused = diag.paused_now(conn, now)
+        if conn.pauses:
+            longest = max(conn.longest_pause, paused)
+            still = " (still paused)" if paused >= diag.pending_ns else ""
+            text = (
+                f"{label}: its producer stayed paused for {took(longest)}{still} "
+                f"(paused {plural(conn.pauses, 'time')}, resumed {conn.resumes}): "
+                "the peer stopped reading, or reads far slower than the program writes"
             )
-        text += (
-            f"producer paused {plural(conn.pauses, 'time')}, resumed {conn.resumes}: "
-            "the peer reads slower than the program writes"
-        )
+        else:
+            text = (
+                f"{label}: up to {size(conn.peak_buffer, spaced=True)} waited to be written "
+                f"(buffer size {size(limit, spaced=True)}) and kept growing, with no "
+                "producer to pause: register one (transport.registerProducer) so the "
+                "program waits for the peer instead of buffering without bound"
+            )
     elif code == IDLE_CONNECTION:
         current = diag.idle_now(conn, now)
         still = " (still idle)" if current >= diag.idle_ns else ""
@@ -66,10 +72,10 @@ def conn_warning(code: str, conn: Any, now: int, diag: "ConnectionFindings") -> 
         fix = "stopListening() it" if listening else "loseConnection() it"
         how = " (the reactor closed it)" if conn.closed_at is not None else ""
         text = (
-            f"{label} still open when the reactor stopped{how}: "
+            f"{label} still open {diag.ended}{how}: "
             f"trial calls this a dirty reactor; {fix} when done"
         )
-    return conn.protocol, None, conn.id, text
+    return conn.protocol, conn.site, conn.id, text
 
 
 class ConnSource:
@@ -98,12 +104,31 @@ class ConnectionFindings:
         self.findings = findings
         self.idle_ns = idle_ns
         self.pending_ns = pending_ns
+        #: How leftover messages say when it ended.
+        self.ended = "when the reactor stopped"
         #: Connections closed last (records, oldest first).
         self.closed: deque[Any] = deque(maxlen=KEEP_CLOSED)
 
     def backpressure(self, event: Event, conn: Any) -> None:
-        """The write buffer went over the buffer size, or the producer was paused."""
+        """The write buffer grew past the buffer size with no producer paused."""
         self.findings.add(BACKPRESSURE, conn.id, event.ts, ConnSource(conn, self))
+
+    def resumed(self, event: Event, conn: Any) -> None:
+        """``conn``'s producer was resumed: flow control worked, unless the pause lasted."""
+        if conn.paused_at is None:
+            return
+        self._pause_ended(conn, event.ts)
+
+    def _pause_ended(self, conn: Any, ts: int) -> None:
+        since, conn.paused_at = conn.paused_at, None
+        conn.longest_pause = max(conn.longest_pause, ts - since)
+        if ts - since >= self.pending_ns:
+            self.findings.add(BACKPRESSURE, conn.id, since + self.pending_ns,
+                              ConnSource(conn, self))
+
+    def paused_now(self, conn: Any, now: int) -> int:
+        """How long ``conn``'s producer has been paused at ``now`` (0 if it is not)."""
+        return 0 if conn.paused_at is None else max(0, now - conn.paused_at)
 
     def idle_ended(self, conn: Any, since: int, until: int) -> None:
         """``conn`` moved no data from ``since`` to ``until`` (idle_ns or more)."""
@@ -123,6 +148,8 @@ class ConnectionFindings:
         """``conn`` closed (its record is final now)."""
         conn.closed_at = event.ts
         conn.reason = event.args.get("reason")
+        if conn.paused_at is not None:
+            self._pause_ended(conn, event.ts)
         if conn.halfclosed_at is not None and event.ts - conn.halfclosed_at >= self.pending_ns:
             self.findings.add(HALF_CLOSED, conn.id, conn.halfclosed_at + self.pending_ns,
                               ConnSource(conn, self))
@@ -137,6 +164,13 @@ class ConnectionFindings:
                 if now - last >= self.idle_ns:
                     found.append(Finding(IDLE_CONNECTION, last + self.idle_ns,
                                          ConnSource(conn, self)))
+            if (
+                conn.paused_at is not None
+                and (BACKPRESSURE, conn.id) not in self.findings
+                and now - conn.paused_at >= self.pending_ns
+            ):
+                found.append(Finding(BACKPRESSURE, conn.paused_at + self.pending_ns,
+                                     ConnSource(conn, self)))
             if (
                 conn.halfclosed_at is not None
                 and (HALF_CLOSED, conn.id) not in self.findings

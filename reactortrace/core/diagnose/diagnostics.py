@@ -35,6 +35,7 @@ class Diagnostics:
         self.connections = ConnectionFindings(
             self.findings, thresholds.idle_ns, thresholds.pending_ns
         )
+        self.resumed = self.connections.resumed
         self.shutdown_at: int | None = None
         # What LoopState calls, by event kind.
         self.slow = self.slow_dispatches.slow
@@ -54,12 +55,18 @@ class Diagnostics:
         """The connections closed last (records, oldest first)."""
         return self.connections.closed
 
-    def shutdown(self, ts: int, timers: Mapping[Any, Any], conns: Mapping[Any, Any]) -> None:
-        """The reactor shut down at ``ts`` with ``timers`` pending and ``conns`` open."""
+    def shutdown(
+        self, ts: int, timers: Mapping[Any, Any], conns: Mapping[Any, Any],
+        ended: str = "when the reactor stopped",
+    ) -> None:
+        """The reactor shut down at ``ts`` with ``timers`` pending and ``conns`` open
+        (``ended``: how messages say when, for a test or a recording that ended)."""
         if self.shutdown_at is not None:
             return
         self.shutdown_at = ts
-        find_leftovers(self.findings, self.connections, ts, timers, conns)
+        self.connections.ended = ended
+        if self.thresholds.leftovers:
+            find_leftovers(self.findings, self.connections, ts, timers, conns, ended)
 
     def warnings(self, now: int, conns: Mapping[Any, Any]) -> list[dict[str, Any]]:
         """The findings as of ``now``, oldest first (``conns``: those open now)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .codes import KEEP_CLOSED, MAX_PER_CODE, TOO_MANY, Said
+from .warning import Warning
 
 
 class Source(Protocol):
@@ -26,14 +27,11 @@ class Finding:
     def render(self, now: int) -> dict[str, Any]:
         """The warning as of ``now``."""
         name, where, subject, message = self.source.warning(self.code, now)
-        return {
-            "code": self.code,
-            "message": message,
-            "where": where,
-            "subject": subject,
-            "name": name,
-            "ts": self.ts,
-        }
+        details = getattr(self.source, "details", None)
+        duration, stack = details() if details is not None else (None, ())
+        return Warning(
+            self.code, message, where, subject, name, self.ts, duration, tuple(stack)
+        ).to_dict()
 
 
 class Findings:

@@ -20,9 +20,10 @@ from .findings import Findings
 class Leftovers:
     """Timers made at one site still pending when the reactor shut down."""
 
-    __slots__ = ("site", "name", "timers", "looping", "due_in")
+    __slots__ = ("site", "name", "timers", "looping", "due_in", "ended")
 
-    def __init__(self, site: str | None, name: str) -> None:
+    def __init__(self, site: str | None, name: str, ended: str) -> None:
+        self.ended = ended
         self.site = site
         self.name = name
         self.timers: list[Any] = []
@@ -36,7 +37,7 @@ class Leftovers:
         when = f"due in {took(due)}"
         fix = "stop the LoopingCall" if self.looping else "cancel it"
         text = (
-            f"{what} for {self.name}{made} still pending when the reactor stopped ({when}): "
+            f"{what} for {self.name}{made} still pending {self.ended} ({when}): "
             f"trial calls this a dirty reactor; {fix} when done"
         )
         return self.name, self.site, self.timers[0] if self.timers else None, text
@@ -50,22 +51,24 @@ def find_leftovers(
     ts: int,
     timers: Mapping[Any, Any],
     conns: Mapping[Any, Any],
+    ended: str = "when the reactor stopped",
 ) -> None:
     """The reactor shut down at ``ts``: what is left is what trial calls dirty.
 
     ``timers`` and ``conns`` are what is pending and open now, after the
     shutdown triggers ran; connections the reactor itself closed during
     the shutdown (``disconnectAll``) count too. Timers already due then
-    were about to run, and the reactor's wakers are its own: neither counts.
+    were about to run, and timers no user code asked for and the reactor's
+    wakers are Twisted's own: none of them counts.
     """
     groups: dict[str, Leftovers] = {}
     for tid, timer in timers.items():
-        if timer.due <= ts:
+        if timer.due <= ts or timer.own:
             continue  # due already: about to run, not forgotten (asyncio's stop() wake-up)
         key = timer.site or timer.name
         group = groups.get(key)
         if group is None:
-            group = groups[key] = Leftovers(timer.site, timer.name)
+            group = groups[key] = Leftovers(timer.site, timer.name, ended)
             findings.add(LEFTOVER_TIMER, key, ts, group)
         group.timers.append(tid)
         group.looping = group.looping or timer.looping

@@ -46,7 +46,8 @@ class Blocked:
             "kind": self.kind,
             "ts": self.ts,
             "dur": self.dur,
-            "site": self.site or self.where,
+            "site": self.site,  # the blocking line, when the watchdog saw it
+            "made_at": self.where,  # a timer's creation site
             "function": self.function,
             "stack": list(self.stack),
         }
@@ -74,6 +75,10 @@ class SlowGroup:
             text += f" ({self.count} times, the longest shown)"
         text += ": nothing else ran meanwhile; move the work to a thread or split it"
         return worst.name, line, None, text
+
+    def details(self) -> tuple[int | None, list[str]]:
+        """(how long the longest one blocked, ns; the stack it blocked in)."""
+        return self.worst.dur, self.worst.stack
 
 
 class SlowDispatches:

@@ -18,6 +18,10 @@ class Thresholds:
     late_ms: float = 100.0  # a timer firing this late
     pending_s: float = 10.0  # a Deferred unfired (or a half-close) this long
     idle_s: float = 60.0  # a connection without data this long
+    #: Whether timers and connections left at shutdown warn: in tests (the
+    #: pytest plugin, trial), where they are a fault; never in a program,
+    #: whose ``reactor.stop()`` is free to leave them.
+    leftovers: bool = False
 
     #: Option name -> (field, unit of a bare number in ns).
     OPTIONS = {
@@ -43,7 +47,7 @@ class Thresholds:
     def idle_ns(self) -> int:
         return int(self.idle_s * S)
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, Any]:
         """The thresholds by field name."""
         return asdict(self)
 
@@ -52,12 +56,28 @@ class Thresholds:
         """Thresholds as a trace's meta stores them; defaults for what is missing or wrong."""
         if not isinstance(data, dict):
             return cls()
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}
         for item in fields(cls):
             value = data.get(item.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            if item.name == "leftovers":
+                if isinstance(value, bool):
+                    values[item.name] = value
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
                 values[item.name] = float(value)
         return cls(**values)
+
+    @classmethod
+    def from_meta(cls, meta: Any) -> Thresholds:
+        """The thresholds a trace was recorded with (its meta's ``options``), so a
+        summary or a replay finds what the live run found; defaults for an old trace."""
+        if not isinstance(meta, dict):
+            return cls()
+        options = meta.get("options")
+        stored = options.get("thresholds") if isinstance(options, dict) else None
+        found = cls.from_dict(stored)
+        if "test" in meta and not (isinstance(stored, dict) and "leftovers" in stored):
+            found = replace(found, leftovers=True)  # a test's trace from before they were kept
+        return found
 
     @classmethod
     def from_options(
@@ -71,9 +91,12 @@ class Thresholds:
         :func:`parse_duration`, when ``name`` is the option name and the value
         came from the command line). Raises :class:`UsageError`.
         """
-        changes: dict[str, float] = {}
+        changes: dict[str, Any] = {}
         for name, value in options.items():
             if value is None:
+                continue
+            if name == "leftovers":  # not a duration: whether leftovers warn
+                changes[name] = bool(value)
                 continue
             option = name.removesuffix("_ms").removesuffix("_s")
             if option not in cls.OPTIONS:

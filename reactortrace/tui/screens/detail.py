@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from reactortrace.core import units
+from reactortrace.core.diagnose import Warning
 from reactortrace.tui import describe
 from reactortrace.tui.model import Info, Subject, ViewModel
 
@@ -30,6 +31,8 @@ def info_fields(info: Info) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclass_fields(info):
         value = getattr(info, f.name)
+        if value is None and f.name == "site":
+            continue  # not known (an older trace): "Created at" says what the events say
         if value is None:
             value = "-"
         elif f.name in DURATION_FIELDS:
@@ -53,6 +56,19 @@ def fields_table(title: str, values: dict[str, Any]) -> Table:
     table.add_column(overflow="fold")
     for key, value in values.items():
         table.add_row(Text(str(key)), Text(str(value)))
+    return table
+
+
+def stack_table(stack: tuple[str, ...]) -> Table:
+    """The stack a slow callback blocked in, outermost first."""
+    table = Table(
+        title="Stack (outermost first)", title_justify="left", title_style="bold",
+        show_header=False, box=None,
+    )
+    table.add_column(overflow="fold")
+    lines = describe.stack_lines(stack)
+    for number, line in enumerate(lines):
+        table.add_row(Text(line, style="bold" if number == len(lines) - 1 else ""))
     return table
 
 
@@ -101,15 +117,36 @@ class DetailScreen(Screen[None]):
             self.last_seen = model.current(self.subject) or self.last_seen
         title.update(self._title(model))
         parts: list[Any] = []
-        if self.extra is not None:
-            heading = "Warning" if "code" in self.extra and "message" in self.extra else "Event"
-            parts.append(fields_table(heading, self.extra))
+        warning = self.warning
+        if warning is not None:
+            parts.append(fields_table("Warning", describe.warning_fields(warning)))
+            if warning.stack:
+                parts.append(stack_table(warning.stack))
+        elif self.extra is not None:
+            parts.append(fields_table("Event", self.extra))
         parts.extend(self._subject_tables(model))
         self.query_one("#detail-fields", Static).update(Group(*parts))
-        self.query_one("#detail-events", Static).update(self._events_table(model))
+        events = model.recent(self.subject) if self.subject else []
+        shown = self.query_one("#detail-events", Static)
+        shown.display = bool(events)  # nothing recent: no empty table
+        if events:
+            shown.update(self._events_table(events))
+
+    @property
+    def warning(self) -> Warning | None:
+        """The warning this screen shows, if it was opened on one."""
+        extra = self.extra
+        if extra is not None and "code" in extra and "message" in extra:
+            return Warning.of(extra)
+        return None
 
     def _title(self, model: ViewModel) -> Text:
         title = Text(" ")
+        warning = self.warning
+        if warning is not None:
+            title.append("Warning ", style="bold")
+            title.append(warning.code, style="bold dark_orange")
+            return title.append(f"  {describe.warning_subject(warning)}", style="cyan")
         if self.subject is None:
             return title.append("Event", style="bold")
         kind, ident = self.subject
@@ -144,12 +181,11 @@ class DetailScreen(Screen[None]):
         if sites:
             numbered = {f"site {i + 1}": site for i, site in enumerate(sites)}
             tables.append(fields_table("Created at", numbered))
-        if not tables:
+        if not tables and self.warning is None:
             tables.append(fields_table("Nothing known yet", {}))
         return tables
 
-    def _events_table(self, model: ViewModel) -> Table:
-        events = model.recent(self.subject) if self.subject else []
+    def _events_table(self, events: list[Any]) -> Table:
         table = Table(
             title=f"Recent events ({len(events)})",
             title_justify="left",

@@ -43,7 +43,11 @@ def cut(value: Any, limit: int, *, keep_end: bool = True) -> str:
         return "…"[:limit]
     if keep_end:
         return "…" + text[-(limit - 1) :]
-    return text[: limit - 1] + "…"
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:  # prose is cut between words, never inside one
+        head = head[:space].rstrip(" ,;:")
+    return head + "…"
 
 
 def as_text(cell: Any) -> Any:

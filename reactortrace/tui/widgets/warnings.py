@@ -7,8 +7,20 @@ from typing import Iterator
 from rich.text import Text
 
 from reactortrace.core import units
-from reactortrace.tui.model import Filter, ViewModel
+from reactortrace.core.diagnose import Warning
+from reactortrace.core.units import short_path
+from reactortrace.tui.model import Filter, Subject, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row
+
+
+def subject_of(warning: Warning) -> Subject | None:
+    """The timer, connection or callable a warning's detail screen follows."""
+    about = warning.about
+    if about in ("timer", "conn") and isinstance(warning.subject, int):
+        return (about, warning.subject)
+    if about == "callable" and warning.name:
+        return ("callable", warning.name)
+    return None
 
 
 class WarningsTable(ModelTable):
@@ -17,9 +29,9 @@ class WarningsTable(ModelTable):
     COLUMNS = (
         ("at", "at", 9),
         ("code", "code", 16),
-        ("name", "about", 0.25),
-        ("message", "message", 0.5),
-        ("where", "where", 0.25),
+        ("name", "about", 0.2),
+        ("message", "message", 0.6),
+        ("where", "where", 0.2),
     )
     NARROW_DROP = ("name", "where")
     COMPACT_COLUMNS = (("at", "at", 9), ("code", "code", 16), ("message", "message", 1.0))
@@ -31,7 +43,7 @@ class WarningsTable(ModelTable):
             if not flt.shows_text(get("code"), get("message"), get("name"), get("where")):
                 continue
             key = f"{index}:{get('ts')}:{get('code')}"
-            self.aim(key, None, dict(warning))
+            self.aim(key, subject_of(Warning.of(warning)), dict(warning))
             ts = get("ts")
             yield (
                 key,
@@ -42,6 +54,6 @@ class WarningsTable(ModelTable):
                     ),
                     "name": self.fit("name", get("name")),
                     "message": self.fit("message", get("message"), keep_end=False),
-                    "where": self.fit("where", get("where")),
+                    "where": self.fit("where", short_path(get("where"))),
                 },
             )

@@ -19,14 +19,18 @@ REACTOR_MODULES = {
 }
 
 
-def start() -> tuple[Any, Any]:
-    """(the installed reactor, its tracer)."""
+def start(**thresholds: Any) -> tuple[Any, Any]:
+    """(the installed reactor, its tracer); ``thresholds``: Thresholds fields to change."""
     importlib.import_module(REACTOR_MODULES[sys.argv[1]]).install()
     from twisted.internet import reactor
 
     import reactortrace
+    from reactortrace.core.diagnose import Thresholds
 
-    return reactor, reactortrace.instrument(reactor, track_deferreds=True)
+    slow_ms = thresholds.get("slow_ms", Thresholds().slow_ms)
+    return reactor, reactortrace.instrument(
+        reactor, track_deferreds=True, thresholds=Thresholds(**thresholds), slow_ms=slow_ms
+    )
 
 
 def run(reactor: Any, tracer: Any) -> None:

@@ -2,14 +2,15 @@
 
 A Deferred fails with no errback; one is never fired; a client stops reading
 while the server floods it (backpressure); a timer and a listening port are
-left behind when the reactor stops.
+left behind when the reactor stops. It is traced as a test would be
+(leftovers warn), with the default thresholds otherwise.
 """
 
 import kit
 from twisted.internet import defer, protocol
 
 FLOOD = 16 * 1024 * 1024
-reactor, tracer = kit.start()
+reactor, tracer = kit.start(leftovers=True)
 kept = []
 
 
@@ -45,6 +46,7 @@ class Flood(protocol.Protocol):
     def connectionMade(self):
         self.transport.registerProducer(Pusher(), True)
         self.transport.write(b"x" * FLOOD)
+        reactor.callLater(0.5, stop)  # paused that long, however late this ran
 
 
 class Sleeper(protocol.Protocol):
@@ -58,8 +60,7 @@ def stop():
 
 never = defer.Deferred()  # @never
 port = reactor.listenTCP(0, protocol.Factory.forProtocol(Flood), interface="127.0.0.1")  # @port
-reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Sleeper))
+reactor.connectTCP("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Sleeper))  # @connect
 reactor.callLater(0.01, fail_without_errback)
 reactor.callLater(60, forgotten)  # @forgotten
-reactor.callLater(0.5, stop)
 kit.run(reactor, tracer)

@@ -59,6 +59,7 @@ class TimerScheduleArgs(TypedDict, total=False):
     delay: Ns | None
     due: SignedNs | None
     looping: bool | None
+    own: bool | None
 
 
 class TimerCancelArgs(TypedDict, total=False):
@@ -95,6 +96,7 @@ class ConnOpenArgs(TypedDict, total=False):
     peer: str | None
     transport: str | None
     buffer_size: Count | None
+    site: str | None
 
 
 class ConnCloseArgs(TypedDict, total=False):
@@ -255,6 +257,7 @@ class _Connection(msgspec.Struct):
     writes: Count
     last_activity: Ns | None
     write_buffer: Count
+    site: str | None = None
 
 
 class _Callable(msgspec.Struct):
@@ -286,6 +289,8 @@ class WarningRecord(TypedDict, total=False):
     subject: Id | str | None
     name: str | None
     ts: Ns | None
+    duration: Ns | None
+    stack: list[str] | None
 
 
 class _Blocked(msgspec.Struct):
@@ -334,7 +339,7 @@ class _Options(msgspec.Struct):
     watchdog: bool | None = None
     diagnostics: bool | None = None
     track_deferreds: bool | None = None
-    thresholds: dict[str, Annotated[float, msgspec.Meta(ge=0.0, le=1e12)] | None] | None = None
+    thresholds: dict[str, Annotated[float, msgspec.Meta(ge=0.0, le=1e12)] | bool | None] | None = None
 
 
 class _PartStatus(msgspec.Struct):

@@ -160,7 +160,7 @@ def test_what_healthy_programs_do_is_still_recorded(
     poller = traces[("poller", reactor)]
     assert not poller.by_kind("slow")  # the idle waits (3x --slow) were never a dispatch
     waits = [e.args.get("wait") or 0 for e in poller.by_kind("iteration")]
-    assert sum(1 for wait in waits if wait >= 100_000_000) >= 3  # long idle waits happened
+    assert sum(1 for wait in waits if wait >= 600_000_000) >= 3  # long idle waits happened
 
 
 @pytest.mark.parametrize("reactor", REACTORS)

@@ -22,6 +22,7 @@ import sys
 import sysconfig
 import threading
 import time
+from collections import deque
 from types import CodeType, FrameType
 from typing import Any
 
@@ -41,6 +42,10 @@ _STDLIB = tuple(
 _STACK_LIMIT = 40
 #: Distinct stacks kept for one block (the rest are counted with the last).
 MAX_STACKS = 16
+#: Seconds of samples that say whether the blocked thread burns CPU now
+#: (long enough to smooth out a busy machine's scheduling, short enough to
+#: follow a block that turns from waiting to computing).
+CPU_WINDOW = 0.25
 #: Codes of the timed ``doIteration`` functions: they wait for I/O before their
 #: first dispatch, and bind ``_rt_last`` only once that wait is over.
 _WAIT_ROOTS: set[CodeType] = set()
@@ -109,7 +114,8 @@ class Block:
         self.cpu0 = self._cpu()
         self.cpu = 0.0
         self.on_cpu: float | None = None
-        self._last_cpu = (started, self.cpu0)
+        #: (when, CPU time) of the samples within the last CPU_WINDOW seconds
+        self._recent_cpu: deque[tuple[float, float]] = deque()
         self.gc0 = gc_total
         self.gc = 0.0
 
@@ -150,10 +156,13 @@ class Block:
         cpu = self._cpu()
         if cpu is not None and self.cpu0 is not None:
             self.cpu = cpu - self.cpu0
-            last_wall, last_cpu = self._last_cpu
-            if now > last_wall and last_cpu is not None:
-                self.on_cpu = max(0.0, min(1.0, (cpu - last_cpu) / (now - last_wall)))
-            self._last_cpu = (now, cpu)
+            recent = self._recent_cpu
+            recent.append((now, cpu))
+            while len(recent) > 2 and now - recent[1][0] >= CPU_WINDOW:
+                recent.popleft()
+            first_wall, first_cpu = recent[0]
+            if now > first_wall:
+                self.on_cpu = max(0.0, min(1.0, (cpu - first_cpu) / (now - first_wall)))
         self.gc = gc_total - self.gc0
 
     def info(self, ns: Any) -> BlockedInfo:

@@ -11,30 +11,31 @@ import progkit
 
 kit = progkit.start()
 reactor = kit.reactor
-started = threading.Event()
+sleeping, spinning = threading.Event(), threading.Event()
 
 
 def sleep_a_while():
+    sleeping.set()
     time.sleep(0.6)  # @sleeping
 
 
 def spin_a_while():
+    spinning.set()
     end = time.thread_time() + 0.6  # CPU time: the same on a busy machine
     while time.thread_time() < end:  # @spinning
         pass
 
 
 def job_that_blocks():
-    started.set()
     sleep_a_while()
     gc.collect()
     spin_a_while()
 
 
 def look_while_blocked():
-    started.wait(30)
-    for pause in (0.35, 0.65):  # once asleep, once spinning
-        time.sleep(pause)
+    for phase in (sleeping, spinning):
+        phase.wait(30)
+        time.sleep(0.35)  # well into the phase: past the slow threshold, a few samples in
         if kit.tracer is None:
             continue
         snapshot = kit.tracer.snapshot()

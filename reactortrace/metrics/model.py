@@ -151,6 +151,8 @@ class Incident:
 
 #: Slow events waiting for the dispatch they are about, at most.
 _MAX_WAITING = 64
+#: Reset timers whose due time is remembered, at most.
+_MAX_MOVED = 10_000
 #: Incidents kept for the span exporter to take, at most (more are counted).
 MAX_INCIDENTS = 256
 
@@ -178,6 +180,7 @@ class LoopMetrics:
         self.incidents: list[Incident] = []
         self.incidents_lost = 0
         self._waiting: dict[int, Event] = {}  # slow events by the ts of their dispatch
+        self._moved: dict[Any, int] = {}  # due time of reset timers, by timer id
 
     def feed(self, events: list[Event]) -> None:
         """Account for ``events``."""
@@ -187,6 +190,10 @@ class LoopMetrics:
                 self._dispatch(event)
             elif kind == ev.SLOW:
                 self._slow(event)
+            elif kind == ev.TIMER_RESET:
+                self._reset(event)
+            elif kind == ev.TIMER_CANCEL:
+                self._moved.pop(event.args.get("timer"), None)
             elif kind == ev.DEFERRED_ERROR:
                 self._warn(DEFERRED_ERROR)
             elif kind == ev.CONN_PAUSE:
@@ -203,8 +210,8 @@ class LoopMetrics:
         self.dispatches[kind] += 1
         self.durations[kind].observe(event.dur)
         if kind == ev.TIMER:
-            late = args.get("late")
-            if isinstance(late, int):
+            late = self._late(event)
+            if late is not None:
                 self.delay.observe(late)
                 if late >= self.late_ns:
                     self._warn(LATE_TIMER)
@@ -221,6 +228,28 @@ class LoopMetrics:
         slow = self._slow_within(event)
         if slow is not None or (event.dur >= self.slow_ns and kind in TOP_LEVEL_KINDS):
             self._incident(event, slow)
+
+    def _late(self, event: Event) -> int | None:
+        """How late a timer ran (ns). Twisted reads the clock once per pass over
+        due timers, so the recorded lateness of one that ran after a slow one in
+        the same pass is too small: its due time (scheduled at its id, plus its
+        delay, or as reset) tells the truth."""
+        args = event.args
+        late = args.get("late")
+        timer, delay = args.get("timer"), args.get("delay")
+        due = self._moved.pop(timer, None)
+        if due is None and isinstance(timer, int) and isinstance(delay, int):
+            due = timer + delay
+        if due is not None:
+            late = max(late if isinstance(late, int) else 0, event.ts - due)
+        return late if isinstance(late, int) else None
+
+    def _reset(self, event: Event) -> None:
+        due = event.args.get("due")
+        if isinstance(due, int):
+            self._moved[event.args.get("timer")] = due
+            if len(self._moved) > _MAX_MOVED:
+                del self._moved[next(iter(self._moved))]
 
     def _slow_within(self, event: Event) -> Event | None:
         """The slow event about ``event``: the one that started when it did, or within it."""

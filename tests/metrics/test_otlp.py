@@ -1,0 +1,102 @@
+"""OTLP/HTTP: a receiver in the test decodes what ``reactortrace run --otlp`` sends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reactortrace.metrics.model import METRICS
+
+from .conftest import PROGRAMS, elapsed, free_port, run
+from .receiver import Receiver
+
+FAST = {"OTEL_METRIC_EXPORT_INTERVAL": "200", "OTEL_BSP_SCHEDULE_DELAY": "200"}
+PROGRAM = str(PROGRAMS / "slowone.py")
+BLOCKING_LINE = next(n for n, line in enumerate(Path(PROGRAM).read_text().splitlines(), 1)
+                     if "the blocking line" in line)
+
+
+def facts(out: str) -> dict[str, list[str]]:
+    """The program's ``WORD values...`` lines."""
+    return {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+
+
+def attributes(items: object) -> dict[str, object]:
+    """Protobuf KeyValues as a dict of plain values."""
+    found = {}
+    for item in items:  # type: ignore[attr-defined]
+        value = item.value
+        found[item.key] = getattr(value, value.WhichOneof("value"))
+    return found
+
+
+def test_metrics_and_a_back_dated_slow_dispatch_span(receiver: Receiver, tmp_path: Path) -> None:
+    result = run(["run", "--no-tui", "-q", "--slow", "100", "--otlp", receiver.url, PROGRAM],
+                 tmp_path, **FAST, OTEL_SERVICE_NAME="shop")
+    assert result.returncode == 3, result.stderr
+    assert "cannot export" not in result.stderr
+
+    # Every metric of the table, with its unit (thread-pool gauges only with a pool).
+    names = receiver.metric_names()
+    expected = {m.name: m.unit for m in METRICS if ".threadpool." not in m.name
+                or m.type == "histogram"}
+    assert {name: names.get(name) for name in expected} == expected
+    delay = receiver.latest_metric("twisted.reactor.loop.delay")
+    point = delay.histogram.data_points[0]
+    assert point.count >= 20 and sum(point.bucket_counts) == point.count
+    assert point.max >= 0.2  # the ticks held up by the 0.3 s block
+    assert delay.histogram.aggregation_temporality == 2  # cumulative
+    timers = receiver.latest_metric("twisted.reactor.pending_timers")
+    assert timers.gauge.data_points[0].as_int >= 0
+    dispatches = receiver.latest_metric("twisted.reactor.dispatches")
+    assert dispatches.sum.is_monotonic
+    by_kind = {attributes(p.attributes)["kind"]: p.as_int for p in dispatches.sum.data_points}
+    assert by_kind["timer"] >= 25
+
+    # One span: the 0.3 s block, back-dated to when it began, with the stack.
+    spans = receiver.spans()
+    assert len(spans) == 1
+    resource, span = spans[0]
+    assert attributes(resource.attributes)["service.name"] == "shop"
+    assert span.name == "slow dispatch"
+    began = int(facts(result.stdout)["BLOCK"][0])
+    assert abs(span.start_time_unix_nano - began) < 50_000_000
+    assert 0.29 <= (span.end_time_unix_nano - span.start_time_unix_nano) / 1e9 < 2.0
+    told = attributes(span.attributes)
+    assert told["twisted.dispatch.callable"].endswith("block")
+    assert told["twisted.dispatch.kind"] == "timer"
+    assert str(told["twisted.dispatch.site"]).endswith("slowone.py:26")  # its callLater
+    assert told["code.function.name"] == "block"
+    assert told["code.line.number"] == BLOCKING_LINE
+    assert f"slowone.py:{BLOCKING_LINE} block" in str(told["code.stacktrace"])
+    (event,) = span.events
+    assert event.name == "blocked"
+    assert span.start_time_unix_nano + 100_000_000 <= event.time_unix_nano <= span.end_time_unix_nano
+
+
+@pytest.mark.parametrize("collector", ["down", "503"])
+def test_a_failing_collector_changes_nothing_in_the_program(collector: str, tmp_path: Path) -> None:
+    plain, plain_time = elapsed(lambda: run(["run", "--no-tui", "-q", PROGRAM], tmp_path))
+    failing = Receiver(status=503) if collector == "503" else None
+    url = failing.url if failing else f"http://127.0.0.1:{free_port()}"
+    try:
+        result, took = elapsed(lambda: run(["run", "--no-tui", "-q", "--otlp", url, PROGRAM],
+                                           tmp_path, **FAST))
+    finally:
+        if failing:
+            failing.close()
+    assert result.returncode == plain.returncode == 3
+    mine, theirs = facts(result.stdout), facts(plain.stdout)
+    assert mine.keys() == theirs.keys() == {"BLOCK", "TICKS"}
+    assert mine["TICKS"][0] == theirs["TICKS"][0] == "25"
+    # The 25 ticks took as long (about 1.2 s with the block), and so did the whole run.
+    assert abs(float(mine["TICKS"][1]) - float(theirs["TICKS"][1])) < 0.5
+    assert took < plain_time + 2.0
+    # Said once, however many exports failed; nothing in the program's own output.
+    said = [line for line in result.stderr.splitlines() if "cannot export" in line]
+    assert len(said) == 1, result.stderr
+    assert url in said[0]
+    assert "Traceback" not in result.stderr
+    if failing:
+        assert failing.requests >= 2  # it was tried again

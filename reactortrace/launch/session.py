@@ -99,7 +99,7 @@ class Session:
             return
         if not self.config.get("quiet") and not self.config.get("tui"):
             if exports.metrics_port is not None:
-                host = metrics.rpartition(":")[0] or "0.0.0.0"
+                host = str(metrics).rpartition(":")[0] or "0.0.0.0"
                 say(f"metrics on http://{host}:{exports.metrics_port}/metrics")
             if otlp:
                 say(f"exporting metrics and slow-dispatch spans to {otlp}")

@@ -8,6 +8,7 @@ so a blocked loop is still scraped, and says so in ``twisted_reactor_blocked_sec
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -64,7 +65,7 @@ def family(metric: model.Metric, points: list[tuple[dict[str, str], Any]]) -> Me
 
 def buckets(histogram: Histogram) -> list[tuple[str, float]]:
     """Cumulative ``(le, count)`` pairs, ``+Inf`` last."""
-    out = []
+    out: list[tuple[str, float]] = []
     total = 0
     for bound, count in zip((*BOUNDS, float("inf")), histogram.counts):
         total += count
@@ -82,11 +83,13 @@ class PrometheusEndpoint:
         thread.name = "reactortrace-prometheus"
         self.port: int = self._server.server_port
         self._closed = threading.Event()
+        self._pid = os.getpid()
 
     def close(self) -> None:
         """Stop serving and free the port (idempotent)."""
         if self._closed.is_set():
             return
         self._closed.set()
-        self._server.shutdown()
+        if os.getpid() == self._pid:  # a forked child has no serving thread to wait for
+            self._server.shutdown()
         self._server.server_close()

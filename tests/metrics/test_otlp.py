@@ -100,3 +100,22 @@ def test_a_failing_collector_changes_nothing_in_the_program(collector: str, tmp_
     assert "Traceback" not in result.stderr
     if failing:
         assert failing.requests >= 2  # it was tried again
+
+
+def test_a_flood_of_slow_callbacks_never_floods_the_collector(receiver: Receiver,
+                                                              tmp_path: Path) -> None:
+    result, took = elapsed(lambda: run(
+        ["run", "--no-tui", "-q", "--slow", "50", "--otlp", receiver.url,
+         str(PROGRAMS / "flood.py")], tmp_path, **FAST))
+    assert result.returncode == 0, result.stderr
+    spans = receiver.spans()
+    # A burst of 10, then one a second of the program's time (40 x 60 ms = 2.4 s).
+    assert 10 <= len(spans) <= 10 + int(took) + 1
+    assert all(span.name == "slow dispatch" for _, span in spans)
+    dropped = receiver.latest_metric("twisted.reactor.export.dropped")
+    counted = {tuple(sorted(attributes(p.attributes).items())): p.as_int
+               for p in dropped.sum.data_points}
+    assert counted[(("reason", "rate"), ("signal", "spans"))] == 40 - len(spans)
+    warnings = receiver.latest_metric("twisted.reactor.warnings")
+    by_code = {attributes(p.attributes)["code"]: p.as_int for p in warnings.sum.data_points}
+    assert by_code["slow-callback"] == 40

@@ -31,9 +31,9 @@ def test_prometheus_reads_delay_utilization_and_timers(prometheus: Prometheus, t
             60, "a timer over 0.25 s late")
         delay_sum = prometheus.value(f"twisted_reactor_loop_delay_seconds_sum{JOB}")
         delay_count = prometheus.value(f"twisted_reactor_loop_delay_seconds_count{JOB}")
-        timers = prometheus.value(f'twisted_reactor_dispatches_total{{job="traced",kind="timer"}}')
+        timers = prometheus.value('twisted_reactor_dispatches_total{job="traced",kind="timer"}')
         busy_rate = prometheus.value(
-            f'rate(twisted_reactor_time_seconds_total{{job="traced",state="busy"}}[3s])')
+            'rate(twisted_reactor_time_seconds_total{job="traced",state="busy"}[3s])')
     finally:
         status, out, err = stop(process)
     assert status == 3, err  # the program's own status, after Ctrl+C stopped its reactor

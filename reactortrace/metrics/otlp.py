@@ -17,6 +17,8 @@ out of the program's logging. Closing waits a bounded time for a last export.
 
 from __future__ import annotations
 
+import importlib.metadata
+import itertools
 import logging
 import os
 import threading
@@ -45,10 +47,17 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from reactortrace.core.periodic import on_fork_in_child
+
 from . import model
 from .limit import TokenBucket
 from .model import BOUNDS, METRICS, Incident, Reading
 from .reader import MetricsReader
+
+try:
+    __version__ = importlib.metadata.version("reactortrace")
+except importlib.metadata.PackageNotFoundError:  # run from a source tree
+    __version__ = "0"
 
 THREAD_NAME = "reactortrace-otlp"
 SCOPE = "reactortrace"
@@ -90,22 +99,30 @@ def endpoint(base: str, signal: str) -> str:
 
 
 class _OurThreadsOnly(logging.Filter):
-    """Keeps the SDK's records made on our thread out of the program's logs,
-    remembering the last one (the reason of a failure, said once)."""
+    """Keeps the SDK's records made on our threads out of the program's logs
+    (those of its own threads pass), remembering the last one of each thread:
+    the reason of a failure, said once."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.last: str | None = None
+        self.last: dict[str, str] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not threading.current_thread().name.startswith(THREAD_NAME):
+        name = threading.current_thread().name
+        if not name.startswith(THREAD_NAME):
             return True
-        if record.levelno >= logging.ERROR or self.last is None:
+        if record.levelno >= logging.ERROR or name not in self.last:
             try:
-                self.last = record.getMessage()
+                self.last[name] = record.getMessage()
             except Exception:  # noqa: BLE001 - a bad format string: keep the template
-                self.last = str(record.msg)
+                self.last[name] = str(record.msg)
         return False
+
+
+#: One filter for every exporter, on the SDK's loggers for good: a thread left
+#: behind by a bounded close must not log into the program either.
+_FILTER = _OurThreadsOnly()
+_numbers = itertools.count(1)
 
 
 class Signal:
@@ -149,25 +166,33 @@ class OtlpExporter:
         self.metric_exporter = OTLPMetricExporter(endpoint=endpoint(url, "metrics"))
         self.span_exporter = OTLPSpanExporter(endpoint=endpoint(url, "traces"))
         provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
-        from .. import __version__
-
         self._scope = InstrumentationScope(SCOPE, __version__)
         self._tracer = provider.get_tracer(SCOPE, __version__)
         self._limit = TokenBucket(SPAN_RATE, SPAN_BURST)
         self._spans: deque[ReadableSpan] = deque()
         self.metrics = Signal("metrics", _interval("OTEL_METRIC_EXPORT_INTERVAL", 60_000))
         self.traces = Signal("spans", _interval("OTEL_BSP_SCHEDULE_DELAY", 5_000))
-        self._filter = _OurThreadsOnly()
         for name in _SDK_LOGGERS:
-            logging.getLogger(name).addFilter(self._filter)
+            logging.getLogger(name).addFilter(_FILTER)  # once: filters are a set
         self._said = False
         self._stop = threading.Event()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread_name = f"{THREAD_NAME}-{next(_numbers)}"
+        self._thread = self._new_thread()
         self.exports = 0  # successful exports, for tests and the curious
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name=self._thread_name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        # A program that forks to become a daemon (twistd) goes on exporting.
+        on_fork_in_child(self._restart)
+
+    def _restart(self) -> None:
+        if not self._closed:
+            self._thread = self._new_thread()
+            self._thread.start()
 
     # -- the thread ----------------------------------------------------------
 
@@ -225,7 +250,7 @@ class OtlpExporter:
         if ok:
             self.exports += 1
         else:
-            reason = self._filter.last or "the collector did not accept it"
+            reason = _FILTER.last.get(self._thread_name) or "the collector did not accept it"
             self._tell(f"cannot export to {self.url} ({reason}); trying again with backoff, "
                        "dropping what cannot wait (said once)")
         return ok
@@ -267,8 +292,6 @@ class OtlpExporter:
                 pass
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(0.1)
-        for name in _SDK_LOGGERS:
-            logging.getLogger(name).removeFilter(self._filter)
 
 
 def _resource(meta: dict[str, Any]) -> Resource:

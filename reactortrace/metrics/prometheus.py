@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import (
     CollectorRegistry,
     CounterMetricFamily,
@@ -22,6 +23,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector
+
+from reactortrace.core.periodic import on_fork_in_child
 
 from . import model
 from .model import BOUNDS, METRICS, Histogram
@@ -79,11 +82,21 @@ class PrometheusEndpoint:
     def __init__(self, reader: MetricsReader, host: str, port: int) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(LoopCollector(reader))
+        # The usual process_* and python_info series, as prometheus_client's default registry has.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self._server, thread = start_http_server(port, addr=host, registry=self.registry)
         thread.name = "reactortrace-prometheus"
         self.port: int = self._server.server_port
         self._closed = threading.Event()
         self._pid = os.getpid()
+        # A program that forks to become a daemon (twistd) keeps the socket: serve it there.
+        on_fork_in_child(self._serve_in_child)
+
+    def _serve_in_child(self) -> None:
+        if not self._closed.is_set():
+            threading.Thread(target=self._server.serve_forever, name="reactortrace-prometheus",
+                             daemon=True).start()
 
     def close(self) -> None:
         """Stop serving and free the port (idempotent)."""

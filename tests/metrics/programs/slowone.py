@@ -2,13 +2,16 @@
 
 Prints ``BLOCK <wall ns>`` at the start of the blocking call and ``TICKS <n>
 <seconds>`` (ticks of a 0.05 s LoopingCall and how long they took) at the end.
+Logs everything to stderr: nothing of reactortrace's exporters may show there.
 """
 
+import logging
 import sys
 import time
 
 from twisted.internet import reactor, task
 
+logging.basicConfig(level=logging.DEBUG)
 ticks = []
 
 

@@ -138,9 +138,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def stop(process: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
-    """SIGINT ``process`` (as Ctrl+C would) and wait: its status, stdout and stderr."""
+    """SIGTERM ``process`` and wait: its status, stdout and stderr.
+
+    (Not SIGINT: a shell running the tests in the background ignores it, and
+    so would the program, which Twisted then leaves alone.)
+    """
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

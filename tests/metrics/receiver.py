@@ -29,11 +29,14 @@ _KINDS: dict[str, tuple[Any, Any]] = {
 class Receiver:
     """Listens on 127.0.0.1; ``metrics`` and ``traces`` hold the decoded requests.
 
-    ``status`` is what it answers (200, or 503 to play a failing collector).
+    ``status`` is what it answers (200, or 503 to play a failing collector);
+    with ``hang`` it reads each request and never answers (until closed).
     """
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, hang: bool = False) -> None:
         self.status = status
+        self.hang = hang
+        self._closing = threading.Event()
         self.metrics: list[ExportMetricsServiceRequest] = []
         self.traces: list[ExportTraceServiceRequest] = []
         self.requests = 0
@@ -61,6 +64,9 @@ class Receiver:
     def take(self, handler: BaseHTTPRequestHandler, path: str, body: bytes) -> None:
         with self._lock:
             self.requests += 1
+        if self.hang:
+            self._closing.wait()
+            return
         kinds = _KINDS.get(path)
         if kinds is None:
             handler.send_response(404)
@@ -117,6 +123,7 @@ class Receiver:
                 for span in scope.spans]
 
     def close(self) -> None:
+        self._closing.set()
         self.server.shutdown()
         self.server.server_close()
 

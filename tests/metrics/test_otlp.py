@@ -82,10 +82,11 @@ def test_metrics_and_a_back_dated_slow_dispatch_span(receiver: Receiver, tmp_pat
     assert span.start_time_unix_nano + 100_000_000 <= event.time_unix_nano <= span.end_time_unix_nano
 
 
-@pytest.mark.parametrize("collector", ["down", "503"])
+@pytest.mark.parametrize("collector", ["down", "503", "hanging"])
 def test_a_failing_collector_changes_nothing_in_the_program(collector: str, tmp_path: Path) -> None:
     plain, plain_time = elapsed(lambda: run(["run", "--no-tui", "-q", PROGRAM], tmp_path))
-    failing = Receiver(status=503) if collector == "503" else None
+    failing = (Receiver(status=503) if collector == "503"
+               else Receiver(hang=True) if collector == "hanging" else None)
     url = failing.url if failing else f"http://127.0.0.1:{free_port()}"
     try:
         result, took = elapsed(lambda: run(["run", "--no-tui", "-q", "--otlp", url, PROGRAM],
@@ -102,6 +103,11 @@ def test_a_failing_collector_changes_nothing_in_the_program(collector: str, tmp_
     assert took < plain_time + 2.0
     # Said once, however many exports failed; nothing in the program's own output.
     said = [line for line in result.stderr.splitlines() if "cannot export" in line]
+    if collector == "hanging":
+        # Still waiting for its answers at the end: the program did not wait.
+        assert said == [] and result.stderr.splitlines() == plain.stderr.splitlines()
+        assert failing is not None and failing.requests >= 1
+        return
     assert len(said) == 1, result.stderr
     assert url in said[0]
     # The program logs everything (DEBUG) to stderr: the exporter's retries,

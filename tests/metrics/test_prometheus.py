@@ -36,7 +36,7 @@ def test_prometheus_reads_delay_utilization_and_timers(prometheus: Prometheus, t
             'rate(twisted_reactor_time_seconds_total{job="traced",state="busy"}[3s])')
     finally:
         status, out, err = stop(process)
-    assert status == 3, err  # the program's own status, after Ctrl+C stopped its reactor
+    assert status == 3, err  # the program's own status, after SIGTERM stopped its reactor
     assert "metrics on http://127.0.0.1:" in err
 
     # Seven timers an hour away, and the LoopingCall's next tick.

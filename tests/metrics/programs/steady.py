@@ -1,4 +1,5 @@
-"""A service with a known shape, run under ``reactortrace run --metrics`` until SIGINT.
+"""A service with a known shape, run under ``reactortrace run --metrics`` until SIGTERM
+(Twisted stops the reactor; the program then exits with status 3).
 
 Seven timers stay pending (an hour away) beside the LoopingCall's own; the
 LoopingCall ticks every 0.1 s and is busy 0.05 s of each tick (utilization

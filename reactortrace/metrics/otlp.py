@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import requests
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.metrics.export import (
@@ -68,8 +69,12 @@ SPAN_RATE = 1.0
 SPAN_BURST = 10
 #: Longest pause between two tries while the collector fails (seconds).
 MAX_BACKOFF = 60.0
-#: Seconds closing waits for a last export to a collector that answered so far.
+#: Seconds closing waits for the last exports to a collector that answered so far.
 LINGER = 1.0
+#: Seconds each of the last exports may take (one try: the SDK's first backoff is longer).
+LAST_TIMEOUT = 0.4
+#: Characters of a failure's cause said at most.
+MAX_REASON = 300
 #: The SDK modules that log about exports.
 _SDK_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.http.metric_exporter",
@@ -100,23 +105,27 @@ def endpoint(base: str, signal: str) -> str:
 
 class _OurThreadsOnly(logging.Filter):
     """Keeps the SDK's records made on our threads out of the program's logs
-    (those of its own threads pass), remembering the last one of each thread:
-    the reason of a failure, said once."""
+    (those of its own threads pass), remembering the first one of each
+    thread since :meth:`forget`: the cause of a failure, said once."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.last: dict[str, str] = {}
+        self.first: dict[str, str] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         name = threading.current_thread().name
         if not name.startswith(THREAD_NAME):
             return True
-        if record.levelno >= logging.ERROR or name not in self.last:
+        if record.levelno >= logging.WARNING and name not in self.first:
             try:
-                self.last[name] = record.getMessage()
+                self.first[name] = record.getMessage()
             except Exception:  # noqa: BLE001 - a bad format string: keep the template
-                self.last[name] = str(record.msg)
+                self.first[name] = str(record.msg)
         return False
+
+    def forget(self) -> None:
+        """Start afresh for the calling thread (before each export)."""
+        self.first.pop(threading.current_thread().name, None)
 
 
 #: One filter for every exporter, on the SDK's loggers for good: a thread left
@@ -163,8 +172,14 @@ class OtlpExporter:
         self._say = say
         self._start_ns = round(float(meta.get("start_wall") or time.time()) * 1e9)
         self.resource = _resource(meta)
-        self.metric_exporter = OTLPMetricExporter(endpoint=endpoint(url, "metrics"))
-        self.span_exporter = OTLPSpanExporter(endpoint=endpoint(url, "traces"))
+        # One HTTP session for both, used from our thread only, that notes
+        # the collector's error answers (the SDK's result does not say them).
+        self._session = session = requests.Session()
+        session.hooks["response"].append(self._answered)
+        self._answer: str | None = None
+        self.metric_exporter = OTLPMetricExporter(endpoint=endpoint(url, "metrics"),
+                                                  session=session)
+        self.span_exporter = OTLPSpanExporter(endpoint=endpoint(url, "traces"), session=session)
         provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
         self._scope = InstrumentationScope(SCOPE, __version__)
         self._tracer = provider.get_tracer(SCOPE, __version__)
@@ -205,10 +220,20 @@ class OtlpExporter:
                 if self.metrics.due(now):
                     self.metrics.done(self._send_metrics(), time.monotonic())
             if self.healthy:
-                self._send_spans(final=True)
-                self._send_metrics()
+                self._last_words()
         except Exception as exc:  # noqa: BLE001 - the program must never see it
             self._tell(f"OTLP export to {self.url} stopped: {type(exc).__name__}: {exc}")
+
+    def _last_words(self) -> None:
+        """The last spans and metrics, each given :data:`LAST_TIMEOUT` at most
+        (shorter than the SDK's first backoff: one try each)."""
+        self.span_exporter = OTLPSpanExporter(
+            endpoint=endpoint(self.url, "traces"), session=self._session, timeout=LAST_TIMEOUT)
+        if self._send_spans(final=True):
+            self.metric_exporter = OTLPMetricExporter(
+                endpoint=endpoint(self.url, "metrics"), session=self._session,
+                timeout=LAST_TIMEOUT)
+            self._send_metrics()
 
     def _pause(self) -> float:
         return max(0.0, min(self.metrics.next, self.traces.next) - time.monotonic())
@@ -221,6 +246,7 @@ class OtlpExporter:
     def _send_metrics(self) -> bool:
         data = metrics_data(self.reader.read(), self.resource, self._scope,
                             self._start_ns, time.time_ns())
+        self._forget()
         ok = self.metric_exporter.export(data) == MetricExportResult.SUCCESS
         if not ok:
             self.reader.count_dropped("metrics", "failed")
@@ -240,19 +266,32 @@ class OtlpExporter:
         if not self._spans:
             return True
         batch = list(self._spans)
+        self._forget()
         ok = self.span_exporter.export(batch) == SpanExportResult.SUCCESS
         if ok:
             for _ in batch:
                 self._spans.popleft()
         return self._outcome(ok)
 
+    def _answered(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code >= 400:
+            self._answer = f"HTTP {response.status_code} {response.reason}"
+
+    def _forget(self) -> None:
+        """Before an export: what the last one was told is no longer news."""
+        self._answer = None
+        _FILTER.forget()
+
     def _outcome(self, ok: bool) -> bool:
         if ok:
             self.exports += 1
         else:
-            reason = _FILTER.last.get(self._thread_name) or "the collector did not accept it"
-            self._tell(f"cannot export to {self.url} ({reason}); trying again with backoff, "
-                       "dropping what cannot wait (said once)")
+            reason = (self._answer or _FILTER.first.get(self._thread_name)
+                      or "the collector did not accept it")
+            if len(reason) > MAX_REASON:
+                reason = reason[: MAX_REASON - 3] + "..."
+            self._tell(f"cannot export to {self.url} ({reason}); exports are tried again "
+                       "with backoff, what cannot wait is dropped and counted (said once)")
         return ok
 
     def _tell(self, message: str) -> None:

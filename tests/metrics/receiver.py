@@ -30,11 +30,14 @@ class Receiver:
     """Listens on 127.0.0.1; ``metrics`` and ``traces`` hold the decoded requests.
 
     ``status`` is what it answers (200, or 503 to play a failing collector);
-    with ``hang`` it reads each request and never answers (until closed).
+    with ``hang`` it reads each request and never answers (until closed);
+    after ``recover_after`` requests it answers 200 whatever ``status`` says.
     """
 
-    def __init__(self, status: int = 200, hang: bool = False) -> None:
+    def __init__(self, status: int = 200, hang: bool = False,
+                 recover_after: int | None = None) -> None:
         self.status = status
+        self.recover_after = recover_after
         self.hang = hang
         self._closing = threading.Event()
         self.metrics: list[ExportMetricsServiceRequest] = []
@@ -64,6 +67,8 @@ class Receiver:
     def take(self, handler: BaseHTTPRequestHandler, path: str, body: bytes) -> None:
         with self._lock:
             self.requests += 1
+            if self.recover_after is not None and self.requests > self.recover_after:
+                self.status = 200
         if self.hang:
             self._closing.wait()
             return

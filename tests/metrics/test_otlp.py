@@ -135,3 +135,26 @@ def test_a_flood_of_slow_callbacks_never_floods_the_collector(receiver: Receiver
     warnings = receiver.latest_metric("twisted.reactor.warnings")
     by_code = {attributes(p.attributes)["code"]: p.as_int for p in warnings.sum.data_points}
     assert by_code["slow-callback"] == 40
+
+
+def test_a_collector_that_recovers_gets_what_waited_and_the_count_of_what_failed(
+        tmp_path: Path) -> None:
+    # Two 503s; each export gives up at once (its timeout is shorter than the
+    # SDK's first backoff), and reactortrace tries again a little later.
+    receiver = Receiver(status=503, recover_after=2)
+    try:
+        result = run(["run", "--no-tui", "-q", "--slow", "100", "--otlp", receiver.url, PROGRAM],
+                     tmp_path, **FAST, OTEL_EXPORTER_OTLP_TIMEOUT="0.3")
+    finally:
+        receiver.close()
+    assert result.returncode == 3, result.stderr
+    said = [line for line in result.stderr.splitlines() if "cannot export" in line]
+    assert len(said) == 1 and "503" in said[0], result.stderr
+    # The span that waited through the failures arrived, once.
+    assert [span.name for _, span in receiver.spans()] == ["slow dispatch"]
+    dropped = receiver.latest_metric("twisted.reactor.export.dropped")
+    counted = {tuple(sorted(attributes(p.attributes).items())): p.as_int
+               for p in dropped.sum.data_points}
+    failed = {key: n for key, n in counted.items() if ("reason", "failed") in key}
+    assert sum(failed.values()) >= 1
+    assert set(failed) <= {(("reason", "failed"), ("signal", "metrics"))}  # spans are kept

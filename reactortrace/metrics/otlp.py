@@ -194,7 +194,6 @@ class OtlpExporter:
         self._closed = False
         self._thread_name = f"{THREAD_NAME}-{next(_numbers)}"
         self._thread = self._new_thread()
-        self.exports = 0  # successful exports, for tests and the curious
 
     def _new_thread(self) -> threading.Thread:
         return threading.Thread(target=self._run, name=self._thread_name, daemon=True)
@@ -283,9 +282,7 @@ class OtlpExporter:
         _FILTER.forget()
 
     def _outcome(self, ok: bool) -> bool:
-        if ok:
-            self.exports += 1
-        else:
+        if not ok:
             reason = (self._answer or _FILTER.first.get(self._thread_name)
                       or "the collector did not accept it")
             if len(reason) > MAX_REASON:

@@ -50,10 +50,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from reactortrace.core.periodic import on_fork_in_child
 
-from . import model
+from . import table
 from .limit import TokenBucket
-from .model import BOUNDS, METRICS, Incident, Reading
+from .model import Incident, Reading
 from .reader import MetricsReader
+from .table import BOUNDS, METRICS
 
 try:
     __version__ = importlib.metadata.version("reactortrace")
@@ -239,8 +240,10 @@ class OtlpExporter:
 
     @property
     def healthy(self) -> bool:
-        """Whether the last exports of both kinds went through (or none failed yet)."""
-        return not (self.metrics.failures or self.traces.failures)
+        """Whether the last exports of both kinds went through (or none failed
+        yet), and the one under way (if any) has met no error so far."""
+        troubled = self._answer is not None or self._thread_name in _FILTER.first
+        return not (self.metrics.failures or self.traces.failures or troubled)
 
     def _send_metrics(self) -> bool:
         data = metrics_data(self.reader.read(), self.resource, self._scope,
@@ -366,7 +369,7 @@ def metrics_data(
     """A reading as OTLP metrics: cumulative since ``start_ns``, as of ``now_ns``."""
     metrics = []
     for metric in METRICS:
-        points = reading.values.get(metric.name.removeprefix("twisted.reactor."))
+        points = reading.values.get(metric.short)
         if points is None:
             continue
         metrics.append(Metric(metric.name, metric.help, metric.unit,
@@ -375,16 +378,16 @@ def metrics_data(
 
 
 def _data(
-    metric: model.Metric, points: Sequence[tuple[dict[str, str], Any]], start_ns: int, now_ns: int
+    metric: table.Metric, points: Sequence[tuple[dict[str, str], Any]], start_ns: int, now_ns: int
 ) -> Any:
     cumulative = AggregationTemporality.CUMULATIVE
-    if metric.type == model.HISTOGRAM:
+    if metric.type == table.HISTOGRAM:
         return Histogram([
             HistogramDataPoint(labels, start_ns, now_ns, h.count, h.sum, list(h.counts),
                                list(BOUNDS), h.min, h.max)
             for labels, h in points
         ], cumulative)
     numbers = [NumberDataPoint(labels, start_ns, now_ns, value) for labels, value in points]
-    if metric.type == model.COUNTER:
+    if metric.type == table.COUNTER:
         return Sum(numbers, cumulative, True)
     return Gauge(numbers)

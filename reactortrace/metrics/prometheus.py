@@ -26,9 +26,10 @@ from prometheus_client.registry import Collector
 
 from reactortrace.core.periodic import on_fork_in_child
 
-from . import model
-from .model import BOUNDS, METRICS, Histogram
+from . import table
+from .model import Histogram
 from .reader import MetricsReader
+from .table import BOUNDS, METRICS
 
 
 class LoopCollector(Collector):
@@ -40,20 +41,20 @@ class LoopCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         values = self.reader.read().values
         for metric in METRICS:
-            short = metric.name.removeprefix("twisted.reactor.")
+            short = metric.short
             if short not in values:
                 continue
             yield family(metric, values[short])
 
 
-def family(metric: model.Metric, points: list[tuple[dict[str, str], Any]]) -> Metric:
+def family(metric: table.Metric, points: list[tuple[dict[str, str], Any]]) -> Metric:
     """One metric family with its samples."""
     name = metric.prometheus_name
     labels = list(metric.labels)
     found: Any
-    if metric.type == model.COUNTER:
+    if metric.type == table.COUNTER:
         found = CounterMetricFamily(name, metric.help, labels=labels)
-    elif metric.type == model.GAUGE:
+    elif metric.type == table.GAUGE:
         found = GaugeMetricFamily(name, metric.help, labels=labels)
     else:
         found = HistogramMetricFamily(name, metric.help, labels=labels)

@@ -10,7 +10,8 @@ import pytest
 from reactortrace.core import events as ev
 from reactortrace.core.snapshot import ConnectionInfo, Snapshot, TimerInfo
 from reactortrace.metrics.limit import TokenBucket
-from reactortrace.metrics.model import BOUNDS, METRICS, Histogram, LoopMetrics, reading
+from reactortrace.metrics.model import Histogram, LoopMetrics, reading
+from reactortrace.metrics.table import BOUNDS, METRICS
 from tests.core.builders import EventLog
 
 MS = 1_000_000

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reactortrace.metrics.model import METRICS
+from reactortrace.metrics.table import METRICS
 
 from .conftest import PROGRAMS, elapsed, free_port, run
 from .receiver import Receiver

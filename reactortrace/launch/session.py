@@ -105,12 +105,16 @@ class Session:
                 say(f"exporting metrics and slow-dispatch spans to {otlp}")
 
     def finish(self, reason: str = "exit") -> None:
-        """The program is done: end the live stream and the OTLP export, then write the trace."""
+        """The program is done: end the live stream and the OTLP export, then write the trace.
+
+        When the reactor stops, the last OTLP exports only start (the program
+        goes on at once); at exit they are waited for, a bounded time.
+        """
         if self.live is not None:
             self.live.finish(reason)
         exports = self.tracer.exports if self.tracer is not None else None
         if exports is not None:
-            exports.finish()
+            exports.finish(wait=reason != "stopped")
         self.write()
 
     def write(self) -> None:

@@ -44,10 +44,14 @@ class Exports:
         """The port ``/metrics`` is served on (the one picked, for port 0)."""
         return self.prometheus.port if self.prometheus is not None else None
 
-    def finish(self) -> None:
-        """The program is done: send the last OTLP export (bounded wait)."""
+    def finish(self, wait: bool = True) -> None:
+        """The program is done: send the last OTLP exports, and wait for them
+        (a bounded time), or with ``wait=False`` only start them."""
         if self.otlp is not None:
-            self.otlp.close()
+            if wait:
+                self.otlp.close()
+            else:
+                self.otlp.stop()
 
     def close(self) -> None:
         """Stop every exporter and free the port (idempotent)."""

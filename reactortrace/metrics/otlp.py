@@ -316,6 +316,10 @@ class OtlpExporter:
 
     # -- control -------------------------------------------------------------
 
+    def stop(self) -> None:
+        """Start the last exports now, without waiting for them (see :meth:`close`)."""
+        self._stop.set()
+
     def close(self, linger: float = LINGER) -> None:
         """Stop, after a last export if the collector answered so far (bounded wait). Idempotent."""
         if self._closed:

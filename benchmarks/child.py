@@ -32,6 +32,20 @@ def install_reactor(name: str) -> Any:
     return reactor
 
 
+def scrape_every_second(port: int) -> None:
+    """Scrape ``/metrics`` every second from a thread, as a 1 s Prometheus would."""
+    import threading
+    import time
+    import urllib.request
+
+    def scrape() -> None:
+        while True:
+            time.sleep(1.0)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+
+    threading.Thread(target=scrape, name="benchmark-scraper", daemon=True).start()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("workload")
@@ -42,6 +56,10 @@ def main() -> int:
         "--no-diagnostics", action="store_true",
         help="traced without the watchdog and the diagnosis hooks (issue 4's baseline)",
     )
+    parser.add_argument(
+        "--metrics", action="store_true",
+        help="traced with the Prometheus endpoint on (any free port) and scraped every second",
+    )
     args = parser.parse_args()
 
     reactor = install_reactor(args.reactor)
@@ -49,7 +67,10 @@ def main() -> int:
     if args.traced:
         import reactortrace
 
-        tracer = reactortrace.instrument(reactor, diagnostics=not args.no_diagnostics)
+        tracer = reactortrace.instrument(reactor, diagnostics=not args.no_diagnostics,
+                                         metrics="127.0.0.1:0" if args.metrics else None)
+        if args.metrics:
+            scrape_every_second(tracer.exports.metrics_port)
     workload = importlib.import_module(f"workloads.{args.workload.split('+')[0]}")
     result = workload.run(reactor, args.size, tracer)
     if tracer is not None:

@@ -96,12 +96,23 @@ class Row:
 
 
 def child_command(
-    name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True
+    name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True,
+    metrics: bool = False,
 ) -> list[str]:
     """The command line of one measurement process."""
     command = [sys.executable, str(HERE / "child.py"), name, "--size", str(size)]
     command += ["--reactor", reactor] + (["--traced"] if traced else [])
+    command += ["--metrics"] if metrics else []
     return command + ([] if diagnostics else ["--no-diagnostics"])
+
+
+def side(workload: Workload, measured: bool) -> dict[str, bool]:
+    """The child options of one side: the measured one, or its baseline."""
+    if workload.baseline == "untraced":
+        return {"traced": measured}
+    if workload.baseline == "no-metrics":
+        return {"traced": True, "metrics": measured}
+    return {"traced": True, "diagnostics": measured}  # "no-diagnostics"
 
 
 def child_env() -> dict[str, str]:
@@ -112,9 +123,9 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True) -> float:
+def run_child(name: str, size: int, reactor: str, **options: bool) -> float:
     """Run one measurement in a new interpreter and return its ``value``."""
-    command = child_command(name, size, reactor, traced, diagnostics)
+    command = child_command(name, size, reactor, **options)
     done = subprocess.run(
         command, capture_output=True, text=True, env=child_env(), timeout=CHILD_TIMEOUT
     )
@@ -154,14 +165,12 @@ def instruction_ratio(workload: Workload, size: int, args: argparse.Namespace) -
     """Traced/untraced instructions per operation (see the module docstring)."""
     small, large = max(1, size // 10), max(2, size // 5)
     per_op = []
-    for traced in (False, True):
-        if workload.baseline == "untraced":
-            side = {"traced": traced}
-        else:
-            side = {"traced": True, "diagnostics": traced}
+    for measured in (False, True):
+        options = side(workload, measured)
         with ThreadPoolExecutor(2) as pool:  # the counts do not depend on timing
             counts = list(pool.map(
-                lambda n: count_instructions(child_command(workload.name, n, args.reactor, **side)),
+                lambda n: count_instructions(
+                    child_command(workload.name, n, args.reactor, **options)),
                 (small, large),
             ))
         per_op.append((counts[1] - counts[0]) / (large - small))
@@ -188,10 +197,7 @@ def measure(workload: Workload, args: argparse.Namespace, traced: bool) -> Row:
             label = "traced" if is_traced else "untraced"
             progress(f"{workload.name}: {label} {n + 1}/{args.repeat}")
             try:
-                if workload.baseline == "untraced":
-                    value = run_child(workload.name, size, args.reactor, is_traced)
-                else:  # the "untraced" side is tracing without diagnostics
-                    value = run_child(workload.name, size, args.reactor, True, is_traced)
+                value = run_child(workload.name, size, args.reactor, **side(workload, is_traced))
             except (ChildFailed, subprocess.TimeoutExpired) as exc:
                 row.error = f"{label} run: {exc}"
                 return row

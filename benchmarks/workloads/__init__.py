@@ -21,8 +21,9 @@ class Workload:
     measure: str  # "time" or "memory"
     unit: str  # what one operation is, for the table
     about: str
-    #: what the traced side is compared with: an untraced run, or a traced
-    #: run without the watchdog and diagnosis hooks ("no-diagnostics")
+    #: what the traced side is compared with: an untraced run, a traced run
+    #: without the watchdog and diagnosis hooks ("no-diagnostics"), or a
+    #: traced run without the Prometheus endpoint ("no-metrics")
     baseline: str = "untraced"
 
 
@@ -45,6 +46,16 @@ WORKLOADS: dict[str, Workload] = {
             "round trip",
             "tcp_echo traced with the watchdog and diagnosis hooks, against traced without them",
             baseline="no-diagnostics",
+        ),
+        Workload(
+            "tcp_echo+metrics",
+            20_000,
+            1.02,
+            "time",
+            "round trip",
+            "tcp_echo traced with the Prometheus endpoint on and scraped every second, "
+            "against traced without it",
+            baseline="no-metrics",
         ),
         Workload(
             "call_later_chain",

@@ -126,6 +126,16 @@ OPTIONS: dict[str, Option] = {
         metavar="S", type=duration_in(S, "--idle"),
         help=f"connections without data this long are idle (default {_DEFAULTS.idle_s:g} s)",
     )),
+    "metrics": Option(("--metrics",), dict(
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics of the loop on http://HOST:PORT/metrics "
+             "(needs reactortrace[metrics])",
+    )),
+    "otlp": Option(("--otlp",), dict(
+        metavar="URL",
+        help="push the loop's metrics and slow-dispatch spans to the OTLP/HTTP collector "
+             "at URL, such as http://localhost:4318 (needs reactortrace[metrics])",
+    )),
 }
 
 THRESHOLDS = ("slow", "late", "pending", "idle")

@@ -48,6 +48,7 @@ def build_parser() -> tuple[opts.Parser, dict[str, bool]]:
     takes.update(_add(parser, "--max-events", metavar="N",
                       type=opts.whole_number("--max-events"),
                       help="events kept in memory (default 1000000)"))
+    takes.update(opts.add(parser, "metrics", "otlp"))
     takes.update(_add(parser, "-q", "--quiet", action="store_true",
                       help="no messages from reactortrace in the program's output"))
     return parser, takes
@@ -92,7 +93,8 @@ def parse(argv: Sequence[str]) -> tuple[dict[str, Any], Target]:
         "quiet": args.quiet,
         "detach_on_quit": args.detach_on_quit,
     }
-    for name in ("output", "format", "listen", "track_deferreds", "max_events"):
+    for name in ("output", "format", "listen", "track_deferreds", "max_events", "metrics",
+                 "otlp"):
         value = getattr(args, name)
         if value:
             options[name] = value
@@ -109,6 +111,10 @@ def main(argv: Sequence[str]) -> int:
     """Record a program, under the TUI when in a terminal."""
     options, target = parse(argv)
     target.check()
+    if options.get("metrics") or options.get("otlp"):
+        from ..metrics import check_options
+
+        check_options(options.get("metrics"), options.get("otlp"))
     with_tui = not options.pop("no_tui") and sys.stdin.isatty() and sys.stdout.isatty()
     detach_on_quit = bool(options.pop("detach_on_quit", False))
     if not options.get("output") and not with_tui:

@@ -43,9 +43,7 @@ class Periodic:
             return
         self._thread.start()
         if self._survive_fork:
-            # Weakly, so that a stopped thread's owner can go.
-            restart = weakref.WeakMethod(self._restart)
-            os.register_at_fork(after_in_child=lambda: _call_if_alive(restart))
+            on_fork_in_child(self._restart)
 
     def stop(self) -> None:
         """Stop, and wait (a second at most) for the thread to end."""
@@ -62,6 +60,13 @@ class Periodic:
         while not self._stop.wait(self.interval):
             if self.tick() is False:
                 return
+
+
+def on_fork_in_child(method: Callable[[], None]) -> None:
+    """Call the bound ``method`` in every forked child, for as long as its
+    object lives (held weakly, so that a stopped thread's owner can go)."""
+    ref = weakref.WeakMethod(method)
+    os.register_at_fork(after_in_child=lambda: _call_if_alive(ref))
 
 
 def _call_if_alive(method: "weakref.WeakMethod[Callable[[], None]]") -> None:

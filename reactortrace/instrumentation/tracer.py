@@ -47,6 +47,9 @@ class Tracer:
     half-close warnings (off only to measure what they cost).
     ``track_deferreds``: record every Deferred made and fired, to find those
     pending too long. ``thresholds``: when findings become warnings.
+    ``metrics``: serve Prometheus metrics on this ``HOST:PORT``; ``otlp``: push
+    metrics and slow-dispatch spans to this OTLP/HTTP collector URL (both
+    need ``reactortrace[metrics]``; see :meth:`export_metrics`).
     """
 
     def __init__(
@@ -61,7 +64,13 @@ class Tracer:
         thresholds: Thresholds | None = None,
         program: str | None = None,
         argv: list[str] | None = None,
+        metrics: str | None = None,
+        otlp: str | None = None,
     ) -> None:
+        if metrics is not None or otlp is not None:
+            from ..metrics import check_options
+
+            check_options(metrics, otlp)
         if not is_real_reactor(reactor):
             raise ReactorTraceError(
                 f"cannot instrument {type(reactor).__qualname__}: not a real Twisted reactor"
@@ -116,6 +125,7 @@ class Tracer:
         if diagnostics:
             installs.append(("diagnosis", lambda: diagnosis.install(rec, track_deferreds)))
         self._watchdog: Watchdog | None = None
+        self.exports: Any = None  # reactortrace.metrics.Exports, once exporting
         try:
             for name, install in installs:
                 try:
@@ -130,6 +140,8 @@ class Tracer:
                     self._watchdog.start()
                 except Exception as exc:  # noqa: BLE001
                     rec.fail("watchdog", exc)
+            if metrics is not None or otlp is not None:
+                self.export_metrics(metrics=metrics, otlp=otlp)
         except BaseException:
             self.close()
             raise
@@ -221,6 +233,43 @@ class Tracer:
             return everything
         return self._default_subscription()
 
+    def export_metrics(self, *, metrics: str | None = None, otlp: str | None = None) -> Any:
+        """Serve Prometheus metrics on ``metrics`` (``HOST:PORT``) and/or push metrics
+        and slow-dispatch spans to the OTLP/HTTP collector at ``otlp``, from
+        threads of reactortrace's own; :meth:`close` stops them.
+
+        Returns the running :class:`reactortrace.metrics.Exports`. Raises
+        :class:`~reactortrace.errors.UsageError` for a bad address or URL, a
+        port in use, or ``reactortrace[metrics]`` not installed.
+        """
+        from ..metrics import start
+        from ..say import say
+
+        if self.exports is not None:
+            raise ReactorTraceError("this tracer already exports metrics")
+        self.exports = start(self, slow_ms=self.thresholds.slow_ms,
+                             late_ms=self.thresholds.late_ms, metrics=metrics, otlp=otlp,
+                             say=say)
+        return self.exports
+
+    def blocked_for(self) -> float:
+        """Seconds the dispatch running on the reactor thread now has run (0 while
+        the loop waits in poll, or without the watchdog)."""
+        watchdog = self._watchdog
+        started = watchdog.running_since() if watchdog is not None else None
+        return max(0.0, self.recorder.clock() - started) if started is not None else 0.0
+
+    def pool_stats(self) -> tuple[int, int, int] | None:
+        """(jobs queued, threads busy, threads) of the reactor's thread pool, if it
+        has one (it is not made for asking)."""
+        pool = getattr(self.reactor, "threadpool", None)
+        team = getattr(pool, "_team", None)
+        if team is None:
+            return None
+        stats = team.statistics()
+        busy = stats.busyWorkerCount
+        return stats.backloggedWorkCount, busy, busy + stats.idleWorkerCount
+
     @property
     def dropped(self) -> int:
         """Events that fell out of the ring."""
@@ -270,6 +319,8 @@ class Tracer:
         if self._closed:
             return
         self._closed = True
+        if getattr(self, "exports", None) is not None:
+            self.exports.close()
         for thread in (getattr(self, "_watchdog", None), getattr(self, "_keeper", None)):
             if thread is not None:
                 thread.stop()

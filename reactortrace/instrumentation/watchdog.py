@@ -312,6 +312,20 @@ class Watchdog:
         code = objects[code_ref] if 0 < code_ref < len(objects) else None
         return site(code, offset) if isinstance(code, CodeType) else None
 
+    def running_since(self) -> float | None:
+        """When the dispatch running on the reactor thread now began (the
+        recorder's clock), or None while the loop waits. Callable from any thread."""
+        ident = threadable.ioThread
+        top = sys._current_frames().get(ident) if ident is not None else None
+        root = None
+        frame = top
+        while frame is not None:  # the outermost timed function, whatever it calls
+            if frame.f_code in self.roots:
+                root = frame
+            frame = frame.f_back
+        started = root.f_locals.get("_rt_t0") if root is not None else None
+        return started if isinstance(started, float) else None
+
     def _dispatch(self, top: FrameType) -> tuple[FrameType, FrameType, str] | None:
         """(outermost timed frame, the frame it called, dispatch kind), or None."""
         frame: FrameType | None = top

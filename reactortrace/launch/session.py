@@ -75,6 +75,8 @@ class Session:
         tracer.when_running(self._guard_signals)
         if config.get("listen"):
             self._listen(tracer)
+        if config.get("metrics") or config.get("otlp"):
+            self._export_metrics(tracer)
         if config.get("format") == "jsonl" and config.get("output"):
             self._stream(tracer, config["output"])
 
@@ -105,11 +107,33 @@ class Session:
         if not self.config.get("quiet") and not self.config.get("tui"):
             say(f"listening on {path}; watch with: reactortrace attach {os.getpid()}")
 
+    def _export_metrics(self, tracer: Any) -> None:
+        """Serve ``/metrics`` and/or push to an OTLP collector; say where."""
+        metrics, otlp = self.config.get("metrics"), self.config.get("otlp")
+        try:
+            exports = tracer.export_metrics(metrics=metrics, otlp=otlp)
+        except ReactorTraceError as exc:  # checked before the start: a port taken since
+            say(str(exc))
+            return
+        if not self.config.get("quiet") and not self.config.get("tui"):
+            if exports.metrics_port is not None:
+                host = str(metrics).rpartition(":")[0] or "0.0.0.0"
+                say(f"metrics on http://{host}:{exports.metrics_port}/metrics")
+            if otlp:
+                say(f"exporting metrics and slow-dispatch spans to {otlp}")
+
     def finish(self, reason: str = "exit") -> None:
-        """The program is done: end the live stream, then write the trace."""
+        """The program is done: end the live stream and the OTLP export, then write the trace.
+
+        When the reactor stops, the last OTLP exports only start (the program
+        goes on at once); at exit they are waited for, a bounded time.
+        """
         self._ended = True
         if self.live is not None:
             self.live.finish(reason)
+        exports = self.tracer.exports if self.tracer is not None else None
+        if exports is not None:
+            exports.finish(wait=reason != "stopped")
         self.write()
 
     def _guard_signals(self) -> None:

@@ -106,10 +106,20 @@ class LoopMetrics:
         self.incidents: list[Incident] = []
         self.incidents_lost = 0
         self._waiting: dict[int, Event] = {}  # slow events by the ts of their dispatch
+        #: long dispatches waiting for their slow event, by ts: from this call
+        #: of feed(), and from the one before
+        self._unpaired: dict[int, Event] = {}
+        self._unpaired_before: dict[int, Event] = {}
+        self._told: dict[int, None] = {}  # ts of the dispatches made incidents, the latest
         self._moved: dict[Any, int] = {}  # due time of reset timers, by timer id
 
     def feed(self, events: list[Event]) -> None:
-        """Account for ``events``."""
+        """Account for ``events``.
+
+        A long dispatch usually ends before the watchdog's ``slow`` event about
+        it is recorded (that event holds the whole block): it waits for it until
+        the end of the next call, then counts without it.
+        """
         for event in events:
             kind = event.kind
             if kind in self.dispatches:
@@ -126,6 +136,9 @@ class LoopMetrics:
                 self._warn(BACKPRESSURE)
             elif kind == ev.WARNING:
                 self._warn(str(event.args.get("code") or "unknown"))
+        for dispatch in self._unpaired_before.values():
+            self._incident(dispatch, None, counted=True)
+        self._unpaired_before, self._unpaired = self._unpaired, {}
 
     def _warn(self, code: str) -> None:
         self.warnings[code] = self.warnings.get(code, 0) + 1
@@ -152,8 +165,11 @@ class LoopMetrics:
             self.pool_run.observe(event.dur)
             return  # a pool job runs on its own thread: it never blocks the loop
         slow = self._slow_within(event)
-        if slow is not None or (event.dur >= self.slow_ns and kind in TOP_LEVEL_KINDS):
+        if slow is not None:
             self._incident(event, slow)
+        elif event.dur >= self.slow_ns and kind in TOP_LEVEL_KINDS:
+            self._warn(SLOW_CALLBACK)  # counted now; its span waits for the stack
+            self._unpaired[event.ts] = event
 
     def _late(self, event: Event) -> int | None:
         """How late a timer ran (ns). Twisted reads the clock once per pass over
@@ -190,7 +206,15 @@ class LoopMetrics:
         return slow
 
     def _slow(self, event: Event) -> None:
-        """The watchdog caught a dispatch blocking: its own event comes when it ends."""
+        """The watchdog saw a dispatch block: pair it with that dispatch's event,
+        which usually came first (or comes when it ends, for a block still going on)."""
+        for unpaired in (self._unpaired, self._unpaired_before):
+            dispatch = unpaired.pop(event.ts, None)
+            if dispatch is not None:
+                self._incident(dispatch, event, counted=True)
+                return
+        if event.ts in self._told:
+            return  # its dispatch was told already, without the stack
         self._waiting[event.ts] = event
         if len(self._waiting) > _MAX_WAITING:
             self._incident(None, self._waiting.pop(next(iter(self._waiting))))
@@ -200,16 +224,24 @@ class LoopMetrics:
         for slow in list(self._waiting.values()):
             self._incident(None, slow)
         self._waiting.clear()
+        for unpaired in (self._unpaired_before, self._unpaired):
+            for dispatch in unpaired.values():
+                self._incident(dispatch, None, counted=True)
+            unpaired.clear()
 
-    def _incident(self, dispatch: Event | None, slow: Event | None) -> None:
-        self._warn(SLOW_CALLBACK)
+    def _incident(self, dispatch: Event | None, slow: Event | None, counted: bool = False) -> None:
+        if not counted:
+            self._warn(SLOW_CALLBACK)
+        first = dispatch or slow
+        assert first is not None
+        self._told[first.ts] = None
+        if len(self._told) > _MAX_WAITING:
+            del self._told[next(iter(self._told))]
         if not self.keep_incidents:
             return
         if len(self.incidents) >= MAX_INCIDENTS:
             self.incidents_lost += 1
             return
-        first = dispatch or slow
-        assert first is not None
         args = dispatch.args if dispatch is not None else {}
         incident = Incident(first.ts, first.dur, first.name, dispatch.kind if dispatch else None,
                             site=args.get("site"))

@@ -129,6 +129,8 @@ def test_slow_without_a_stack_and_stack_without_an_end() -> None:
             site="/app/s.py:3", function="stuck", stack=["/app/s.py:3 stuck"], blocked=110 * MS)
     metrics = loop_metrics()
     metrics.feed(log.events)
+    assert metrics.take_incidents() == []  # its slow event may come with the next events
+    metrics.feed([])
     first = metrics.take_incidents()
     assert [(i.name, i.dur, i.stack) for i in first] == [("app.Proto", 150 * MS, [])]
     metrics.flush()  # the program ends while stuck
@@ -136,6 +138,23 @@ def test_slow_without_a_stack_and_stack_without_an_end() -> None:
     assert (stuck.name, stuck.ts, stuck.dur, stuck.kind) == ("app.stuck", 500 * MS, 110 * MS,
                                                              "timer")
     assert metrics.warnings == {"slow-callback": 2}
+
+
+def test_a_slow_event_after_its_dispatch_makes_one_incident_with_the_stack() -> None:
+    log = EventLog()
+    log.add(ev.TIMER, 0, 300 * MS, timer=0, delay=0, late=0)
+    metrics = loop_metrics()
+    metrics.feed(log.events)
+    later = EventLog()
+    later.add(ev.SLOW, 0, 290 * MS, name="app.stuck", dispatch="timer", site="/app/s.py:3",
+              function="stuck", stack=["/app/s.py:3 stuck"], blocked=290 * MS)
+    metrics.feed(later.events)
+    (incident,) = metrics.take_incidents()
+    assert (incident.dur, incident.stack, incident.blocking_site) == (
+        300 * MS, ["/app/s.py:3 stuck"], "/app/s.py:3")
+    metrics.feed([])
+    metrics.flush()
+    assert metrics.take_incidents() == [] and metrics.warnings == {"slow-callback": 1}
 
 
 def test_without_spans_no_incident_is_kept() -> None:

@@ -1,23 +1,107 @@
-"""``reactortrace attach PID|SOCKET``: the TUI on a program started with ``--listen``."""
+"""``reactortrace attach PID|SOCKET``: the TUI on a running program, or a recording.
+
+A pid of a program not started by reactortrace is attached to by injection
+(see :mod:`reactortrace.inject`); quitting detaches. A program that already
+serves a live socket (``run --listen``, or attached by another viewer) is
+watched through it.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from collections.abc import Sequence
 
-from ..errors import UsageError
+from ..core.units import S
+from ..errors import ReactorTraceError, UsageError
 from . import options as opts
+
+DESCRIPTION = """\
+Watch a running Twisted program live: one started with 'reactortrace run
+--listen', or any Python process running a Twisted reactor, by its pid
+(injected with gdb; quitting detaches and leaves it as it was)."""
+
+
+def build_parser() -> opts.Parser:
+    parser = opts.parser("attach", DESCRIPTION, epilog=opts.DURATIONS_EPILOG)
+    parser.add_argument("target", metavar="PID|SOCKET")
+    opts.add(parser, "output", help=(
+        "write what was recorded to FILE when detaching (written by the program itself)"))
+    opts.add(parser, "format")
+    opts.add(parser, "no_tui", help="no terminal UI: record, then detach (needs a pid)")
+    parser.add_argument("--duration", metavar="S", type=opts.duration_in(S, "--duration"),
+                        help="with --no-tui: detach after this long (default: when the "
+                             "program ends, or on Ctrl+C)")
+    opts.add(parser, "slow")
+    return parser
 
 
 def main(argv: Sequence[str]) -> int:
-    """Watch a running program live."""
-    parser = opts.parser("attach", "Watch a program started with 'reactortrace run --listen'.")
-    parser.add_argument("target", metavar="PID|SOCKET")
-    args = parser.parse_args(argv)
-    from ..live.client import LiveFeed
+    """Watch or record a running program."""
+    args = build_parser().parse_args(argv)
+    if args.duration is not None and not args.no_tui:
+        raise UsageError("--duration goes with --no-tui")
+    if not args.target.isdigit():
+        if args.no_tui or args.output:
+            raise UsageError("--no-tui and -o need a pid, not a socket")
+        return _watch_socket(args.target)
+    pid = int(args.target)
+    if args.output:
+        from ..formats import format_for
+        from ..formats.files import check_output
+
+        check_output(args.output)
+        args.format = args.format or format_for(args.output)
+    elif args.no_tui:
+        args.output = os.path.abspath(f"reactortrace-{pid}.json")
+        args.format = args.format or "json"
+    if not args.no_tui:
+        from ..tui.run import require_terminal
+
+        require_terminal("attach")
+    from ..inject.attacher import Blocked, attach
+
+    try:
+        attached = attach(pid, output=args.output, format=args.format, slow_ms=args.slow)
+    except Blocked as exc:
+        sys.stdout.write("".join(f"{line}\n" for line in exc.stack))
+        sys.stdout.flush()
+        raise
+    if not attached.injected and (args.no_tui or args.output):
+        raise ReactorTraceError(
+            f"process {pid} is already served by reactortrace on {attached.socket}: watch it "
+            f"with 'reactortrace attach {pid}' in a terminal")
+    try:
+        if args.no_tui:
+            _record(attached, args.duration)
+        else:
+            _show(attached)
+        if args.output and not attached.ended:
+            _said(attached.write())
+    finally:
+        attached.detach()
+    return 0
+
+
+def _watch_socket(path: str) -> int:
     from ..live.paths import resolve_target
+
+    return _show_path(resolve_target(path))
+
+
+def _show(attached: object) -> None:
+    from ..inject.attacher import Attached
+
+    assert isinstance(attached, Attached)
+    _show_path(attached.socket)
+
+
+def _show_path(path: str) -> int:
+    from ..live.client import LiveFeed
     from ..tui.run import require_terminal, show
 
-    feed = LiveFeed(resolve_target(args.target))
+    feed = LiveFeed(path)
     try:
         require_terminal("attach")
     except UsageError:
@@ -25,3 +109,34 @@ def main(argv: Sequence[str]) -> int:
         raise
     show(feed)
     return 0
+
+
+def _record(attached: object, duration: float | None) -> None:
+    """Let the program run, recorded, for ``duration`` seconds (or until it ends)."""
+    from ..inject.attacher import Attached
+    from ..say import say
+
+    assert isinstance(attached, Attached)
+    say(f"attached to process {attached.pid}; recording"
+        + (f" for {duration:g} s" if duration else " until it ends or Ctrl+C"))
+    deadline = None if duration is None else time.monotonic() + duration
+    try:
+        while not attached.ended:
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if left <= 0:
+                break
+            report = attached.poll(left)
+            if report is not None and report.get("state") in ("wrote", "write-failed"):
+                _said(report)
+    except KeyboardInterrupt:
+        pass
+
+
+def _said(report: dict[str, object]) -> None:
+    from ..say import say
+
+    if report.get("state") == "write-failed":
+        say(f"could not write {report.get('path')}: {report.get('reason')}")
+    elif report.get("path"):
+        dropped = f", {report['dropped']} dropped" if report.get("dropped") else ""
+        say(f"wrote {report['path']} ({report.get('events')} events{dropped})")

@@ -47,6 +47,8 @@ class Tracer:
     half-close warnings (off only to measure what they cost).
     ``track_deferreds``: record every Deferred made and fired, to find those
     pending too long. ``thresholds``: when findings become warnings.
+    ``before``: the creation site shown for timers made before tracing began
+    (``attach`` says "before attach"; unknown by default).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class Tracer:
         thresholds: Thresholds | None = None,
         program: str | None = None,
         argv: list[str] | None = None,
+        before: str | None = None,
     ) -> None:
         if not is_real_reactor(reactor):
             raise ReactorTraceError(
@@ -80,7 +83,7 @@ class Tracer:
             "thresholds": dataclasses.asdict(self.thresholds),
         }
         self.recorder = rec = Recorder(max_events)
-        self._resolver = Resolver(rec.start, rec.start_wall, rec.interner.objects)
+        self._resolver = Resolver(rec.start, rec.start_wall, rec.interner.objects, before)
         self._state = LoopState(thresholds=self.thresholds)
         self._seen = -1
         self._lock = threading.Lock()

@@ -56,11 +56,14 @@ def main(argv: Sequence[str]) -> int:
     elif args.no_tui:
         args.output = os.path.abspath(f"reactortrace-{pid}.json")
         args.format = args.format or "json"
+    from ..inject.attacher import Blocked, attach
+    from ..inject.process import inspect
+
+    inspect(pid)  # a wrong pid is said before anything else
     if not args.no_tui:
         from ..tui.run import require_terminal
 
         require_terminal("attach")
-    from ..inject.attacher import Blocked, attach
 
     try:
         attached = attach(pid, output=args.output, format=args.format, slow_ms=args.slow)

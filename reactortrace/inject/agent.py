@@ -13,7 +13,9 @@ serves the attacher's control connection until it detaches:
   file was named), everything is undone, and the attacher is told ``ended``.
 
 What stays in the process after detaching: the modules imported, nothing else
-(the thread ends, the socket is removed).
+(the thread ends, the socket is removed). Everything this module will need is
+imported with it, on the bootstrap's thread, while the attacher's install
+location is on ``sys.path``: nothing is imported later, on the reactor thread.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ import sys
 import threading
 from typing import Any
 
+from ..formats import chrome, jsonfile, jsonl  # noqa: F401 - imported now, used by export
+from ..instrumentation.tracer import DEFAULT_SLOW_MS, Tracer
+from ..launch.session import TracerSource
+from ..live.paths import socket_path
+from ..live.server import LiveServer
 from ..say import say
 
 #: Seconds the reactor thread has to run the install, or the undoing.
@@ -138,11 +145,6 @@ class Attachment:
     # -- the reactor thread ----------------------------------------------------
 
     def _install(self) -> None:
-        from ..instrumentation.tracer import DEFAULT_SLOW_MS, Tracer
-        from ..launch.session import TracerSource
-        from ..live.paths import socket_path
-        from ..live.server import LiveServer
-
         params = self.params
         self.tracer = Tracer(
             self.reactor,

@@ -224,8 +224,7 @@ def _check_injected(pid: int, result: dict[str, Any]) -> None:
     if error == "not-python":
         raise ReactorTraceError(f"process {pid} has no Python interpreter gdb can call into")
     if error == "blocked":
-        stack = [f"  {name}" for name in result.get("python") or []]
-        stack += [f"  [native] {name}" for name in result.get("frames") or []][:20]
+        stack = [f"  [native] {name}" for name in result.get("frames") or []][:20]
         raise Blocked(
             f"process {pid}: the reactor is blocked (its thread holds the GIL and did not "
             f"reach a safe point in {SAFE_POINT_WAIT:g} s); nothing was injected", stack)

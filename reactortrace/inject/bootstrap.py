@@ -118,7 +118,7 @@ def _responsive(reactor: Any, params: dict[str, Any], send: Any) -> bool:
 
     threadable = sys.modules.get("twisted.python.threadable")
     ident = getattr(threadable, "ioThread", None) or threading.main_thread().ident
-    frame = sys._current_frames().get(ident)
+    frame = sys._current_frames().get(int(ident or 0))
     stack = traceback.format_stack(frame) if frame is not None else []
     send(state="blocked", stack=[line.rstrip("\n") for line in stack])
     return False

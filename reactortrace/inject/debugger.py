@@ -22,7 +22,7 @@ def inject(gdb: str, pid: int, bootstrap: str, wait: float) -> dict[str, Any]:
     ``wait``: seconds to wait for the main thread to reach a safe point.
     """
     command = [
-        gdb, "-nx", "-batch", "-q",
+        gdb, "-nx", "-batch", "-q", "--readnever",
         "-iex", "set debuginfod enabled off",
         "-iex", "set auto-load off",
         "-p", str(pid),

@@ -10,8 +10,9 @@ restored exactly:
   or select) and does not hold the GIL: it runs ``PyGILState_Ensure()``,
   ``PyRun_SimpleString()`` and ``PyGILState_Release()`` there;
 - else gdb waits, for ``REACTORTRACE_WAIT`` seconds at most, until the main
-  thread enters epoll_wait, poll or select (the same as above), or enters
-  ``PyObject_Malloc`` holding the GIL: there it only queues the bootstrap with
+  thread enters epoll_wait, poll or select (the same as above), or enters one
+  of Python's allocator functions (the GIL is held there): it only queues the
+  bootstrap with
   ``Py_AddPendingCall``, which the interpreter runs at its next check between
   two bytecodes, as it runs signal handlers.
 
@@ -27,13 +28,16 @@ import os
 import struct
 import threading
 
-import gdb  # type: ignore[import-not-found]
+import gdb
 
 RESULT = "REACTORTRACE-GDB "
 GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
         "r12", "r13", "r14", "r15", "rip", "eflags", "orig_rax")
 ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 POLLERS = ("epoll_wait", "poll", "select")
+#: Functions only called with the GIL held, often: the entry of one is a safe
+#: point to queue a pending call.
+GIL_HELD = ("PyObject_Malloc", "PyMem_Malloc", "PyObject_Free", "PyMem_Free")
 SYSCALL = b"\x0f\x05"
 PROT_RW, MAP_PRIVATE_ANON = 3, 0x22
 RED_ZONE = 1024  # below the stack pointer: the red zone (128 bytes) and more
@@ -89,30 +93,13 @@ class Target:
         self.main.switch()
         names, frame = [], gdb.newest_frame()
         while frame is not None and len(names) < limit:
-            names.append(frame.name() or hex(frame.pc()))
+            if frame.name():  # unnamed ones are unwinding guesses without debug information
+                names.append(frame.name())
             try:
                 frame = frame.older()
             except gdb.error:
                 break
         return names
-
-    def python_frames(self, limit=30):
-        """Best effort, from debug information: the main thread's Python stack."""
-        self.main.switch()
-        found, frame = [], gdb.newest_frame()
-        while frame is not None and len(found) < limit:
-            if frame.name() == "_PyEval_EvalFrameDefault":
-                try:
-                    code = frame.read_var("frame")["f_code"]
-                    found.append("%s (%s)" % (_text(code["co_qualname"]),
-                                              _text(code["co_filename"])))
-                except (gdb.error, RuntimeError, ValueError):
-                    pass
-            try:
-                frame = frame.older()
-            except gdb.error:
-                break
-        return found
 
     def in_syscall(self):
         pc = register("rip")
@@ -161,14 +148,6 @@ class Target:
         self._trap.delete()
 
 
-def _text(value):
-    """A str object's text (compact ASCII strings, as names and paths are)."""
-    ascii_type = gdb.lookup_type("PyASCIIObject")
-    base = value.cast(ascii_type.pointer())
-    data = (base + 1).cast(gdb.lookup_type("char").pointer())
-    return data.string(length=int(base["length"]))
-
-
 def run_with_gil(target, functions, code):
     """The main thread holds no GIL and keeps no live state: run the code now."""
     buffer, size = target.write_string(code)
@@ -205,7 +184,8 @@ def wait_for_safe_point(target, functions, timeout):
         where = address(name)
         if where is not None:
             stops[where] = "poller"
-    stops[functions["PyObject_Malloc"]] = "malloc"
+    for name in GIL_HELD:
+        stops[functions[name]] = "malloc"
     breakpoints = []
     for where in stops:
         breakpoint = gdb.Breakpoint(f"*{where}", internal=True)
@@ -247,7 +227,7 @@ def main():
     code = os.environ["REACTORTRACE_BOOTSTRAP"]
     timeout = float(os.environ.get("REACTORTRACE_WAIT") or 1.0)
     names = ("PyGILState_Check", "PyGILState_Ensure", "PyGILState_Release",
-             "PyRun_SimpleString", "Py_AddPendingCall", "PyObject_Malloc")
+             "PyRun_SimpleString", "Py_AddPendingCall", *GIL_HELD)
     functions = {name: address(name) for name in names}
     if any(where is None for where in functions.values()):
         report(error="not-python")
@@ -266,7 +246,7 @@ def main():
         elif reached is not None:
             report(frames=frames, **queue_pending_call(target, functions, code))
         else:
-            report(error="blocked", frames=target.frames(), python=target.python_frames())
+            report(error="blocked", frames=target.frames())
     except Failed as exc:
         report(error=str(exc))
     except gdb.error as exc:

@@ -1,13 +1,16 @@
 """A plain Twisted program, started without reactortrace: a LoopingCall, a
 timer far in the future, a listening port and a client that talks to it.
 
-``plain.py REACTOR SECONDS [--idle | --block]``: runs SECONDS seconds, then
-prints its counts and exits with status 3 (its own, to be checked). ``--idle``:
-no timers and no I/O, only a stop after SECONDS (from a thread). ``--block``:
-after start-up one callback blocks the reactor (sleeping) for SECONDS.
+``plain.py REACTOR SECONDS [--idle | --block]``: runs SECONDS seconds at
+most, or until SIGUSR1; then prints its counts, whether every class Twisted
+and reactortrace touch is as it was at start-up, and exits with status 3 (its
+own, to be checked). ``--idle``: no timers and no I/O, only a stop after
+SECONDS (from a thread). ``--block``: after start-up one callback blocks the
+reactor (sleeping) for SECONDS.
 """
 
 import importlib
+import signal
 import sys
 import threading
 import time
@@ -21,6 +24,26 @@ REACTORS = {
 importlib.import_module(REACTORS[sys.argv[1]]).install()
 
 from twisted.internet import protocol, reactor, task  # noqa: E402
+
+WATCHED = ("twisted.internet.base", "twisted.internet.defer", "twisted.internet.tcp",
+           "twisted.internet.abstract", "twisted.internet.posixbase", "twisted.internet.task",
+           "twisted.internet._newtls", "twisted.python.threadpool", REACTORS[sys.argv[1]])
+
+
+def classes():
+    """Every attribute of every class of the modules above, and the reactor's own."""
+    found = {}
+    for name in WATCHED:
+        module = sys.modules.get(name)
+        for klass in vars(module).values() if module else ():
+            if isinstance(klass, type):
+                for attr, value in vars(klass).items():
+                    found[(name, klass.__qualname__, attr)] = value
+    found["reactor keys"] = sorted(vars(reactor))
+    return found
+
+
+AT_START = {}
 
 seconds = float(sys.argv[2])
 mode = sys.argv[3] if len(sys.argv) > 3 else ""
@@ -54,8 +77,15 @@ def far_away():
 
 
 def stop():
+    now = classes()
+    changed = sorted(str(key) for key in AT_START.keys() | now.keys()
+                     if AT_START.get(key) is not now.get(key) and AT_START.get(key) != now.get(key))
     print(f"ticks>0={counts['ticks'] > 0} echoed>0={counts['echoed'] > 0}", flush=True)
+    print(f"changed={changed}", flush=True)
     reactor.stop()
+
+
+signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(stop))
 
 
 def block():
@@ -63,7 +93,9 @@ def block():
 
 
 if mode == "--idle":
-    threading.Timer(seconds, lambda: reactor.callFromThread(stop)).start()
+    timer = threading.Timer(seconds, lambda: reactor.callFromThread(stop))
+    timer.daemon = True
+    timer.start()
 elif mode == "--block":
     reactor.callLater(0.2, block)
     reactor.callLater(0.3, stop)
@@ -75,6 +107,13 @@ else:
     client = protocol.ClientFactory.forProtocol(Talker)
     reactor.connectTCP("127.0.0.1", port.getHost().port, client)
     reactor.callLater(seconds, stop)
-print("ready", flush=True)
+
+
+def started():
+    AT_START.update(classes())
+    print("ready", flush=True)
+
+
+reactor.callWhenRunning(started)
 reactor.run()
 sys.exit(3)

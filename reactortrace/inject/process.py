@@ -62,10 +62,7 @@ def inspect(pid: int, *, proc: str = "/proc", my_uid: int | None = None) -> Proc
     except FileNotFoundError:
         raise ReactorTraceError(f"no process with pid {pid}") from None
     except PermissionError:
-        raise ReactorTraceError(
-            f"cannot read /proc/{pid}: process {pid} may not be traced by you "
-            f"(another user's, or ptrace is restricted)"
-        ) from None
+        raise ptrace_refused(pid) from None
     version = python_version(exe, mapped)
     if version is None:
         raise ReactorTraceError(

@@ -94,7 +94,7 @@ def attach(env: dict[str, str], tmp_path: Path) -> Callable[..., subprocess.Comp
     def run(*args: str, environment: dict[str, str] | None = None,
             prefix: tuple[str, ...] = (), timeout: float = 120) -> subprocess.CompletedProcess[str]:
         command_env = dict(environment or env)
-        command_env["PYTHONPATH"] = str(ROOT)
+        command_env.setdefault("PYTHONPATH", str(ROOT))
         return subprocess.run([*prefix, sys.executable, "-m", "reactortrace", "attach", *args],
                               cwd=tmp_path, capture_output=True, text=True, timeout=timeout,
                               env=command_env, stdin=subprocess.DEVNULL)

@@ -32,18 +32,24 @@ def inject(gdb: str, pid: int, bootstrap: str, wait: float) -> dict[str, Any]:
     env.pop("PYTHONPATH", None)  # gdb's own Python must not import ours
     env.pop("PYTHONHOME", None)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env,
-                              timeout=GDB_TIMEOUT, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise ReactorTraceError(f"gdb did not finish with process {pid} in "
-                                f"{GDB_TIMEOUT:g} s") from None
+        gdb_process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True, env=env, stdin=subprocess.DEVNULL)
     except OSError as exc:
         raise ReactorTraceError(f"cannot run {gdb}: {exc.strerror or exc}") from None
-    for line in done.stdout.splitlines():
+    try:
+        stdout, stderr = gdb_process.communicate(timeout=GDB_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # Never SIGKILL: gdb killed mid-call would leave its breakpoints in
+        # the process. SIGTERM makes it detach, removing them.
+        gdb_process.terminate()
+        gdb_process.communicate()
+        raise ReactorTraceError(f"gdb did not finish with process {pid} in "
+                                f"{GDB_TIMEOUT:g} s; it detached") from None
+    for line in stdout.splitlines():
         if line.startswith(RESULT):
             result: dict[str, Any] = json.loads(line[len(RESULT):])
             return result
-    output = done.stdout + done.stderr
+    output = stdout + stderr
     if "ptrace: Operation not permitted" in output or "Could not attach" in output:
         raise ptrace_refused(pid)
     if "No such process" in output:

@@ -19,6 +19,7 @@ from .conftest import PLAIN, ROOT, Program
 SLEEPER = "import time; {imports}; print('ready', flush=True); time.sleep(120)"
 VENV_SITE = str(Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
                 / "site-packages")
+#: Runs a command as user nobody (Debian's /usr/bin/python3 is one nobody may run).
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 
 
@@ -126,18 +127,19 @@ def test_reactortrace_not_importable_by_the_target(
     start: Callable[..., Program], attach: Callable[..., Any], env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    """The target runs as another user, who cannot read the attacher's copy of reactortrace."""
-    private = tmp_path / "private"
-    private.mkdir(mode=0o700)
-    shutil.copytree(ROOT / "reactortrace", private / "reactortrace")
-    target_env = {**env, "PYTHONPATH": VENV_SITE}  # Twisted, but no reactortrace
-    program = start(argv=[*NOBODY, "/usr/bin/python3", PLAIN, "epoll", "120"],
-                    environment=target_env)
-    result = attach(str(program.pid), "--no-tui", environment={**env, "PYTHONPATH": str(private)})
-    # conftest's attach puts the checkout first; the copy must be what runs
-    refused(result, f"process {program.pid} cannot import reactortrace from {private}",
-            "install reactortrace where the process can read it")
-    assert program.process.poll() is None
+    """The target (the base interpreter without its site-packages: Twisted on its
+    path, but not reactortrace's own dependencies) cannot import reactortrace."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for entry in Path(VENV_SITE).iterdir():
+        if not entry.name.lower().startswith(("orjson", "reactortrace", "__editable__")):
+            (site / entry.name).symlink_to(entry)
+    python = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    program = start(argv=[str(python), "-S", PLAIN, "epoll", "120"],
+                    environment={**env, "PYTHONPATH": str(site)})
+    result = attach(str(program.pid), "--no-tui")
+    refused(result, f"process {program.pid} cannot import reactortrace from {ROOT}",
+            "No module named 'orjson'", "install reactortrace where the process can read it")
     status, out, err = program.stop()
     assert status == 3 and "changed=[]" in out, err
 

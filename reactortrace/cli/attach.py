@@ -9,6 +9,7 @@ watched through it.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -80,7 +81,7 @@ def main(argv: Sequence[str]) -> int:
             _record(attached, args.duration)
         else:
             _show(attached)
-        if args.output and not attached.ended:
+        if args.output and attached.written is None:
             _said(attached.write())
     finally:
         attached.detach()
@@ -120,10 +121,11 @@ def _record(attached: object, duration: float | None) -> None:
     from ..say import say
 
     assert isinstance(attached, Attached)
-    say(f"attached to process {attached.pid}; recording"
-        + (f" for {duration:g} s" if duration else " until it ends or Ctrl+C"))
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     deadline = None if duration is None else time.monotonic() + duration
     try:
+        say(f"attached to process {attached.pid}; recording"
+            + (f" for {duration:g} s" if duration else " until it ends or Ctrl+C"))
         while not attached.ended:
             left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
             if left <= 0:
@@ -133,6 +135,13 @@ def _record(attached: object, duration: float | None) -> None:
                 _said(report)
     except KeyboardInterrupt:
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a headless recording as Ctrl+C does: written, then detached."""
+    raise KeyboardInterrupt
 
 
 def _said(report: dict[str, object]) -> None:

@@ -54,8 +54,10 @@ class Attached:
         self.socket = socket_path
         self._control = control
         self._buffer = b""
-        #: ``ended`` once the program stopped its reactor.
+        #: True once the program stopped its reactor (and wrote its trace).
         self.ended = False
+        #: The last report of a trace written (the program writes one when it stops).
+        self.written: dict[str, Any] | None = None
 
     @property
     def injected(self) -> bool:
@@ -63,9 +65,18 @@ class Attached:
         return self._control is not None
 
     def write(self, timeout: float = 120.0) -> dict[str, Any]:
-        """Have the target write its trace to the file named at attach time."""
+        """Have the target write its trace to the file named at attach time
+        (or the report of the one it wrote when it stopped)."""
         if self._control is None:
             raise ReactorTraceError("this process was attached by another reactortrace")
+        try:
+            while self.poll(0) is not None:
+                pass  # take what came: the program may have ended meanwhile
+        except ReactorTraceError:
+            if self.written is None:
+                raise ReactorTraceError(f"process {self.pid} ended before writing its trace")
+        if self.ended and self.written is not None:
+            return self.written
         self._request("write")
         return self._wait(("wrote", "write-failed"), timeout)
 
@@ -129,6 +140,8 @@ class Attached:
         report: dict[str, Any] = json.loads(line)
         if report.get("state") == "ended":
             self.ended = True
+        elif report.get("state") in ("wrote", "write-failed"):
+            self.written = report
         return report
 
 

@@ -2,8 +2,9 @@
 timer far in the future, a listening port and a client that talks to it.
 
 ``plain.py REACTOR SECONDS [--idle | --block]``: runs SECONDS seconds at
-most, or until SIGUSR1; then prints its counts, whether every class Twisted
-and reactortrace touch is as it was at start-up, and exits with status 3 (its
+most, or until SIGUSR1; then prints its counts and, once its reactor has
+stopped, whether every class Twisted and reactortrace touch is as it was at
+start-up, and exits with status 3 (its
 own, to be checked). ``--idle``: no timers and no I/O, only a stop after
 SECONDS (from a thread). ``--block``: after start-up one callback blocks the
 reactor (sleeping) for SECONDS.
@@ -77,12 +78,14 @@ def far_away():
 
 
 def stop():
-    now = classes()
-    changed = sorted(str(key) for key in AT_START.keys() | now.keys()
-                     if AT_START.get(key) is not now.get(key) and AT_START.get(key) != now.get(key))
     print(f"ticks>0={counts['ticks'] > 0} echoed>0={counts['echoed'] > 0}", flush=True)
-    print(f"changed={changed}", flush=True)
     reactor.stop()
+
+
+def changed():
+    now = classes()
+    return sorted(str(key) for key in AT_START.keys() | now.keys()
+                  if AT_START.get(key) is not now.get(key) and AT_START.get(key) != now.get(key))
 
 
 signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(stop))
@@ -116,4 +119,5 @@ def started():
 
 reactor.callWhenRunning(started)
 reactor.run()
+print(f"changed={changed()}", flush=True)
 sys.exit(3)

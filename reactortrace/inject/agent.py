@@ -74,6 +74,7 @@ class Attachment:
         self._trigger: Any = None
         self._undone = threading.Event()
         self._lock = threading.Lock()
+        self._sending = threading.Lock()  # the reactor thread and this one both report
 
     # -- the attach thread -----------------------------------------------------
 
@@ -199,7 +200,8 @@ class Attachment:
                 "dropped": self.tracer.dropped}
 
     def _send(self, **fields: Any) -> None:
-        _send(self.conn, **fields)
+        with self._sending:
+            _send(self.conn, **fields)
 
 
 def _send(conn: socket.socket, **fields: Any) -> None:

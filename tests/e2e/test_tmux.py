@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+import reactortrace
 from reactortrace.live.paths import pid_alive
 
 SHOP = str(Path(__file__).with_name("shop.py"))
@@ -174,7 +175,9 @@ def test_attach_to_a_plain_program_shows_it_and_q_detaches(
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert program.stdout is not None and program.stdout.readline() == "ready\n"
-        terminal.type(f"{sys.executable} -m reactortrace attach {program.pid}; echo EXIT=$?")
+        trace = tmp_path / "attached.json"
+        terminal.type(f"{sys.executable} -m reactortrace attach {program.pid} -o {trace}; "
+                      f"echo EXIT=$?")
         terminal.wait_for("● LIVE", timeout=60)
         terminal.press("2")
         screen = terminal.wait_for(lambda s: "far_away" in s and "before attach" in s)
@@ -187,7 +190,9 @@ def test_attach_to_a_plain_program_shows_it_and_q_detaches(
         screen = terminal.wait_for("EXIT=0")
         screen = terminal.wait_for(at_prompt)
         assert_clean_terminal(terminal, screen)
+        assert f"wrote {trace}" in screen
         assert program.poll() is None, "quitting stopped the program"
+        assert reactortrace.load(str(trace)).meta["pid"] == program.pid
         program.send_signal(signal.SIGUSR1)
         out, err = program.communicate(timeout=60)
     finally:

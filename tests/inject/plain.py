@@ -92,6 +92,7 @@ signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(stop))
 
 
 def block():
+    print("blocking", flush=True)
     time.sleep(seconds)
 
 

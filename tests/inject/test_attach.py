@@ -79,11 +79,12 @@ def test_twenty_attach_detach_cycles_leave_threads_and_memory_as_they_were(
     program = start("epoll", "600")
     threads = program.threads()
     record(attach, program, tmp_path / "warm.json", "0.1")  # reactortrace is imported now
+    # The threads of an attachment end right after it has said "detached".
+    wait_until(lambda: program.threads() == threads)
     rss = program.rss_kb()
-    assert program.threads() == threads
     for cycle in range(20):
         record(attach, program, tmp_path / f"{cycle}.json", "0.1")
-        assert program.threads() == threads
+        wait_until(lambda: program.threads() == threads)
     grown = program.rss_kb() - rss
     assert grown < 8 * 1024, f"RSS grew {grown} kB over 20 cycles"
     status, out, err = program.stop()
@@ -112,7 +113,8 @@ def test_a_blocked_reactor_is_reported_with_its_stack(
     start: Callable[..., Program], attach: Callable[..., Any], tmp_path: Path
 ) -> None:
     program = start("epoll", "600", "--block")
-    time.sleep(0.5)  # the blocking callback runs 0.2 s after start-up
+    assert program.process.stdout is not None
+    assert program.process.stdout.readline() == "blocking\n"
     began = time.monotonic()
     result = attach(str(program.pid), "--no-tui", "--duration", "1", "-o",
                     str(tmp_path / "t.json"))

@@ -172,3 +172,14 @@ def test_a_program_served_by_run_listen_is_not_recorded_twice(
             f"reactortrace attach {program.pid}' in a terminal")
     status, out, err = program.stop()
     assert status == 3, err
+
+
+@pytest.mark.parametrize(("exe", "maps", "version"), [
+    ("/usr/bin/python3.11", "", (3, 11)),
+    ("/opt/app/bin/server", "7f00-7f01 r-xp 0 08:01 12 /opt/py/lib/libpython3.12.so.1.0\n",
+     (3, 12)),
+    ("/usr/local/bin/uwsgi", "7f00-7f01 r-xp 0 08:01 12 /usr/lib/libc.so.6\n", None),
+])
+def test_the_python_version_of_a_process(exe: str, maps: str,
+                                         version: tuple[int, int] | None) -> None:
+    assert process.python_version(exe, maps) == version

@@ -17,7 +17,7 @@ from ..errors import ReactorTraceError, UsageError
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run a Twisted program under the live TUI (or record it only)"),
     "view": ("view", "replay a recorded trace in the TUI: reactortrace view TRACE"),
-    "attach": ("attach", "watch a program started with --listen: reactortrace attach PID"),
+    "attach": ("attach", "watch (or record) any running Twisted program: reactortrace attach PID"),
     "summary": ("summary", "tables of a trace: warnings, slowest dispatches, hot callables, "
                            "timer lateness, connections"),
     "export": ("export", "convert a trace: reactortrace export TRACE -o OUT [--format F]"),

@@ -81,6 +81,8 @@ DEFERRED_HANDLED = 21  # (DEFERRED_HANDLED, t, deferred id)
 ORIGIN_TIMER = 0
 ORIGIN_LOOPING = 1
 ORIGIN_THREAD = 2  # asyncio runs callFromThread calls as callLater(0)
+#: The offset of a timer made before tracing began (its site cannot be known).
+BEFORE_OFFSET = -2
 
 
 class Interner:

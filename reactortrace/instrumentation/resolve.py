@@ -69,11 +69,15 @@ class Resolver:
 
     ``start`` is the recorder's clock at the start of the trace (seconds);
     ``objects`` is the recorder's interner table, to turn references back
-    into the objects they stand for.
+    into the objects they stand for. ``before`` is the site shown for timers
+    made before tracing began (none by default).
     """
 
-    def __init__(self, start: float, start_wall: float, objects: list[Any]) -> None:
+    def __init__(
+        self, start: float, start_wall: float, objects: list[Any], before: str | None = None
+    ) -> None:
         self.start = start
+        self.before = before
         self.start_wall = start_wall
         self.objects = objects
         #: connection id -> (protocol name, fd) of open connections
@@ -89,7 +93,7 @@ class Resolver:
 
     def copy(self) -> "Resolver":
         """A resolver that knows what this one knows, to resolve a ring anew."""
-        other = Resolver(self.start, self.start_wall, self.objects)
+        other = Resolver(self.start, self.start_wall, self.objects, self.before)
         other.conns = dict(self.conns)
         other.closed = dict(self.closed)
         other._names = self._names
@@ -112,7 +116,7 @@ class Resolver:
     def _site(self, code_ref: int, offset: int) -> str | None:
         """``file:line`` for an interned code object and an offset (cached)."""
         if not code_ref:
-            return None
+            return self.before if offset == R.BEFORE_OFFSET else None
         key = (code_ref, offset)
         where = self._sites.get(key)
         if where is None:

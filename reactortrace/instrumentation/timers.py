@@ -197,11 +197,17 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
         call_later = _wrapped_call_later(reactor_class.callLater, scheduled, rec.target)
     part.patcher.set(reactor_class, "callLater", call_later)
     _install_class_hooks(part)
+    now = reactor.seconds()
     for call in reactor.getDelayedCalls():
-        # Timers made before we came: known from now on, so their firing is named.
+        # Timers made before we came: known from now on, so their firing is
+        # named. Those already due are left out: instrumenting from a call the
+        # reactor runs (attach does, through callFromThread) happens inside
+        # its runUntilCurrent, whose original code then fires them unseen.
+        if call.getTime() <= now:
+            continue
         record = pending[call] = pack_schedule(
-            clock(), max(0.0, call.getTime() - reactor.seconds()), 0,
-            rec.key_ref(call.func), 0, -1, R.ORIGIN_TIMER, R.SCHEDULE,
+            clock(), call.getTime() - now, 0,
+            rec.key_ref(call.func), 0, R.BEFORE_OFFSET, R.ORIGIN_TIMER, R.SCHEDULE,
         )
         append(record)
 

@@ -50,6 +50,8 @@ class Tracer:
     ``metrics``: serve Prometheus metrics on this ``HOST:PORT``; ``otlp``: push
     metrics and slow-dispatch spans to this OTLP/HTTP collector URL (both
     need ``reactortrace[metrics]``; see :meth:`export_metrics`).
+    ``before``: the creation site shown for timers made before tracing began
+    (``attach`` says "before attach"; unknown by default).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class Tracer:
         argv: list[str] | None = None,
         metrics: str | None = None,
         otlp: str | None = None,
+        before: str | None = None,
     ) -> None:
         if metrics is not None or otlp is not None:
             from ..metrics import check_options
@@ -91,7 +94,7 @@ class Tracer:
             "thresholds": dataclasses.asdict(self.thresholds),
         }
         self.recorder = rec = Recorder(max_events)
-        self._resolver = Resolver(rec.start, rec.start_wall, rec.interner.objects)
+        self._resolver = Resolver(rec.start, rec.start_wall, rec.interner.objects, before)
         self._state = LoopState(thresholds=self.thresholds)
         self._seen = -1
         self._lock = threading.Lock()

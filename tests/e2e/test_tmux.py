@@ -1,4 +1,5 @@
-"""End to end in a real terminal: tmux runs ``reactortrace run`` on a small program.
+"""End to end in a real terminal: tmux runs ``reactortrace run`` on a small program,
+and ``reactortrace attach`` on a program started without it.
 
 The test types into a shell in a detached tmux session, reads the screen with
 ``capture-pane``, and checks what a user would see: the program's timers and
@@ -9,10 +10,14 @@ it): without it these tests fail, they are not skipped.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+import reactortrace
 from reactortrace.live.paths import pid_alive
 
 from .terminal import MODES, Terminal, at_prompt
@@ -32,12 +37,16 @@ def start_shop(terminal: Terminal, pidfile: Path) -> int:
     return int(pidfile.read_text())
 
 
-def assert_clean_exit(terminal: Terminal, pid: int, screen: str) -> None:
+def assert_clean_terminal(terminal: Terminal, screen: str) -> None:
     assert at_prompt(screen), screen
     assert "● LIVE" not in screen and "Quit" not in screen, screen
     for mode in MODES:
         assert terminal.flag(mode) == "0", f"{mode} left on"
     assert terminal.flag("cursor_flag") == "1", "cursor left hidden"
+
+
+def assert_clean_exit(terminal: Terminal, pid: int, screen: str) -> None:
+    assert_clean_terminal(terminal, screen)
     assert not pid_alive(pid), "the program is still running"
 
 
@@ -75,3 +84,42 @@ def test_ctrl_c_quits_and_stops_the_program(terminal: Terminal, tmp_path: Path) 
     screen = terminal.wait_for("EXIT=0")
     screen = terminal.wait_for(at_prompt)
     assert_clean_exit(terminal, pid, screen)
+
+
+def test_attach_to_a_plain_program_shows_it_and_q_detaches(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """``attach PID`` on a program started with plain ``python``: its timers from
+    before the attach, its connections; quitting leaves it running, unchanged."""
+    plain = str(Path(__file__).parents[1] / "inject" / "plain.py")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    program = subprocess.Popen([sys.executable, plain, "epoll", "600"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert program.stdout is not None and program.stdout.readline() == "ready\n"
+        trace = tmp_path / "attached.json"
+        terminal.type(f"{sys.executable} -m reactortrace attach {program.pid} -o {trace}; "
+                      f"echo EXIT=$?")
+        terminal.wait_for("● LIVE", timeout=60)
+        terminal.press("2")
+        screen = terminal.wait_for(lambda s: "far_away" in s and "before attach" in s)
+        assert "tick" in screen, screen
+        terminal.press("3")
+        screen = terminal.wait_for("last active")
+        for name in (".listen", "__main__.Echo", "__main__.Talker"):
+            assert name in screen, screen
+        terminal.press("q")
+        screen = terminal.wait_for("EXIT=0")
+        screen = terminal.wait_for(at_prompt)
+        assert_clean_terminal(terminal, screen)
+        assert f"wrote {trace}" in screen
+        assert program.poll() is None, "quitting stopped the program"
+        assert reactortrace.load(str(trace)).meta["pid"] == program.pid
+        program.send_signal(signal.SIGUSR1)
+        out, err = program.communicate(timeout=60)
+    finally:
+        if program.poll() is None:
+            program.kill()
+            program.communicate()
+    assert program.returncode == 3, err
+    assert out == "ticks>0=True echoed>0=True\nchanged=[]\n", err

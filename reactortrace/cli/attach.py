@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from ..core.units import S
-from ..errors import ReactorTraceError, UsageError
+from ..errors import UsageError
 from . import options as opts
 
 DESCRIPTION = """\

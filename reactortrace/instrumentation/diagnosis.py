@@ -13,7 +13,7 @@ from typing import Any
 
 from twisted.internet import abstract, defer, tcp
 
-from . import io, specs
+from . import io, pending, specs
 from . import records as R
 from .recorder import Part, Recorder
 from .rewrite import rewrite
@@ -95,7 +95,9 @@ def _make_tracked_init(original: Any) -> Any:
         if rec is None:
             return
         try:
-            frame = _getframe(1)
+            frame: Any = _getframe(1)
+            if id(frame.f_code) in pending.HOOK_CODES:  # the Deferreds view's hook, above us
+                frame = frame.f_back
             if frame.f_code in _BORN_FIRED:
                 return
             waits = None

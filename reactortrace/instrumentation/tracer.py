@@ -18,11 +18,11 @@ from ..core.diagnose import Thresholds
 from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.ring import DEFAULT_MAX_EVENTS, Keeper
-from ..core.snapshot import BlockedInfo, Snapshot
+from ..core.snapshot import BlockedInfo, PendingDeferreds, Snapshot
 from ..core.state import LoopState
 from ..core.trace import Trace
 from ..errors import ReactorTraceError
-from . import deferreds, diagnosis, io, loop, threads, timers
+from . import deferreds, diagnosis, io, loop, pending, threads, timers, waits
 from .recorder import Recorder
 from .resolve import Resolver
 from .shared import ACTIVE
@@ -46,7 +46,9 @@ class Tracer:
     block. ``diagnostics``: the watchdog and the hooks behind backpressure and
     half-close warnings (off only to measure what they cost).
     ``track_deferreds``: record every Deferred made and fired, to find those
-    pending too long. ``thresholds``: when findings become warnings.
+    pending too long. ``deferred_view``: keep every Deferred made (weakly) so
+    that snapshots list the pending ones and what each waits on.
+    ``thresholds``: when findings become warnings.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class Tracer:
         watchdog: bool = True,
         diagnostics: bool = True,
         track_deferreds: bool = False,
+        deferred_view: bool = True,
         thresholds: Thresholds | None = None,
         program: str | None = None,
         argv: list[str] | None = None,
@@ -77,6 +80,7 @@ class Tracer:
             "watchdog": watchdog and diagnostics,
             "diagnostics": diagnostics,
             "track_deferreds": track_deferreds,
+            "deferred_view": deferred_view,
             "thresholds": dataclasses.asdict(self.thresholds),
         }
         self.recorder = rec = Recorder(max_events)
@@ -113,6 +117,9 @@ class Tracer:
         ]
         if diagnostics:
             installs.append(("diagnosis", lambda: diagnosis.install(rec, track_deferreds)))
+        if deferred_view:  # after diagnosis: its Deferred hook sees the caller's frame
+            self._expected_parts.append(pending.PART)
+            installs.append((pending.PART, lambda: pending.install(rec)))
         self._watchdog: Watchdog | None = None
         try:
             for name, install in installs:
@@ -175,7 +182,24 @@ class Tracer:
         self._drain()
         with self._lock:
             now = self.now()
-            return self._state.snapshot(now, self.blocked(now))
+            snapshot = self._state.snapshot(now, self.blocked(now))
+        return self._with_deferreds(snapshot)
+
+    def pending_deferreds(self) -> PendingDeferreds | None:
+        """The pending Deferreds now and what each waits on (None when the
+        Deferreds view is off). Callable from any thread."""
+        part = self.recorder.parts.get(pending.PART)
+        if part is None or not part.on:
+            return None
+        try:
+            return waits.pending_view(self.recorder, self.reactor, self._resolver.ns)
+        except Exception as exc:  # noqa: BLE001 - the view goes off, said once
+            part.fail(exc)
+            return None
+
+    def _with_deferreds(self, snapshot: Snapshot) -> Snapshot:
+        view = self.pending_deferreds()
+        return snapshot if view is None else dataclasses.replace(snapshot, deferreds=view)
 
     def blocked(self, now: int | None = None) -> BlockedInfo | None:
         """The dispatch blocking the loop now (run past the slow threshold), if any.
@@ -240,6 +264,7 @@ class Tracer:
             with self._lock:
                 now = self.now()
                 snapshot = self._state.snapshot(now, self.blocked(now))
+            snapshot = self._with_deferreds(snapshot)
             if block is not None:
                 ongoing = self._resolver.copy().resolve(
                     [block.record(self.recorder.clock())], self._seen + 1)

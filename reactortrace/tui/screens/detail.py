@@ -98,6 +98,8 @@ class DetailScreen(Screen[None]):
         parts: list[Any] = []
         if self.extra is not None:
             heading = "Warning" if "code" in self.extra and "message" in self.extra else "Event"
+            if "fired_by" in self.extra:
+                heading = "Pending Deferred"
             parts.append(fields_table(heading, self.extra))
         parts.extend(self._subject_tables(model))
         self.query_one("#detail-fields", Static).update(Group(*parts))
@@ -106,6 +108,8 @@ class DetailScreen(Screen[None]):
     def _title(self, model: ViewModel) -> Text:
         title = Text(" ")
         if self.subject is None:
+            if self.extra is not None and "fired_by" in self.extra:
+                return title.append(f"Deferred #{self.extra.get('id')}", style="bold")
             return title.append("Event", style="bold")
         kind, ident = self.subject
         title.append(SUBJECT_TITLES.get(kind, kind), style="bold")

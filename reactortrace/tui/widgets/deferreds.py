@@ -65,9 +65,9 @@ class DeferredsTable(ModelTable):
         ("age", "age", 7),
         ("id", "#", 6),
         ("name", "Deferred", 0.3),
-        ("where", "at", 0.3),
-        ("waits", "waits on", 0.25),
-        ("fired", "fired in the end by", 0.15),
+        ("where", "at", 0.22),
+        ("waits", "waits on", 0.24),
+        ("fired", "fired in the end by", 0.24),
     )
     NUMERIC = frozenset({"age", "id"})
     NARROW_DROP = ("fired", "where")

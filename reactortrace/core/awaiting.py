@@ -139,14 +139,18 @@ def matches(info: DeferredInfo, text: str) -> bool:
     )
 
 
+def _age(info: DeferredInfo) -> float:
+    """Sort key: unknown ages (made before recording began) are the oldest of all."""
+    return float("inf") if info.age is None else info.age
+
+
 def sorted_infos(
     pending: PendingDeferreds, text: str = "", newest_first: bool = False
 ) -> list[DeferredInfo]:
     """The listed Deferreds matching ``text``, oldest first (or newest first)."""
     needle = text.lower()
     shown = [info for info in pending.deferreds if matches(info, needle)]
-    # Unknown ages (made before recording) are the oldest of all.
-    shown.sort(key=lambda i: -1 if i.age is None else i.age, reverse=not newest_first)
+    shown.sort(key=_age, reverse=not newest_first)
     return shown
 
 
@@ -160,7 +164,7 @@ def tree(pending: PendingDeferreds, text: str = "", limit: int = 2_000) -> list[
     roots = [i for i in infos.values() if i.id not in waited]
     in_cycles = {m for cycle in pending.deadlocks for m in cycle}
     roots += [infos[c[0]] for c in pending.deadlocks if c and c[0] in infos]
-    roots.sort(key=lambda i: -1 if i.age is None else i.age, reverse=True)
+    roots.sort(key=_age, reverse=True)
     needle = text.lower()
     lines: list[TreeLine] = []
     shown: set[int] = set()

@@ -135,3 +135,6 @@ def test_a_healthy_program_has_no_warning(
     trace = traces[("healthy", reactor)]
     assert found(trace) == []
     assert trace.snapshot is not None and trace.snapshot.warnings == ()
+    # Nor a deadlock among the Deferreds it left (the Deferreds view is on by default).
+    assert trace.snapshot.deferreds is not None and trace.snapshot.deferreds.deadlocks == ()
+    assert summarize(trace)["deferreds"]["deadlocks"] == []

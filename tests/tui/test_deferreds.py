@@ -10,7 +10,16 @@ from reactortrace.core.trace import Trace
 from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.widgets.deferreds import DeferredsTable
 
-from .helpers import NARROW, WIDE, OpenApp, async_test, column, make_app, rows, static_text
+from .helpers import (
+    NARROW,
+    WIDE,
+    OpenApp,
+    async_test,
+    column,
+    make_app,
+    rows,
+    static_text,
+)
 from .sample import DeferredsLiveFeed, FakeClock, RecordedLiveFeed
 from .test_snapshots import SIZES, play_for
 

@@ -42,6 +42,10 @@ def main() -> int:
         "--no-diagnostics", action="store_true",
         help="traced without the watchdog and the diagnosis hooks (issue 4's baseline)",
     )
+    parser.add_argument(
+        "--no-deferred-view", action="store_true",
+        help="traced without the Deferreds view (issue 12's baseline)",
+    )
     args = parser.parse_args()
 
     reactor = install_reactor(args.reactor)
@@ -49,7 +53,10 @@ def main() -> int:
     if args.traced:
         import reactortrace
 
-        tracer = reactortrace.instrument(reactor, diagnostics=not args.no_diagnostics)
+        tracer = reactortrace.instrument(
+            reactor, diagnostics=not args.no_diagnostics,
+            deferred_view=not args.no_deferred_view,
+        )
     workload = importlib.import_module(f"workloads.{args.workload.split('+')[0]}")
     result = workload.run(reactor, args.size, tracer)
     if tracer is not None:

@@ -30,6 +30,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -82,11 +83,22 @@ class Row:
         return (min(ratios), max(ratios)) if ratios else None
 
     @property
+    def added(self) -> float | None:
+        """µs per operation the traced side takes over the baseline (time workloads)."""
+        if self.workload.measure != "time" or not self.traced:
+            return None
+        traced, untraced = self.per_op(self.traced), self.per_op(self.untraced)
+        return None if traced is None or untraced is None else traced - untraced
+
+    @property
     def verdict(self) -> str:
         if self.error:
             return "ERROR"
         if not self.traced:
             return "n/a"
+        if self.workload.added_target is not None:
+            score = self.added
+            return "ok" if score is not None and score <= self.workload.added_target else "FAIL"
         if self.workload.measure == "time":
             score = self.ratio
         else:
@@ -95,12 +107,20 @@ class Row:
 
 
 def child_command(
-    name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True
+    name: str, size: int, reactor: str, traced: bool, without: str | None = None
 ) -> list[str]:
-    """The command line of one measurement process."""
+    """The command line of one measurement process (``without``: a baseline
+    such as ``no-diagnostics``, traced without that part)."""
     command = [sys.executable, str(HERE / "child.py"), name, "--size", str(size)]
     command += ["--reactor", reactor] + (["--traced"] if traced else [])
-    return command + ([] if diagnostics else ["--no-diagnostics"])
+    return command + ([f"--{without}"] if without else [])
+
+
+def sides(workload: Workload) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The child options of the baseline side and of the measured side."""
+    if workload.baseline == "untraced":
+        return {"traced": False}, {"traced": True}
+    return {"traced": True, "without": workload.baseline}, {"traced": True}
 
 
 def child_env() -> dict[str, str]:
@@ -111,9 +131,10 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True) -> float:
+def run_child(name: str, size: int, reactor: str, traced: bool,
+              without: str | None = None) -> float:
     """Run one measurement in a new interpreter and return its ``value``."""
-    command = child_command(name, size, reactor, traced, diagnostics)
+    command = child_command(name, size, reactor, traced, without)
     done = subprocess.run(
         command, capture_output=True, text=True, env=child_env(), timeout=CHILD_TIMEOUT
     )
@@ -153,11 +174,7 @@ def instruction_ratio(workload: Workload, size: int, args: argparse.Namespace) -
     """Traced/untraced instructions per operation (see the module docstring)."""
     small, large = max(1, size // 10), max(2, size // 5)
     per_op = []
-    for traced in (False, True):
-        if workload.baseline == "untraced":
-            side = {"traced": traced}
-        else:
-            side = {"traced": True, "diagnostics": traced}
+    for side in sides(workload):
         with ThreadPoolExecutor(2) as pool:  # the counts do not depend on timing
             counts = list(pool.map(
                 lambda n: count_instructions(child_command(workload.name, n, args.reactor, **side)),
@@ -187,10 +204,9 @@ def measure(workload: Workload, args: argparse.Namespace, traced: bool) -> Row:
             label = "traced" if is_traced else "untraced"
             progress(f"{workload.name}: {label} {n + 1}/{args.repeat}")
             try:
-                if workload.baseline == "untraced":
-                    value = run_child(workload.name, size, args.reactor, is_traced)
-                else:  # the "untraced" side is tracing without diagnostics
-                    value = run_child(workload.name, size, args.reactor, True, is_traced)
+                # The "untraced" side is the baseline: untraced, or traced without a part.
+                value = run_child(workload.name, size, args.reactor,
+                                  **sides(workload)[is_traced])
             except (ChildFailed, subprocess.TimeoutExpired) as exc:
                 row.error = f"{label} run: {exc}"
                 return row
@@ -229,7 +245,8 @@ def report(rows: list[Row], args: argparse.Namespace, why_untraced: str | None) 
     print(f"repetitions: {args.repeat} per side, scale {args.scale:g}")
     if why_untraced:
         print(f"untraced only: {why_untraced}")
-    header = ("workload", "unit", "untraced", "traced", "ratio", "spread", "target", "result")
+    header = ("workload", "unit", "untraced", "traced", "added", "ratio", "spread", "target",
+              "result")
     if args.instructions:
         header = header[:-2] + ("instr",) + header[-2:]
     table = [header]
@@ -237,12 +254,15 @@ def report(rows: list[Row], args: argparse.Namespace, why_untraced: str | None) 
         w = row.workload
         unit = f"µs/{w.unit}" if w.measure == "time" else f"B/{w.unit}"
         target = f"<= {w.target:g}x" if w.measure == "time" else f"<= {w.target:g} B"
-        ratio, spread = row.ratio, row.spread
+        if w.added_target is not None:
+            target = f"<= +{w.added_target:g} µs"
+        ratio, spread, added = row.ratio, row.spread, row.added
         cells = [
             w.name,
             unit,
             fmt(row.per_op(row.untraced)),
             fmt(row.per_op(row.traced)),
+            "-" if added is None else f"{added:+.2f}",
             "-" if ratio is None else f"{ratio:.3f}x",
             "-" if spread is None else f"{spread[0]:.2f}-{spread[1]:.2f}",
         ]

@@ -22,8 +22,11 @@ class Workload:
     unit: str  # what one operation is, for the table
     about: str
     #: what the traced side is compared with: an untraced run, or a traced
-    #: run without the watchdog and diagnosis hooks ("no-diagnostics")
+    #: run without the watchdog and diagnosis hooks ("no-diagnostics") or
+    #: without the Deferreds view ("no-deferred-view")
     baseline: str = "untraced"
+    #: pass mark in µs added per operation over the baseline, instead of a ratio
+    added_target: float | None = None
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -61,6 +64,17 @@ WORKLOADS: dict[str, Workload] = {
             "time",
             "deferred",
             "create a Deferred, add 3 callbacks, fire it; all in one reactor call",
+        ),
+        Workload(
+            "deferreds+view",
+            100_000,
+            1.5,
+            "time",
+            "deferred",
+            "the deferreds workload traced with the Deferreds view against traced "
+            "without it: what the view adds per Deferred made",
+            baseline="no-deferred-view",
+            added_target=1.0,
         ),
         Workload(
             "ring_memory",

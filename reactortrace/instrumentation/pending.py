@@ -14,10 +14,9 @@ throughout) and tolerates Deferreds changing under it.
 
 from __future__ import annotations
 
-import inspect
-import itertools
 import sys
 import weakref
+from collections.abc import Callable
 from time import perf_counter as _clock
 from typing import Any
 
@@ -25,52 +24,63 @@ from twisted.internet import defer, threads
 
 from .callables import callable_key
 from .recorder import Part, Recorder
+from .rewrite import RewriteError, rewrite
 from .shared import disguise, shared_patch
 from .sites import internal_code
 
 PART = "deferred-view"
 
-#: id(deferred) -> Entry: (weakref, made at (clock), serial, maker code,
-#: user code, user instruction offset, thread-pool job key or None)
-Entry = tuple[Any, float, int, Any, Any, int, Any]
+#: id(deferred) -> Entry: (weakref, made at (clock), maker code, user code,
+#: user instruction offset, thread-pool job key or None)
+Entry = tuple[Any, Any, Any, Any, int, Any]
 REGISTRY: dict[int, Entry] = {}
-#: Ids handed out in order: the view's "#12".
-SERIALS = itertools.count(1)
 #: How many frames above a Twisted-made Deferred are searched for user code.
 USER_FRAMES = 8
-#: The table is swept when it grows past this (then set to twice what is left).
-_FIRST_LIMIT = 4_096
+#: The table is swept when it grows past this (then set to four times what is left).
+_FIRST_LIMIT = 8_192
 _limit = [_FIRST_LIMIT]
-#: Whether the hook records (False once it failed, or when no tracer asks).
+#: Whether the hook does anything (False when no tracer asks, or once it failed).
 _on = [False]
+#: Parts of the tracers that keep the registry (the Deferreds view).
 _parts: list[Part] = []
-#: id() of the code of our hooks on ``Deferred.__init__`` (other hooks skip their frames).
-HOOK_CODES: set[int] = set()
+#: (part, function(deferred, frame)) told of every Deferred made (--track-deferreds).
+_followers: list[tuple[Part, Callable[[Any, Any], None]]] = []
 
 # succeed() and fail() set the result themselves: such a Deferred is born fired.
 _SUCCEED = defer.succeed.__code__
 _FAIL = defer.fail.__code__
 #: deferToThreadPool: its Deferred is fired by the job it hands the pool.
 THREAD_JOB_CODE = threads.deferToThreadPool.__code__
+#: id(code) -> whether it is Twisted's or ours, for the code objects met so far
+#: (``internal_code`` answers the first time; this saves its call after).
+_internal: dict[int, bool] = {}
 
 
 def sweep() -> None:
     """Forget Deferreds that died or fired (a fired one that pauses again is
     found through the Deferred it then waits on)."""
-    for key, entry in list(REGISTRY.items()):
-        deferred = entry[0]()
-        if deferred is None or (deferred.called and not deferred.paused):
-            if REGISTRY.get(key) is entry:
-                del REGISTRY[key]
-    _limit[0] = max(_FIRST_LIMIT, 2 * len(REGISTRY))
+    done = [
+        (key, entry) for key, entry in list(REGISTRY.items())
+        if (d := entry[0]()) is None or (d.called and not d.paused)
+    ]
+    get = REGISTRY.get
+    for key, entry in done:
+        if get(key) is entry:  # not replaced meanwhile by a new Deferred at that id
+            del REGISTRY[key]
+    _limit[0] = max(_FIRST_LIMIT, 4 * len(REGISTRY))
 
 
 def _failed(exc: BaseException) -> None:
-    """The hook raised: the view goes off, said once by each tracer's part."""
-    _on[0] = False
+    """The registry raised: the view goes off, said once by each tracer's part."""
     for part in _parts:
         if part.on:
             part.fail(exc)
+    _parts.clear()
+    _refresh()
+
+
+def _refresh() -> None:
+    _on[0] = bool(_parts or _followers)
 
 
 def _job_key(frame: Any) -> Any:
@@ -78,81 +88,95 @@ def _job_key(frame: Any) -> Any:
     return callable_key(frame.f_locals.get("f"))
 
 
-def note(deferred: Any, frame: Any) -> None:
-    """Register ``deferred``, made by the code of ``frame``."""
-    code = frame.f_code
-    if code is _SUCCEED or code is _FAIL:
-        return
-    user = frame
-    for _ in range(USER_FRAMES):
-        if not internal_code(user.f_code):
-            break
-        above = user.f_back
-        if above is None:
-            break
-        user = above
-    job = _job_key(frame) if code is THREAD_JOB_CODE else None
-    REGISTRY[id(deferred)] = (
-        weakref.ref(deferred), _clock(), next(SERIALS), code, user.f_code, user.f_lasti, job,
-    )
-    if len(REGISTRY) > _limit[0]:
-        sweep()
-
-
-def _plain_signature(original: Any) -> bool:
-    """Whether ``original`` is ``__init__(self, canceller=None)``, as in every
-    release we accept (the hook then avoids packing ``*args, **kw``)."""
+def note(deferred: Any, frame: Any, ref: Any = weakref.ref, clock: Any = _clock,
+         internal: Any = _internal) -> None:
+    """Register ``deferred``, made by the code of ``frame``; never raises."""
     try:
-        parameters = list(inspect.signature(original).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    return [(p.name, p.kind, p.default) for p in parameters] == [
-        ("self", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
-        ("canceller", inspect.Parameter.POSITIONAL_OR_KEYWORD, None),
-    ]
+        code = frame.f_code
+        if code is _SUCCEED or code is _FAIL:
+            return
+        for part, follower in _followers:
+            if part.on:
+                follower(deferred, frame)
+        if not _parts:
+            return
+        user = frame
+        inside = internal.get(id(code))
+        if inside is None:
+            inside = internal[id(code)] = internal_code(code)
+        if inside:
+            for _ in range(USER_FRAMES):
+                above = user.f_back
+                if above is None:
+                    break
+                user = above
+                if not internal_code(user.f_code):
+                    break
+        job = _job_key(frame) if code is THREAD_JOB_CODE else None
+        REGISTRY[id(deferred)] = (ref(deferred), clock(), code, user.f_code, user.f_lasti, job)
+        if len(REGISTRY) > _limit[0]:
+            sweep()
+    except Exception as exc:  # noqa: BLE001 - never raise into the program
+        _failed(exc)
+
+
+#: What the rewritten ``Deferred.__init__`` runs first.
+PROLOGUE = "if _rt_on[0]:\n    _rt_note({params[0]}, _rt_getframe(1))\n"
 
 
 def _make_init(original: Any) -> Any:
+    """``Deferred.__init__`` recompiled with :data:`PROLOGUE` (no frame added),
+    or, if Twisted's changed past what the engine accepts, wrapped."""
     getframe, on = sys._getframe, _on
+    try:
+        hooked = rewrite(original, [], {"_rt_on": on, "_rt_note": note,
+                                        "_rt_getframe": getframe}, prologue=PROLOGUE)
+    except RewriteError:
 
-    if _plain_signature(original):
-
-        def __init__(self: Any, canceller: Any = None) -> None:
-            original(self, canceller)
-            if on[0]:
-                try:
-                    note(self, getframe(1))
-                except Exception as exc:  # noqa: BLE001 - never raise into the program
-                    _failed(exc)
-
-    else:
-
-        def __init__(self: Any, *args: Any, **kw: Any) -> None:  # type: ignore[misc]
+        def __init__(self: Any, *args: Any, **kw: Any) -> None:
             original(self, *args, **kw)
             if on[0]:
-                try:
-                    note(self, getframe(1))
-                except Exception as exc:  # noqa: BLE001
-                    _failed(exc)
+                note(self, getframe(1))
 
-    HOOK_CODES.add(id(__init__.__code__))
-    return disguise(__init__, original)
+        return disguise(__init__, original)
+    return hooked
+
+
+def _hook(part: Part) -> None:
+    """Hook ``Deferred.__init__`` (once for every tracer and use) while ``part`` is on."""
+    shared_patch(part, defer.Deferred, "__init__", _make_init)
 
 
 def install(rec: Recorder) -> Part:
     """Keep every Deferred made from now on in :data:`REGISTRY` (weakly)."""
     part = rec.part(PART)
-    shared_patch(part, defer.Deferred, "__init__", _make_init)
+    _hook(part)
     _parts.append(part)
-    _on[0] = True
+    _refresh()
 
     def release() -> None:
         if part in _parts:
             _parts.remove(part)
         if not _parts:
-            _on[0] = False
             REGISTRY.clear()
             _limit[0] = _FIRST_LIMIT
+        _refresh()
 
     part.patcher.on_restore(release)
     return part
+
+
+def follow(part: Part, follower: Callable[[Any, Any], None]) -> None:
+    """Call ``follower(deferred, frame)`` for every Deferred made while ``part``
+    is on (``frame``: the code that made it; Deferreds born fired are left out)."""
+    _hook(part)
+    entry = (part, follower)
+    _followers.append(entry)
+    _refresh()
+
+    def release() -> None:
+        if entry in _followers:
+            _followers.remove(entry)
+        _refresh()
+
+    part.patcher.on_restore(release)

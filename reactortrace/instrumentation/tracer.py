@@ -115,11 +115,11 @@ class Tracer:
             ("loop", lambda: loop.install(rec, reactor, reactor_class, conns)),
             ("deferreds", lambda: deferreds.install(rec)),
         ]
-        if diagnostics:
-            installs.append(("diagnosis", lambda: diagnosis.install(rec, track_deferreds)))
-        if deferred_view:  # after diagnosis: its Deferred hook sees the caller's frame
+        if deferred_view:  # before diagnosis: it recompiles Deferred.__init__ itself
             self._expected_parts.append(pending.PART)
             installs.append((pending.PART, lambda: pending.install(rec)))
+        if diagnostics:
+            installs.append(("diagnosis", lambda: diagnosis.install(rec, track_deferreds)))
         self._watchdog: Watchdog | None = None
         try:
             for name, install in installs:

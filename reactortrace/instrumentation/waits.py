@@ -26,6 +26,7 @@ the Deferred (fired when data arrives).
 
 from __future__ import annotations
 
+import threading
 import types
 import weakref
 from collections.abc import Callable, Iterable
@@ -260,8 +261,8 @@ class Walk:
                 self._source(deferred, "thread", "a thread's result, queued for the reactor")
         for node in self.nodes.values():
             entry = node.entry
-            if entry is not None and entry[3] is pending.THREAD_JOB_CODE:
-                name = key_name(entry[6]) if entry[6] is not None else "?"
+            if entry is not None and entry[2] is pending.THREAD_JOB_CODE:
+                name = key_name(entry[5]) if entry[5] is not None else "?"
                 self._source(node.deferred, "thread", f"thread-pool job {name}")
 
     def _connections(self) -> None:
@@ -279,7 +280,7 @@ class Walk:
 
     def view(self, limit: int = MAX_LISTED) -> PendingDeferreds:
         """The walk's findings, oldest first, at most ``limit`` listed."""
-        serials = {key: self._serial(node) for key, node in self.nodes.items()}
+        serials = _numbered(self.nodes)
         edges = {serials[k]: [serials[t] for t in n.waits_on if t in serials]
                  for k, n in self.nodes.items()}
         for key, node in self.nodes.items():
@@ -306,21 +307,10 @@ class Walk:
             unscanned=self.unscanned,
         )
 
-    def _serial(self, node: _Node) -> int:
-        if node.entry is not None:
-            return int(node.entry[2])
-        # Made before recording: numbered now, and kept, so the number stays.
-        serial = next(pending.SERIALS)
-        entry = (weakref.ref(node.deferred), None, serial, None, None, -1, None)
-        pending.REGISTRY.setdefault(id(node.deferred), entry)  # type: ignore[arg-type]
-        node.entry = pending.REGISTRY.get(id(node.deferred), entry)
-        return int(node.entry[2])
-
     def _info(self, serial: int, node: _Node, edges: dict[int, list[int]],
               ended: dict[int, tuple[str, int]], in_cycle: dict[int, str], now: float) -> DeferredInfo:
         entry = node.entry
-        made, maker, user, offset = (entry[1], entry[3], entry[4], entry[5]) if entry else (
-            None, None, None, -1)
+        made, maker, user, offset = entry[1:5] if entry else (None, None, None, -1)
         name = key_name(maker) if maker is not None else type(node.deferred).__qualname__
         suspended: str | None = None
         awaits: tuple[str, ...] = ()
@@ -355,6 +345,37 @@ class Walk:
             depth=depth,
             deadlock=deadlock,
         )
+
+
+#: id(deferred) -> (weak reference, number) of the Deferreds the last view listed:
+#: a Deferred keeps its number from one snapshot to the next while it is pending.
+_numbers: dict[int, tuple[Any, int]] = {}
+_next_number = [1]
+_numbering = threading.Lock()
+
+
+def _numbered(nodes: dict[int, _Node]) -> dict[int, int]:
+    """id(deferred) -> its number (new ones numbered in the order they were made)."""
+    with _numbering:
+        numbers: dict[int, int] = {}
+        kept: dict[int, tuple[Any, int]] = {}
+        new = []
+        for key, node in nodes.items():
+            old = _numbers.get(key)
+            if old is not None and old[0]() is node.deferred:
+                numbers[key] = old[1]
+                kept[key] = old
+            else:
+                new.append((key, node))
+        new.sort(key=lambda item: item[1].entry[1] if item[1].entry else float("-inf"))
+        for key, node in new:
+            ref = node.entry[0] if node.entry else weakref.ref(node.deferred)
+            numbers[key] = _next_number[0]
+            kept[key] = (ref, _next_number[0])
+            _next_number[0] += 1
+        _numbers.clear()
+        _numbers.update(kept)
+        return numbers
 
 
 def _copy(table: dict[int, Any]) -> dict[int, Any]:

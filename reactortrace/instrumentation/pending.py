@@ -47,8 +47,7 @@ _parts: list[Part] = []
 _followers: list[tuple[Part, Callable[[Any, Any], None]]] = []
 
 # succeed() and fail() set the result themselves: such a Deferred is born fired.
-_SUCCEED = defer.succeed.__code__
-_FAIL = defer.fail.__code__
+_BORN_FIRED = (defer.succeed.__code__, defer.fail.__code__)
 #: deferToThreadPool: its Deferred is fired by the job it hands the pool.
 THREAD_JOB_CODE = threads.deferToThreadPool.__code__
 #: id(code) -> whether it is Twisted's or ours, for the code objects met so far
@@ -89,32 +88,38 @@ def _job_key(frame: Any) -> Any:
 
 
 def note(deferred: Any, frame: Any, ref: Any = weakref.ref, clock: Any = _clock,
-         internal: Any = _internal) -> None:
-    """Register ``deferred``, made by the code of ``frame``; never raises."""
+         internal: Any = _internal, registry: Any = REGISTRY, parts: Any = _parts,
+         followers: Any = _followers, limit: Any = _limit, born_fired: Any = _BORN_FIRED,
+         job_code: Any = THREAD_JOB_CODE) -> None:
+    """Register ``deferred``, made by the code of ``frame``; never raises.
+
+    The hot path: the defaults bind what it reads once, as locals."""
     try:
         code = frame.f_code
-        if code is _SUCCEED or code is _FAIL:
+        if code is born_fired[0] or code is born_fired[1]:
             return
-        for part, follower in _followers:
-            if part.on:
-                follower(deferred, frame)
-        if not _parts:
+        if followers:
+            for part, follower in followers:
+                if part.on:
+                    follower(deferred, frame)
+        if not parts:
             return
-        user = frame
         inside = internal.get(id(code))
         if inside is None:
             inside = internal[id(code)] = internal_code(code)
+        user_code, offset = code, frame.f_lasti
         if inside:
+            user = frame
             for _ in range(USER_FRAMES):
-                above = user.f_back
-                if above is None:
+                user = user.f_back
+                if user is None:
                     break
-                user = above
-                if not internal_code(user.f_code):
+                user_code, offset = user.f_code, user.f_lasti
+                if not internal_code(user_code):
                     break
-        job = _job_key(frame) if code is THREAD_JOB_CODE else None
-        REGISTRY[id(deferred)] = (ref(deferred), clock(), code, user.f_code, user.f_lasti, job)
-        if len(REGISTRY) > _limit[0]:
+        job = _job_key(frame) if code is job_code else None
+        registry[id(deferred)] = (ref(deferred), clock(), code, user_code, offset, job)
+        if len(registry) > limit[0]:
             sweep()
     except Exception as exc:  # noqa: BLE001 - never raise into the program
         _failed(exc)

@@ -43,8 +43,8 @@ def main() -> int:
         help="traced without the watchdog and the diagnosis hooks (issue 4's baseline)",
     )
     parser.add_argument(
-        "--no-deferred-view", action="store_true",
-        help="traced without the Deferreds view (issue 12's baseline)",
+        "--deferred-view", action="store_true",
+        help="traced with the Deferreds view (off by default)",
     )
     args = parser.parse_args()
 
@@ -55,7 +55,7 @@ def main() -> int:
 
         tracer = reactortrace.instrument(
             reactor, diagnostics=not args.no_diagnostics,
-            deferred_view=not args.no_deferred_view,
+            deferred_view=args.deferred_view,
         )
     workload = importlib.import_module(f"workloads.{args.workload.split('+')[0]}")
     result = workload.run(reactor, args.size, tracer)

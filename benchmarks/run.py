@@ -107,20 +107,22 @@ class Row:
 
 
 def child_command(
-    name: str, size: int, reactor: str, traced: bool, without: str | None = None
+    name: str, size: int, reactor: str, traced: bool, flag: str | None = None
 ) -> list[str]:
-    """The command line of one measurement process (``without``: a baseline
-    such as ``no-diagnostics``, traced without that part)."""
+    """The command line of one measurement process (``flag``: one more option
+    of the child, such as ``no-diagnostics``)."""
     command = [sys.executable, str(HERE / "child.py"), name, "--size", str(size)]
     command += ["--reactor", reactor] + (["--traced"] if traced else [])
-    return command + ([f"--{without}"] if without else [])
+    return command + ([f"--{flag}"] if flag else [])
 
 
 def sides(workload: Workload) -> tuple[dict[str, Any], dict[str, Any]]:
     """The child options of the baseline side and of the measured side."""
     if workload.baseline == "untraced":
         return {"traced": False}, {"traced": True}
-    return {"traced": True, "without": workload.baseline}, {"traced": True}
+    if workload.baseline == "traced":  # the measured side adds a part that is off by default
+        return {"traced": True}, {"traced": True, "flag": workload.flag}
+    return {"traced": True, "flag": workload.baseline}, {"traced": True}
 
 
 def child_env() -> dict[str, str]:
@@ -132,9 +134,9 @@ def child_env() -> dict[str, str]:
 
 
 def run_child(name: str, size: int, reactor: str, traced: bool,
-              without: str | None = None) -> float:
+              flag: str | None = None) -> float:
     """Run one measurement in a new interpreter and return its ``value``."""
-    command = child_command(name, size, reactor, traced, without)
+    command = child_command(name, size, reactor, traced, flag)
     done = subprocess.run(
         command, capture_output=True, text=True, env=child_env(), timeout=CHILD_TIMEOUT
     )

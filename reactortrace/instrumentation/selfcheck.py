@@ -105,7 +105,7 @@ def check(family: str) -> dict[str, Any]:
     from .tracer import Tracer
 
     reactor = install(family)
-    tracer = Tracer(reactor, slow_ms=SLOW_MS)
+    tracer = Tracer(reactor, slow_ms=SLOW_MS, deferred_view=True)
     exercise(reactor)
     trace = tracer.trace()
     tracer.close()

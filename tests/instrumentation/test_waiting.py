@@ -18,7 +18,7 @@ from .tracecheck import Run, Runner
 
 @pytest.fixture
 def run(runner: Runner, reactor: str) -> Run:
-    return runner.run("waiting", reactor).check()
+    return runner.run("waiting", reactor, "--deferred-view").check()
 
 
 def view(run: Run, label: str) -> PendingDeferreds:

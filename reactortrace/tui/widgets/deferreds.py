@@ -82,7 +82,7 @@ class DeferredsTable(ModelTable):
     def rows_for(self, model: ViewModel, flt: Filter) -> Iterator[Row]:
         pending = model.snapshot.deferreds
         if pending is None:
-            yield self._note("off", "No Deferreds view: off, or not in this trace")
+            yield self._note("off", "No Deferreds view (run with --deferred-view)")
             return
         notes = list(self._notes(pending))
         room = self.max_rows - len(notes) - 1

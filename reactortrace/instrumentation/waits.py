@@ -53,8 +53,8 @@ MAX_SCANNED = 50_000
 MAX_NODES = 20_000
 
 _DEFERRED = defer.Deferred
-_CONTINUE = getattr(defer, "_CONTINUE", None)
-_STATUS = getattr(defer, "_CancellationStatus", None)
+_CONTINUE = versions.CONTINUE
+_STATUS = versions.INLINE_STATUS
 _METHOD = types.MethodType
 _FUNCTION = types.FunctionType
 _COROUTINE = types.CoroutineType
@@ -163,7 +163,11 @@ class Walk:
             if deferred is not None:
                 self.add(deferred)
         while self.todo:
-            self.follow(self.todo.pop())
+            node = self.todo.pop()
+            try:
+                self.follow(node)
+            except Exception:  # noqa: BLE001 - an odd Deferred: what it waits on stays unknown
+                continue
 
     def follow(self, node: _Node) -> None:
         """Find who waits on ``node``, and what ``node`` itself waits on."""
@@ -233,8 +237,11 @@ class Walk:
                 if id(held) in by_call:
                     self._timer(node.deferred, held, now)
         for call in calls:
-            for deferred in _fired_by(call.func, call.args):
-                self._timer(deferred, call, now)
+            try:
+                for deferred in _fired_by(call.func, call.args):
+                    self._timer(deferred, call, now)
+            except Exception:  # noqa: BLE001 - changed while read
+                continue
 
     def _timer(self, deferred: Any, call: Any, now: float) -> None:
         record = self.rec.timers.get(call)
@@ -270,11 +277,14 @@ class Walk:
             if entry[0] is not self.rec:
                 continue
             conn, selectable = entry[1], entry[2]
-            for protocol in _protocols(selectable):
-                for value in _held(protocol):
-                    self._source(value, "connection",
-                                 f"data on connection {conn} ({type(protocol).__name__})",
-                                 conn=conn)
+            try:
+                for protocol in _protocols(selectable):
+                    for value in _held(protocol):
+                        self._source(value, "connection",
+                                     f"data on connection {conn} ({type(protocol).__name__})",
+                                     conn=conn)
+            except Exception:  # noqa: BLE001 - a protocol that changed while read
+                continue
 
     # -- the result ---------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from reactortrace.core.snapshot import PendingDeferreds, Snapshot
+from reactortrace.instrumentation.waits import MAX_LISTED
 
 from .tracecheck import Run, Runner
 
@@ -136,6 +137,21 @@ def test_two_deferreds_waiting_on_each_other_are_a_deadlock(run: Run) -> None:
     assert sum(d.deadlock for d in pending.deferreds) == 2
     healthy = {d.id: d.made_at for d in view(run, "healthy").deferreds}
     assert all(healthy[i] == d.made_at for d in pending.deferreds if (i := d.id) in healthy)
+    assert set(healthy) <= {d.id for d in pending.deferreds}
+
+
+def test_thousands_pending_are_counted_not_all_listed(run: Run) -> None:
+    pending = view(run, "cycle")
+    healthy = view(run, "healthy")
+    assert pending.total == healthy.total + 3_000 + 2
+    # The oldest 200 (the healthy ones, then the oldest of the 3,000), and the
+    # cycle, younger than all of them.
+    assert len(pending.deferreds) == MAX_LISTED + 2
+    assert pending.omitted == pending.total - len(pending.deferreds)
+    many = made_at(pending, run, "many")
+    assert len(many) == MAX_LISTED - healthy.total
+    ages = [d.age for d in pending.deferreds if d.age is not None]
+    assert ages[:MAX_LISTED] == sorted(ages[:MAX_LISTED], reverse=True)
 
 
 def test_the_trace_file_keeps_the_last_view(run: Run) -> None:

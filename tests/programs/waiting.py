@@ -5,8 +5,8 @@ Deferred chained to another that a timer fires, an ``inlineCallbacks`` function
 waiting on ``deferLater``, a coroutine awaiting a thread-pool job, a Deferred a
 client protocol fires when data arrives, a DeferredList and nested coroutines.
 A first snapshot (``healthy``) is taken from a thread of its own; then two
-Deferreds are made to wait on each other, and a second snapshot (``cycle``) is
-taken. Then the job and the connection are let go, and the reactor stops.
+Deferreds are made to wait on each other (after 3,000 more pending ones), and a
+second snapshot (``cycle``) is taken. Then the job and the connection are let go, and the reactor stops.
 """
 
 import dataclasses
@@ -19,6 +19,7 @@ kit = progkit.start()
 reactor = kit.reactor
 release_job = threading.Event()
 kept = []
+MANY = 3_000
 arrivals = []
 
 
@@ -81,6 +82,9 @@ def scenarios(client):
 
 
 def make_cycle():
+    # Many more pending, younger than all above, older than the cycle: the
+    # snapshot lists the oldest and every Deferred in a deadlock, and counts the rest.
+    kept.extend(defer.Deferred() for _ in range(MANY))  # @many
     first = defer.Deferred()  # @cycle_first
     second = defer.Deferred()  # @cycle_second
     first.addCallback(lambda _: second)

@@ -1,7 +1,10 @@
 """Frozen views of the reactor's state at one moment, for the UI and files.
 
 A snapshot is computed by :class:`reactortrace.core.state.LoopState` from the
-events alone, so a live program and a replayed trace give the same picture.
+events alone, so a live program and a replayed trace give the same picture;
+two fields are live views the tracer adds, read from the program as it is:
+``blocked`` (the dispatch blocking the loop) and ``deferreds`` (the pending
+Deferreds; a replay shows the trace's own at its end).
 """
 
 from __future__ import annotations

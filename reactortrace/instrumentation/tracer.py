@@ -124,6 +124,7 @@ class Tracer:
         if diagnostics:
             installs.append(("diagnosis", lambda: diagnosis.install(rec, track_deferreds)))
         self._watchdog: Watchdog | None = None
+        self._pending_views = waits.PendingViews(rec, reactor, self._resolver.ns)
         try:
             for name, install in installs:
                 try:
@@ -188,20 +189,22 @@ class Tracer:
             snapshot = self._state.snapshot(now, self.blocked(now))
         return self._with_deferreds(snapshot)
 
-    def pending_deferreds(self) -> PendingDeferreds | None:
+    def pending_deferreds(self, fresh: bool = False) -> PendingDeferreds | None:
         """The pending Deferreds now and what each waits on (None when the
-        Deferreds view is off). Callable from any thread."""
+        Deferreds view is off). Callable from any thread. With thousands
+        pending, the view is walked again only when due (see
+        :class:`~reactortrace.instrumentation.waits.PendingViews`) unless ``fresh``."""
         part = self.recorder.parts.get(pending.PART)
         if part is None or not part.on:
             return None
         try:
-            return waits.pending_view(self.recorder, self.reactor, self._resolver.ns)
+            return self._pending_views(fresh)
         except Exception as exc:  # noqa: BLE001 - the view goes off, said once
             part.fail(exc)
             return None
 
-    def _with_deferreds(self, snapshot: Snapshot) -> Snapshot:
-        view = self.pending_deferreds()
+    def _with_deferreds(self, snapshot: Snapshot, fresh: bool = False) -> Snapshot:
+        view = self.pending_deferreds(fresh)
         return snapshot if view is None else dataclasses.replace(snapshot, deferreds=view)
 
     def blocked(self, now: int | None = None) -> BlockedInfo | None:
@@ -267,7 +270,7 @@ class Tracer:
             with self._lock:
                 now = self.now()
                 snapshot = self._state.snapshot(now, self.blocked(now))
-            snapshot = self._with_deferreds(snapshot)
+            snapshot = self._with_deferreds(snapshot, fresh=True)
             if block is not None:
                 ongoing = self._resolver.copy().resolve(
                     [block.record(self.recorder.clock())], self._seen + 1)

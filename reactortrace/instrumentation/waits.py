@@ -30,6 +30,7 @@ import threading
 import types
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from time import perf_counter as _clock
 from typing import Any
 
@@ -50,7 +51,7 @@ MAX_LISTED = 200
 #: Registry entries looked at per snapshot at most.
 MAX_SCANNED = 50_000
 #: Deferreds followed per snapshot at most (listed or not).
-MAX_NODES = 20_000
+MAX_NODES = 10_000
 
 _DEFERRED = defer.Deferred
 _CONTINUE = versions.CONTINUE
@@ -305,14 +306,16 @@ class Walk:
         in_cycle = {m: deadlock_text(c) for c in cycles for m in c}
         ended = chain_ends(edges, ends)
         now = _clock()
-        infos = [self._info(serials[k], n, edges, ended, in_cycle, now)
-                 for k, n in self.nodes.items()]
-        infos.sort(key=lambda i: (i.age is not None, -(i.age or 0)))
-        keep = infos[:limit] + [i for i in infos[limit:] if i.deadlock]
+        # Oldest first (made before recording: oldest of all); only those listed
+        # become DeferredInfo.
+        order = sorted(self.nodes.items(), key=lambda item: _made(item[1]))
+        chosen = order[:limit] + [item for item in order[limit:]
+                                  if serials[item[0]] in in_cycle]
+        keep = [self._info(serials[k], n, edges, ended, in_cycle, now) for k, n in chosen]
         return PendingDeferreds(
             deferreds=tuple(keep),
-            total=len(infos),
-            omitted=len(infos) - len(keep),
+            total=len(self.nodes),
+            omitted=len(self.nodes) - len(keep),
             deadlocks=tuple(cycles),
             unscanned=self.unscanned,
         )
@@ -355,6 +358,12 @@ class Walk:
             depth=depth,
             deadlock=deadlock,
         )
+
+
+def _made(node: _Node) -> float:
+    """Sort key: when the Deferred was made (unknown: before everything)."""
+    entry = node.entry
+    return float("-inf") if entry is None else float(entry[1])
 
 
 #: id(deferred) -> (weak reference, number) of the Deferreds the last view listed:
@@ -447,3 +456,41 @@ def pending_view(rec: Recorder, reactor: Any, ns: Callable[[float], int],
     walk.collect()
     walk.sources()
     return walk.view(limit)
+
+
+#: A walk that took more than MIN_COST seconds is made again only after SPACING
+#: times that has passed: with thousands pending a walk takes a tenth of a
+#: second, and one per live update would hold the GIL against the program.
+SPACING = 10
+MIN_COST = 0.02
+
+
+class PendingViews:
+    """The pending-Deferreds view of one tracer, walked again when it is due.
+
+    Between walks the last view is handed out with its ages moved on."""
+
+    def __init__(self, rec: Recorder, reactor: Any, ns: Callable[[float], int]) -> None:
+        self.rec, self.reactor, self.ns = rec, reactor, ns
+        self._last: tuple[PendingDeferreds, float, float] | None = None  # view, when, cost
+        self._lock = threading.Lock()
+
+    def __call__(self, fresh: bool = False) -> PendingDeferreds:
+        """The view now (``fresh``: walked now, whatever the last walk cost)."""
+        with self._lock:
+            now = _clock()
+            if self._last is not None and not fresh:
+                view, when, cost = self._last
+                if cost >= MIN_COST and now - when < SPACING * cost:
+                    return _aged(view, int((now - when) * 1e9))
+            view = pending_view(self.rec, self.reactor, self.ns)
+            self._last = (view, now, _clock() - now)
+            return view
+
+
+def _aged(view: PendingDeferreds, by: int) -> PendingDeferreds:
+    """``view`` as it reads ``by`` ns later."""
+    return replace(view, deferreds=tuple(
+        info if info.age is None else replace(info, age=info.age + by)
+        for info in view.deferreds
+    ))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from reactortrace.core.trace import Trace
 from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.widgets.deferreds import DeferredsTable
@@ -153,7 +151,7 @@ def test_deferreds_view(
                         run_before=play_for(clock, 5))
 
 
-@pytest.mark.parametrize("size", [WIDE], ids=["160x48"])
+@SIZES
 def test_deferreds_tree(
     snap_compare: Any, trace: Trace, clock: FakeClock, size: tuple[int, int]
 ) -> None:

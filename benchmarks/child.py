@@ -60,6 +60,10 @@ def main() -> int:
         "--metrics", action="store_true",
         help="traced with the Prometheus endpoint on (any free port) and scraped every second",
     )
+    parser.add_argument(
+        "--deferred-view", action="store_true",
+        help="traced with the Deferreds view (off by default)",
+    )
     args = parser.parse_args()
 
     reactor = install_reactor(args.reactor)
@@ -67,8 +71,11 @@ def main() -> int:
     if args.traced:
         import reactortrace
 
-        tracer = reactortrace.instrument(reactor, diagnostics=not args.no_diagnostics,
-                                         metrics="127.0.0.1:0" if args.metrics else None)
+        tracer = reactortrace.instrument(
+            reactor, diagnostics=not args.no_diagnostics,
+            deferred_view=args.deferred_view,
+            metrics="127.0.0.1:0" if args.metrics else None,
+        )
         if args.metrics:
             scrape_every_second(tracer.exports.metrics_port)
     workload = importlib.import_module(f"workloads.{args.workload.split('+')[0]}")

@@ -30,6 +30,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -83,11 +84,22 @@ class Row:
         return (min(ratios), max(ratios)) if ratios else None
 
     @property
+    def added(self) -> float | None:
+        """µs per operation the traced side takes over the baseline (time workloads)."""
+        if self.workload.measure != "time" or not self.traced:
+            return None
+        traced, untraced = self.per_op(self.traced), self.per_op(self.untraced)
+        return None if traced is None or untraced is None else traced - untraced
+
+    @property
     def verdict(self) -> str:
         if self.error:
             return "ERROR"
         if not self.traced:
             return "n/a"
+        if self.workload.added_target is not None:
+            score = self.added
+            return "ok" if score is not None and score <= self.workload.added_target else "FAIL"
         if self.workload.measure == "time":
             score = self.ratio
         else:
@@ -96,23 +108,22 @@ class Row:
 
 
 def child_command(
-    name: str, size: int, reactor: str, traced: bool, diagnostics: bool = True,
-    metrics: bool = False,
+    name: str, size: int, reactor: str, traced: bool, flag: str | None = None
 ) -> list[str]:
-    """The command line of one measurement process."""
+    """The command line of one measurement process (``flag``: one more option
+    of the child, such as ``no-diagnostics``)."""
     command = [sys.executable, str(HERE / "child.py"), name, "--size", str(size)]
     command += ["--reactor", reactor] + (["--traced"] if traced else [])
-    command += ["--metrics"] if metrics else []
-    return command + ([] if diagnostics else ["--no-diagnostics"])
+    return command + ([f"--{flag}"] if flag else [])
 
 
-def side(workload: Workload, measured: bool) -> dict[str, bool]:
-    """The child options of one side: the measured one, or its baseline."""
+def sides(workload: Workload) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The child options of the baseline side and of the measured side."""
     if workload.baseline == "untraced":
-        return {"traced": measured}
-    if workload.baseline == "no-metrics":
-        return {"traced": True, "metrics": measured}
-    return {"traced": True, "diagnostics": measured}  # "no-diagnostics"
+        return {"traced": False}, {"traced": True}
+    if workload.baseline == "traced":  # the measured side adds a part that is off by default
+        return {"traced": True}, {"traced": True, "flag": workload.flag}
+    return {"traced": True, "flag": workload.baseline}, {"traced": True}
 
 
 def child_env() -> dict[str, str]:
@@ -123,9 +134,10 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(name: str, size: int, reactor: str, **options: bool) -> float:
+def run_child(name: str, size: int, reactor: str, traced: bool,
+              flag: str | None = None) -> float:
     """Run one measurement in a new interpreter and return its ``value``."""
-    command = child_command(name, size, reactor, **options)
+    command = child_command(name, size, reactor, traced, flag)
     done = subprocess.run(
         command, capture_output=True, text=True, env=child_env(), timeout=CHILD_TIMEOUT
     )
@@ -165,8 +177,7 @@ def instruction_ratio(workload: Workload, size: int, args: argparse.Namespace) -
     """Traced/untraced instructions per operation (see the module docstring)."""
     small, large = max(1, size // 10), max(2, size // 5)
     per_op = []
-    for measured in (False, True):
-        options = side(workload, measured)
+    for side in sides(workload):
         with ThreadPoolExecutor(2) as pool:  # the counts do not depend on timing
             counts = list(pool.map(
                 lambda n: count_instructions(
@@ -197,7 +208,9 @@ def measure(workload: Workload, args: argparse.Namespace, traced: bool) -> Row:
             label = "traced" if is_traced else "untraced"
             progress(f"{workload.name}: {label} {n + 1}/{args.repeat}")
             try:
-                value = run_child(workload.name, size, args.reactor, **side(workload, is_traced))
+                # The "untraced" side is the baseline: untraced, or traced without a part.
+                value = run_child(workload.name, size, args.reactor,
+                                  **sides(workload)[is_traced])
             except (ChildFailed, subprocess.TimeoutExpired) as exc:
                 row.error = f"{label} run: {exc}"
                 return row
@@ -240,7 +253,8 @@ def report_header(args: argparse.Namespace, why_untraced: str | None) -> None:
 
 
 def report(rows: list[Row], args: argparse.Namespace) -> None:
-    header = ("workload", "unit", "untraced", "traced", "ratio", "spread", "target", "result")
+    header = ("workload", "unit", "untraced", "traced", "added", "ratio", "spread", "target",
+              "result")
     if args.instructions:
         header = header[:-2] + ("instr",) + header[-2:]
     table = [header]
@@ -248,12 +262,15 @@ def report(rows: list[Row], args: argparse.Namespace) -> None:
         w = row.workload
         unit = f"µs/{w.unit}" if w.measure == "time" else f"B/{w.unit}"
         target = f"<= {w.target:g}x" if w.measure == "time" else f"<= {w.target:g} B"
-        ratio, spread = row.ratio, row.spread
+        if w.added_target is not None:
+            target = f"<= +{w.added_target:g} µs"
+        ratio, spread, added = row.ratio, row.spread, row.added
         cells = [
             w.name,
             unit,
             fmt(row.per_op(row.untraced)),
             fmt(row.per_op(row.traced)),
+            "-" if added is None else f"{added:+.2f}",
             "-" if ratio is None else f"{ratio:.3f}x",
             "-" if spread is None else f"{spread[0]:.2f}-{spread[1]:.2f}",
         ]

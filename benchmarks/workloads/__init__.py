@@ -22,9 +22,13 @@ class Workload:
     unit: str  # what one operation is, for the table
     about: str
     #: what the traced side is compared with: an untraced run, a traced run
-    #: without the watchdog and diagnosis hooks ("no-diagnostics"), or a
-    #: traced run without the Prometheus endpoint ("no-metrics")
+    #: without the watchdog and diagnosis hooks ("no-diagnostics"), or a traced
+    #: run as it is by default ("traced") while the measured side adds ``flag``
     baseline: str = "untraced"
+    #: the child option the measured side adds when ``baseline`` is "traced"
+    flag: str | None = None
+    #: pass mark in µs added per operation over the baseline, instead of a ratio
+    added_target: float | None = None
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -55,7 +59,8 @@ WORKLOADS: dict[str, Workload] = {
             "round trip",
             "tcp_echo traced with the Prometheus endpoint on and scraped every second, "
             "against traced without it",
-            baseline="no-metrics",
+            baseline="traced",
+            flag="metrics",
         ),
         Workload(
             "call_later_chain",
@@ -72,6 +77,18 @@ WORKLOADS: dict[str, Workload] = {
             "time",
             "deferred",
             "create a Deferred, add 3 callbacks, fire it; all in one reactor call",
+        ),
+        Workload(
+            "deferreds+view",
+            100_000,
+            1.5,
+            "time",
+            "deferred",
+            "the deferreds workload traced with the Deferreds view (--deferred-view) "
+            "against traced without it: what the view adds per Deferred made",
+            baseline="traced",
+            flag="deferred-view",
+            added_target=1.0,
         ),
         Workload(
             "ring_memory",

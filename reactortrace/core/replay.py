@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import copy
 import time
+from dataclasses import replace
 from typing import Callable, Protocol, runtime_checkable
 
 from reactortrace.core import events as ev
@@ -206,7 +207,12 @@ class ReplayFeed:
         key = (self._index, self._position)
         if self._cached is None or self._cached[0] != key:
             self._state.ended = self._position >= self.duration
-            self._cached = (key, self._state.snapshot(self._position))
+            snapshot = self._state.snapshot(self._position)
+            final = self.trace.snapshot
+            if self._state.ended and final is not None and final.deferreds is not None:
+                # Pending Deferreds are known only as the trace was written: at its end.
+                snapshot = replace(snapshot, deferreds=final.deferreds)
+            self._cached = (key, snapshot)
         return self._cached[1]
 
     # -- internals ---------------------------------------------------------

@@ -1,7 +1,10 @@
 """Frozen views of the reactor's state at one moment, for the UI and files.
 
 A snapshot is computed by :class:`reactortrace.core.state.LoopState` from the
-events alone, so a live program and a replayed trace give the same picture.
+events alone, so a live program and a replayed trace give the same picture;
+two fields are live views the tracer adds, read from the program as it is:
+``blocked`` (the dispatch blocking the loop) and ``deferreds`` (the pending
+Deferreds; a replay shows the trace's own at its end).
 """
 
 from __future__ import annotations
@@ -102,6 +105,44 @@ class BlockedInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class DeferredInfo:
+    """A Deferred still waiting for its result, or an ``inlineCallbacks``
+    generator or coroutine suspended in one (a live view; see
+    :class:`PendingDeferreds`)."""
+
+    id: int  # stable while the Deferred lives (1, 2, ... in the order seen)
+    kind: str  # "deferred", "inlineCallbacks", "coroutine" or "DeferredList"
+    name: str  # the generator's or coroutine's function, else what made the Deferred
+    age: int | None  # ns since it was made (None: made before recording began)
+    made_at: str | None  # "file:line" of the first user frame that made it
+    suspended_at: str | None = None  # inlineCallbacks / coroutine: the line it waits at
+    awaits: tuple[str, ...] = ()  # coroutines: "file:line function" per await, outermost first
+    waits_on: tuple[int, ...] = ()  # ids of the pending Deferreds it waits on
+    source: str = "nothing"  # deferred, timer, thread, connection or nothing: what fires it next
+    detail: str = "nothing known"  # that, in words ("timer 1234 due in 2.0s", ...)
+    timer: int | None = None  # the timer's id in the Timers view, when a timer fires it
+    conn: int | None = None  # the connection's id, when its data fires it
+    fired_by: str = "nothing known"  # the end of the chain: what will fire the first link
+    depth: int = 0  # links from it down to that end
+    deadlock: bool = False  # in a cycle of Deferreds waiting on each other
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDeferreds:
+    """Pending Deferreds and what each waits on, oldest first, bounded."""
+
+    deferreds: tuple[DeferredInfo, ...] = ()
+    total: int = 0  # pending Deferreds found
+    omitted: int = 0  # of those, left out of ``deferreds`` (the youngest)
+    deadlocks: tuple[tuple[int, ...], ...] = ()  # the ids in each cycle found
+    unscanned: int = 0  # Deferreds not looked at: the walk stopped at its bound
+
+    def by_id(self) -> dict[int, DeferredInfo]:
+        """The listed Deferreds by id."""
+        return {info.id: info for info in self.deferreds}
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything known at time ``ts`` (ns since trace start)."""
 
@@ -115,6 +156,8 @@ class Snapshot:
     dropped: int = 0
     warnings: tuple[dict[str, Any], ...] = ()
     blocked: BlockedInfo | None = None
+    #: Pending Deferreds (live, while the Deferreds view is on; None otherwise).
+    deferreds: PendingDeferreds | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of this snapshot."""
@@ -136,6 +179,7 @@ class Snapshot:
             dropped=data.get("dropped", 0),
             warnings=tuple(data.get("warnings", ())),
             blocked=_blocked(data.get("blocked")),
+            deferreds=_pending(data.get("deferreds")),
         )
 
 
@@ -143,6 +187,21 @@ def _blocked(data: Any) -> BlockedInfo | None:
     if not isinstance(data, dict):
         return None
     return _build(BlockedInfo, {**data, "stack": tuple(data.get("stack") or ())})
+
+
+def _pending(data: Any) -> PendingDeferreds | None:
+    if not isinstance(data, dict):
+        return None
+    infos = tuple(
+        _build(DeferredInfo, {**d, "awaits": tuple(d.get("awaits") or ()),
+                              "waits_on": tuple(d.get("waits_on") or ())})
+        for d in data.get("deferreds") or ()
+    )
+    return _build(PendingDeferreds, {
+        **data,
+        "deferreds": infos,
+        "deadlocks": tuple(tuple(cycle) for cycle in data.get("deadlocks") or ()),
+    })
 
 
 def _build(cls: type[T], data: dict[str, Any]) -> T:

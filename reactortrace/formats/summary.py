@@ -20,7 +20,11 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
       "connections": [{"conn", "type", "protocol", "local", "peer", "opened",
                        "closed", "lifetime", "bytes_in", "bytes_out", "pauses",
                        "resumes", "peak_buffer", "reason"}],
-      "omitted": {"slowest", "callables", "timers", "connections"}
+      "omitted": {"slowest", "callables", "timers", "connections"},
+      "deferreds": null or {"total", "omitted", "unscanned", "deadlocks": [[id]],
+                    "oldest": [{"id", "kind", "name", "age", "made_at",
+                                "suspended_at", "waits_on", "source", "detail",
+                                "fired_by", "deadlock"}]}
     }
 
 ``warnings`` are every finding, oldest first (see :mod:`reactortrace.core.diagnose`
@@ -30,13 +34,21 @@ time. ``timers``: lateness per creation site, latest first; ``missed`` counts
 LoopingCall ticks skipped. ``connections``: every connection and port seen
 (not the reactor's wakers), most bytes first; ``closed`` is null for those
 still open. Lists hold at most ``--top`` entries; ``omitted`` counts the rest.
+``deferreds``: the Deferreds still pending when the trace was written (null if
+the Deferreds view was off), oldest first (``age`` null: made before recording),
+each with what it waits on (``detail``) and what will fire its chain in the end
+(``fired_by``); ``deadlocks`` are cycles of Deferreds waiting on each other;
+``omitted`` counts the pending ones not listed (``--top``, or beyond the
+snapshot's own bound), ``unscanned`` those the recorder did not walk.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..core.awaiting import sorted_infos
 from ..core.diagnose import RECORDING_OFF, Thresholds
+from ..core.snapshot import Snapshot
 from ..core.state import LoopState
 from ..core.trace import Trace
 from ..core.units import duration
@@ -93,6 +105,28 @@ def summarize(
         "warnings": warnings,
         **{key: rows[:top] for key, rows in lists.items()},
         "omitted": {key: max(0, len(rows) - top) for key, rows in lists.items()},
+        "deferreds": pending_deferreds(trace.snapshot, top),
+    }
+
+
+_DEFERRED_KEYS = ("id", "kind", "name", "age", "made_at", "suspended_at", "waits_on", "source",
+                  "detail", "fired_by", "deadlock")
+
+
+def pending_deferreds(snapshot: Snapshot | None, top: int) -> dict[str, Any] | None:
+    """The trace's last view of pending Deferreds, oldest first (and every one
+    in a deadlock), at most ``top`` besides those."""
+    pending = snapshot.deferreds if snapshot is not None else None
+    if pending is None:
+        return None
+    listed = sorted_infos(pending)
+    shown = listed[:top] + [i for i in listed[top:] if i.deadlock]
+    return {
+        "total": pending.total,
+        "omitted": pending.total - len(shown),
+        "unscanned": pending.unscanned,
+        "deadlocks": [list(cycle) for cycle in pending.deadlocks],
+        "oldest": [{k: getattr(i, k) for k in _DEFERRED_KEYS} for i in shown],
     }
 
 

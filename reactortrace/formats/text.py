@@ -42,6 +42,7 @@ def render(summary: dict[str, Any], console: Console) -> None:
     _callables(summary["callables"], omitted["callables"], console)
     _timers(summary["timers"], omitted["timers"], console)
     _connections(summary["connections"], omitted["connections"], console)
+    _deferreds(summary.get("deferreds"), console)
 
 
 def _table(title: str, more: int, *columns: tuple[str, str]) -> Table:
@@ -149,3 +150,25 @@ def _connections(rows: list[dict[str, Any]], more: int, console: Console) -> Non
                       _bytes(row["bytes_in"]), _bytes(row["bytes_out"]),
                       _took(row["lifetime"]), paused, state)
     console.print(table)
+
+
+def _deferreds(pending: dict[str, Any] | None, console: Console) -> None:
+    if not pending or not pending["total"]:
+        return
+    more = f"{pending['omitted']} more not shown" if pending["omitted"] else None
+    table = _table(f"Deferreds pending at the end ({pending['total']}), oldest first", 0,
+                   ("#", "right"), ("age", "right"), ("Deferred", "left"), ("at", "left"),
+                   ("waits on", "left"), ("fired in the end by", "left"))
+    table.caption = more
+    for row in pending["oldest"]:
+        name = row["name"] if row["kind"] == "deferred" else f"{row['name']} ({row['kind']})"
+        age = "?" if row["age"] is None else _took(row["age"])
+        style = "bold red" if row["deadlock"] else ""
+        table.add_row(Text(f"#{row['id']}", style=style), age, name,
+                      row["suspended_at"] or row["made_at"] or "-", row["detail"],
+                      Text(row["fired_by"], style=style))
+    console.print(table)
+    for cycle in pending["deadlocks"]:
+        ids = " → ".join(f"#{m}" for m in (*cycle, cycle[0]))
+        console.print(Text(f"Deadlock: {ids} wait on each other; nothing can fire them.",
+                           style="bold red"))

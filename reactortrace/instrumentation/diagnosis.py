@@ -8,19 +8,17 @@ Deferreds to the newest active recorder.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from twisted.internet import abstract, defer, tcp
 
-from . import io, specs
+from . import io, pending, specs
 from . import records as R
 from .recorder import Part, Recorder
 from .rewrite import rewrite
 from .shared import current, disguise, shared_patch
 from .sites import site_of
 
-_getframe = sys._getframe
 PART = "diagnosis"
 
 
@@ -84,37 +82,28 @@ _WAITS = {
 }
 
 
-# succeed() and fail() set the result themselves: such a Deferred is born fired.
-_BORN_FIRED = (defer.succeed.__code__, defer.fail.__code__)
-
-
-def _make_tracked_init(original: Any) -> Any:
-    def __init__(self: Any, *args: Any, **kw: Any) -> None:
-        original(self, *args, **kw)
-        rec = current()
-        if rec is None:
-            return
-        try:
-            frame = _getframe(1)
-            if frame.f_code in _BORN_FIRED:
-                return
-            waits = None
-            probe: Any = frame
-            for _ in range(6):
-                if probe is None:
-                    break
-                waits = _WAITS.get(probe.f_code.co_name)
-                if waits is not None:
-                    break
-                probe = probe.f_back
-            code, offset = site_of(frame)
-            _deferred_record(R.DEFERRED_NEW, id(self), code, offset, waits)
-        except Exception as exc:  # noqa: BLE001
-            part = rec.parts.get(PART)
-            if part is not None:
-                part.fail(exc)
-
-    return disguise(__init__, original)
+def _deferred_made(deferred: Any, frame: Any) -> None:
+    """A Deferred was made by the code of ``frame`` (born-fired ones never come
+    here): record where, and what its maker's name says it waits on."""
+    rec = current()
+    if rec is None:
+        return
+    try:
+        waits = None
+        probe: Any = frame
+        for _ in range(6):
+            if probe is None:
+                break
+            waits = _WAITS.get(probe.f_code.co_name)
+            if waits is not None:
+                break
+            probe = probe.f_back
+        code, offset = site_of(frame)
+        _deferred_record(R.DEFERRED_NEW, id(deferred), code, offset, waits)
+    except Exception as exc:  # noqa: BLE001
+        part = rec.parts.get(PART)
+        if part is not None:
+            part.fail(exc)
 
 
 def _make_tracked_start(original: Any) -> Any:
@@ -133,7 +122,7 @@ def install(rec: Recorder, track_deferreds: bool) -> Part:
     shared_patch(part, tcp.Connection, "readConnectionLost", _make_read_half_close)
     shared_patch(part, tcp.Connection, "_closeWriteConnection", _make_write_half_close)
     if track_deferreds:
-        shared_patch(part, defer.Deferred, "__init__", _make_tracked_init)
+        pending.follow(part, _deferred_made)  # Deferred.__init__ is hooked there, once
         shared_patch(part, defer.Deferred, "_startRunCallbacks", _make_tracked_start)
     return part
 

@@ -33,6 +33,7 @@ PARTS: dict[str, str] = {
     "deferreds": "Deferred callbacks and errors in flight",
     "watchdog": "the blocking stacks of slow dispatches",
     "diagnosis": "backpressure, half-closed connections and Deferred tracking",
+    "deferred-view": "pending Deferreds and what each waits on (snapshots)",
     "session": "the end of the run (when the trace is written)",
 }
 

@@ -9,7 +9,11 @@ name less precise, say) when the fact cannot be found:
 - ``deferLater``'s inner ``cb`` holds the user's callable in a closure cell
   named ``callable``;
 - asyncio's ``callFromThread`` schedules a ``lambda`` through ``callLater``;
-- ``inlineCallbacks`` resumes through ``_gotResultInlineCallbacks``;
+- ``inlineCallbacks`` resumes through ``_gotResultInlineCallbacks``, whose
+  arguments hold the generator and its ``_CancellationStatus`` (``deferred``:
+  the Deferred its caller holds, ``waitingOn``: the one it waits on);
+- a Deferred chained to another (a callback returned it) waits through a
+  ``_CONTINUE`` entry in the other's callbacks;
 - the reactor's wakers provide ``twisted.internet._signals._IWaker``.
 
 ``callLater``'s parameter names (asyncio's were ``seconds, f`` before 26.10,
@@ -53,6 +57,10 @@ ASYNCIO_FROM_THREAD: types.CodeType | None = _inner_code(
 )
 #: The callback through which ``inlineCallbacks`` resumes a generator.
 INLINE_RESUME: Any = getattr(defer, "_gotResultInlineCallbacks", None)
+#: The class of ``inlineCallbacks``' status (None: not found).
+INLINE_STATUS: Any = getattr(defer, "_CancellationStatus", None)
+#: The marker of a chained Deferred's entry in the callbacks it waits on.
+CONTINUE: Any = getattr(defer, "_CONTINUE", None)
 
 
 def _waker_interface() -> Any:
@@ -90,5 +98,7 @@ def facts() -> dict[str, Any]:
         "deferLater callable": DEFER_LATER_CODE is not None,
         "asyncio callFromThread": ASYNCIO_FROM_THREAD is not None,
         "inlineCallbacks resume": INLINE_RESUME is not None,
+        "inlineCallbacks status": INLINE_STATUS is not None,
+        "chained Deferred marker": CONTINUE is not None,
         "waker interface": None if WAKER is None else f"{WAKER.__module__}.{WAKER.__name__}",
     }

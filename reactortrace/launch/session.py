@@ -65,6 +65,7 @@ class Session:
             max_events=int(config.get("max_events") or 1_000_000),
             slow_ms=float(config.get("slow_ms") or DEFAULT_SLOW_MS),
             track_deferreds=bool(config.get("track_deferreds")),
+            deferred_view=bool(config.get("deferred_view")) or None,
             thresholds=Thresholds.from_options(config.get("thresholds") or {}),
             program=config.get("program"),
             argv=config.get("argv"),

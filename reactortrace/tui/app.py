@@ -32,6 +32,7 @@ from reactortrace.tui.screens.seek import SeekScreen
 from reactortrace.tui.widgets.blocked import BlockedBanner
 from reactortrace.tui.widgets.callables import CallablesTable
 from reactortrace.tui.widgets.connections import ConnectionsTable
+from reactortrace.tui.widgets.deferreds import DEADLOCK_MARK, DeferredsTable
 from reactortrace.tui.widgets.event_log import EventLog
 from reactortrace.tui.widgets.filter_bar import FilterBar, FilterInput
 from reactortrace.tui.widgets.graph import LoopGraph
@@ -57,6 +58,7 @@ TABS: dict[str, tuple[str, str]] = {
     "callables": ("Callables", "callables-table"),
     "warnings": ("Warnings", "warnings-table"),
     "output": ("Output", "output-log"),
+    "deferreds": ("Deferreds", "deferreds-table"),
 }
 #: Panes of the wide loop tab and their titles.
 PANE_TITLES = {
@@ -136,6 +138,8 @@ class ReactorTraceApp(App[Any]):
                 yield WarningsTable(id="warnings-table")
             with TabPane(TABS["output"][0], id="output"):
                 yield Log(max_lines=OUTPUT_LINES, id="output-log")
+            with TabPane(TABS["deferreds"][0], id="deferreds"):
+                yield DeferredsTable(id="deferreds-table")
         yield FilterBar(id="filter-bar")
         yield Footer()
 
@@ -213,9 +217,13 @@ class ReactorTraceApp(App[Any]):
         }
         # A short screen shows the warnings pane under the log once there are some.
         self._side_warnings.set_class(bool(snap.warnings), "-warned")
-        for tab_id, count in counts.items():
+        labels = {tab_id: f"{TABS[tab_id][0]} {count}" for tab_id, count in counts.items()}
+        pending = snap.deferreds
+        if pending is not None:
+            mark = f" {DEADLOCK_MARK}" if pending.deadlocks else ""
+            labels["deferreds"] = f"{TABS['deferreds'][0]} {pending.total}{mark}"
+        for tab_id, label in labels.items():
             tab = self._tabs.get_tab(tab_id)
-            label = f"{TABS[tab_id][0]} {count}"
             if tab.label.plain != label:
                 tab.label = label
 

@@ -54,6 +54,7 @@ APP_KEYS: tuple[Key, ...] = (
     Key("4", "show_tab('callables')", "4", "Hot callables", VIEWS),
     Key("5", "show_tab('warnings')", "5", "Warnings", VIEWS),
     Key("6", "show_tab('output')", "6", "Program output", VIEWS),
+    Key("7", "show_tab('deferreds')", "7", "Pending Deferreds: what each waits on", VIEWS),
     Key("full_stop", "step", ".", "Step: show one more event (pauses)", REPLAY, "Step"),
     Key("g", "seek", "g", "Go to a time (12.5, 350ms, 1:02.5)", REPLAY, "Seek"),
     Key("n", "next('slow')", "n", "Next slow event (pauses there)", REPLAY, "Next slow"),
@@ -70,6 +71,8 @@ OTHER_KEYS: tuple[tuple[str, str], ...] = (
     ("Enter", "Details of the selected timer, connection, callable or event"),
     ("s", "Callables: sort by the next column (or click a column header)"),
     ("S", "Callables: reverse the sort order"),
+    ("s", "Deferreds: oldest or newest first"),
+    ("v", "Deferreds: the table, or the awaited-by tree (deadlocks marked ⚠)"),
     ("Esc Backspace", "Close a detail, help, seek or kinds screen"),
     ("space Enter", "Kinds screen: toggle a kind; a: all, i: all but iteration"),
 )

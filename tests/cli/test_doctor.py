@@ -9,7 +9,8 @@ from reactortrace.cli.doctor import FAMILIES, verdict
 
 from .conftest import reactortrace as run_cli
 
-PARTS = {"timers", "io", "loop", "threads", "deferreds", "watchdog", "diagnosis"}
+PARTS = {"timers", "io", "loop", "threads", "deferreds", "watchdog", "diagnosis",
+         "deferred-view"}
 
 
 def test_every_part_works_on_every_family_with_the_installed_twisted(tmp_path: Path) -> None:

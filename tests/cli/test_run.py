@@ -250,3 +250,39 @@ def test_programs_started_by_the_program_are_not_traced(workdir: Path) -> None:
     assert "None" in child_line.split()[1]
     assert "_bootstrap" not in child_line
     del env_pythonpath
+
+
+LEFT_WAITING = textwrap.dedent(
+    """
+    from twisted.internet import defer, reactor, task
+
+    @defer.inlineCallbacks
+    def forever():
+        yield task.deferLater(reactor, 3600, lambda: None)
+
+    forever()
+    reactor.callLater(0.05, reactor.stop)
+    reactor.run()
+    """
+)
+
+
+@pytest.mark.parametrize("flags", [[], ["--deferred-view"], ["--track-deferreds"]],
+                         ids=["default", "view", "track"])
+def test_the_trace_lists_pending_deferreds_when_asked(
+    workdir: Path, flags: list[str]
+) -> None:
+    script = workdir / "waits.py"
+    script.write_text(LEFT_WAITING)
+    done = run_cli(["run", "--no-tui", *flags, "-o", "trace.json", str(script)], cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    trace = reactortrace.load(str(workdir / "trace.json"))
+    assert trace.snapshot is not None
+    assert trace.meta["options"]["deferred_view"] is bool(flags)
+    if not flags:  # off by default: it costs about 1.7 µs per Deferred made
+        assert trace.snapshot.deferreds is None
+        return
+    assert trace.snapshot.deferreds is not None
+    (waiting,) = [d for d in trace.snapshot.deferreds.deferreds if d.name == "forever"]
+    assert waiting.kind == "inlineCallbacks" and waiting.suspended_at == f"{script}:6"
+    assert waiting.fired_by.startswith("timer ")

@@ -93,3 +93,34 @@ def test_schema_rejects_broken_files(
     breakages()[name](broken)
     assert broken != written
     assert not validator.is_valid(broken)
+
+
+def test_pending_deferreds_are_valid_and_read_back(
+    validator: jsonschema.Draft202012Validator, tmp_path: Path, meta: dict[str, Any]
+) -> None:
+    from dataclasses import replace
+
+    from reactortrace.core.snapshot import DeferredInfo, PendingDeferreds, Snapshot
+    from reactortrace.formats import load
+
+    pending = PendingDeferreds(
+        deferreds=(
+            DeferredInfo(1, "coroutine", "app.main", 2_000, "app.py:3", "app.py:9",
+                         ("app.py:5 main", "app.py:9 fetch"), (2,), "deferred",
+                         "its coroutine, waiting on #2", fired_by="timer 7, due in 1s", depth=1),
+            DeferredInfo(2, "deferred", "twisted.internet.task.deferLater", None, None,
+                         source="timer", detail="timer 7, due in 1s", timer=7,
+                         fired_by="timer 7, due in 1s"),
+        ),
+        total=5, omitted=3, deadlocks=((3, 4),), unscanned=1,
+    )
+    path = tmp_path / "pending.json"
+    write_json(Trace(meta, [], replace(Snapshot(10), deferreds=pending)), path)
+    document = orjson.loads(path.read_bytes())
+    validator.validate(document)
+    assert load(str(path)).snapshot.deferreds == pending  # type: ignore[union-attr]
+    document["snapshot"]["deferreds"]["deferreds"][0]["source"] = "magic"
+    assert not validator.is_valid(document)
+    # A snapshot written before the view existed still reads, without one.
+    del document["snapshot"]["deferreds"]
+    assert Snapshot.from_dict(document["snapshot"]).deferreds is None

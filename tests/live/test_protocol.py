@@ -67,3 +67,22 @@ def test_a_bad_snapshot_or_event_is_a_protocol_error() -> None:
         protocol.read_snapshot({"type": "update", "snapshot": {"timers": []}})
     with pytest.raises(protocol.ProtocolError):
         protocol.read_events({"type": "update", "events": [{"seq": 1}]})
+
+
+def test_pending_deferreds_cross_the_wire_as_they_are() -> None:
+    from dataclasses import replace
+
+    from reactortrace.core.snapshot import DeferredInfo, PendingDeferreds
+
+    pending = PendingDeferreds(
+        deferreds=(
+            DeferredInfo(4, "coroutine", "shop.checkout", 9_000, "shop.py:3", "shop.py:7",
+                         ("shop.py:7 checkout",), (5,), "deferred",
+                         "its coroutine, waiting on #5", fired_by="nothing known", depth=1),
+            DeferredInfo(5, "deferred", "shop.lookup", None, None),
+        ),
+        total=3, omitted=1, deadlocks=((8, 9),),
+    )
+    snapshot = replace(SNAPSHOT, deferreds=pending)
+    message = protocol.decode(protocol.update([], 0, snapshot)[:-1])
+    assert protocol.read_snapshot(message) == snapshot

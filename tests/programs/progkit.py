@@ -53,7 +53,8 @@ class Kit:
         """Instrument the installed reactor (for programs that do it late)."""
         import reactortrace
 
-        self.tracer = reactortrace.instrument(self.reactor, max_events=self.options.max_events)
+        self.tracer = reactortrace.instrument(self.reactor, max_events=self.options.max_events,
+                                              deferred_view=self.options.deferred_view)
         return self.tracer
 
     def expect(self, count: int = 1) -> None:
@@ -115,4 +116,5 @@ def start(argv: list[str] | None = None, **defaults: Any) -> Kit:
     parser.add_argument("--late", action="store_true", help="the program instruments itself")
     parser.add_argument("--max-events", type=int, default=defaults.get("max_events", 100_000))
     parser.add_argument("--dump-events", action="store_true", help="keep events() in the facts")
+    parser.add_argument("--deferred-view", action="store_true", help="list pending Deferreds")
     return Kit(parser.parse_args(sys.argv[1:] if argv is None else argv))

@@ -146,6 +146,9 @@ def test_a_healthy_program_has_no_warning(
     trace = traces[(name, reactor)]
     assert found(trace) == []
     assert trace.snapshot is not None and trace.snapshot.warnings == ()
+    # Nor a deadlock among the Deferreds it left (the Deferreds view is on with tracking).
+    assert trace.snapshot.deferreds is not None and trace.snapshot.deferreds.deadlocks == ()
+    assert summarize(trace)["deferreds"]["deadlocks"] == []
 
 
 @pytest.mark.parametrize("reactor", REACTORS)

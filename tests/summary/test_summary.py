@@ -100,7 +100,7 @@ def test_json_has_every_part_with_stable_keys(
     doc = summary_json(capsys, str(trace_path))
     assert list(doc) == [
         "trace", "thresholds", "warnings", "slowest", "callables", "timers", "connections",
-        "omitted", "stderr",
+        "omitted", "deferreds", "stderr",
     ]
     assert doc["trace"] == {
         "path": str(trace_path), "program": "shop.py", "reactor": META["reactor"],
@@ -229,3 +229,66 @@ def test_missing_and_broken_files_raise_trace_file_errors(tmp_path: Path) -> Non
         cmd_summary([str(broken)])
     with pytest.raises(ReactorTraceError):
         cmd_summary([])
+
+
+def pending_view() -> Any:
+    from reactortrace.core.snapshot import DeferredInfo, PendingDeferreds
+
+    cycle = "deadlock: #7 → #8 → #7"
+    return PendingDeferreds(
+        deferreds=(
+            DeferredInfo(3, "inlineCallbacks", "shop.checkout", 5 * S, "shop.py:80",
+                         "shop.py:84", ("shop.py:84 checkout",), (4,), "deferred",
+                         "its generator, waiting on #4", fired_by="timer 9, due in 2s", depth=1),
+            DeferredInfo(4, "deferred", "twisted.internet.task.deferLater", 5 * S, "shop.py:84",
+                         source="timer", detail="timer 9, due in 2s", timer=9,
+                         fired_by="timer 9, due in 2s"),
+            DeferredInfo(5, "deferred", "shop.lookup", 1 * S, "shop.py:20"),
+            DeferredInfo(7, "deferred", "shop.swap", 100 * MS, "shop.py:30", waits_on=(8,),
+                         source="deferred", detail="Deferred #8", fired_by=cycle, depth=2,
+                         deadlock=True),
+            DeferredInfo(8, "deferred", "shop.swap", 100 * MS, "shop.py:31", waits_on=(7,),
+                         source="deferred", detail="Deferred #7", fired_by=cycle, depth=1,
+                         deadlock=True),
+        ),
+        total=9, omitted=4, deadlocks=((7, 8),),
+    )
+
+
+@pytest.fixture
+def pending_trace(tmp_path: Path) -> Path:
+    from reactortrace.core.snapshot import Snapshot
+
+    path = tmp_path / "pending.json"
+    write_json(Trace(META, shop_events(), Snapshot(2 * S, deferreds=pending_view())), path)
+    return path
+
+
+def test_json_lists_the_pending_deferreds_oldest_first_and_every_deadlock(
+    capsys: pytest.CaptureFixture[str], pending_trace: Path
+) -> None:
+    pending = summary_json(capsys, str(pending_trace), "--top", "2")["deferreds"]
+    assert [row["id"] for row in pending["oldest"]] == [3, 4, 7, 8]  # top 2, and the cycle
+    assert pending["total"] == 9 and pending["omitted"] == 5
+    assert pending["deadlocks"] == [[7, 8]]
+    assert pending["oldest"][0]["suspended_at"] == "shop.py:84"
+    assert pending["oldest"][0]["fired_by"] == "timer 9, due in 2s"
+
+
+def test_terminal_shows_pending_deferreds_and_the_deadlock(
+    capsys: pytest.CaptureFixture[str], pending_trace: Path
+) -> None:
+    assert cmd_summary([str(pending_trace)]) == 0
+    out = capsys.readouterr().out
+    assert "Deferreds pending at the end (9), oldest first" in out
+    assert "shop.checkout (inlineCallbacks)" in out and "its generator, waiting on #4" in out
+    assert "Deadlock: #7 → #8 → #7 wait on each other" in out
+    assert "4 more not shown" in out
+
+
+def test_a_trace_without_the_view_has_no_deferreds_section(
+    capsys: pytest.CaptureFixture[str], trace_path: Path
+) -> None:
+    assert summary_json(capsys, str(trace_path))["deferreds"] is None
+    assert cmd_summary([str(trace_path)]) == 0
+    assert "Deferreds pending" not in capsys.readouterr().out

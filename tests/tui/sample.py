@@ -16,7 +16,7 @@ from typing import Any
 from reactortrace.core.events import Event
 from reactortrace.core.feed import LIVE, PAUSED, FeedUpdate
 from reactortrace.core.replay import ReplayFeed
-from reactortrace.core.snapshot import BlockedInfo
+from reactortrace.core.snapshot import BlockedInfo, DeferredInfo, PendingDeferreds
 from reactortrace.core.trace import Trace
 
 MS = 1_000_000
@@ -249,3 +249,68 @@ class BlockedLiveFeed(RecordedLiveFeed):
         )
         loop = replace(update.snapshot.loop, utilization=1.0, lag=elapsed)
         return replace(update, snapshot=replace(update.snapshot, blocked=blocked, loop=loop))
+
+
+def sample_pending(now: int, extra: int = 0) -> PendingDeferreds:
+    """Pending Deferreds as a live program's snapshot at ``now`` would list them:
+    a request handler's coroutine waiting on a chain that a timer fires, an
+    ``inlineCallbacks`` poller on ``deferLater``, a coroutine on a thread job,
+    a protocol's Deferred waiting on connection 4's data, two Deferreds waiting
+    on each other; ``extra`` more plain ones (the youngest) to show bounds."""
+    def made(age: int) -> int:  # ages grow as the program runs
+        return age + now // 10
+
+    cycle = "deadlock: #31 → #32 → #31"
+    infos = [
+        DeferredInfo(11, "coroutine", "app.web.handle_order", made(2 * S), "/srv/app/web.py:40",
+                     "/srv/app/web.py:52", ("/srv/app/web.py:52 handle_order",), (12,),
+                     "deferred", "its coroutine, waiting on #12", None, None,
+                     "timer 2, due in 25.0s", 2),
+        DeferredInfo(12, "deferred", "app.store.fetch", made(2 * S + 1 * MS), "/srv/app/store.py:17",
+                     None, (), (13,), "deferred", "Deferred #13", None, None,
+                     "timer 2, due in 25.0s", 1),
+        DeferredInfo(13, "deferred", "app.store.retry_later", made(2 * S + 2 * MS),
+                     "/srv/app/store.py:30", None, (), (), "timer", "timer 2, due in 25.0s", 2,
+                     None, "timer 2, due in 25.0s", 0),
+        DeferredInfo(21, "inlineCallbacks", "app.poll.poller", made(1 * S), "/srv/app/poll.py:8",
+                     "/srv/app/poll.py:14", ("/srv/app/poll.py:14 poller",), (22,), "deferred",
+                     "its generator, waiting on #22", None, None, "timer 1, due in 0.4s", 1),
+        DeferredInfo(22, "deferred", "twisted.internet.task.deferLater", made(1 * S),
+                     "/srv/app/poll.py:14", None, (), (), "timer", "timer 1, due in 0.4s", 1, None,
+                     "timer 1, due in 0.4s", 0),
+        DeferredInfo(25, "coroutine", "app.jobs.resize", made(3 * S), "/srv/app/jobs.py:20",
+                     "/srv/app/jobs.py:24", ("/srv/app/jobs.py:24 resize",), (26,), "deferred",
+                     "its coroutine, waiting on #26", None, None,
+                     "thread-pool job app.jobs.crunch", 1),
+        DeferredInfo(26, "deferred", "twisted.internet.threads.deferToThreadPool", made(3 * S),
+                     "/srv/app/jobs.py:24", None, (), (), "thread", "thread-pool job app.jobs.crunch",
+                     None, None, "thread-pool job app.jobs.crunch", 0),
+        DeferredInfo(28, "deferred", "app.client.LineClient.connectionMade", made(4 * S),
+                     "/srv/app/client.py:12", None, (), (), "connection",
+                     "data on connection 4 (LineClient)", None, 4,
+                     "data on connection 4 (LineClient)", 0),
+        DeferredInfo(31, "deferred", "app.locks.swap", made(500 * MS), "/srv/app/locks.py:9",
+                     None, (), (32,), "deferred", "Deferred #32", None, None, cycle, 2, True),
+        DeferredInfo(32, "deferred", "app.locks.swap", made(500 * MS), "/srv/app/locks.py:10",
+                     None, (), (31,), "deferred", "Deferred #31", None, None, cycle, 1, True),
+    ]
+    infos += [
+        DeferredInfo(100 + n, "deferred", "app.cache.lookup", made(n * MS), "/srv/app/cache.py:5")
+        for n in range(extra)
+    ]
+    infos.sort(key=lambda i: -(i.age or 0))
+    return PendingDeferreds(tuple(infos), total=len(infos) + 40 * bool(extra),
+                            omitted=40 * bool(extra), deadlocks=((31, 32),))
+
+
+class DeferredsLiveFeed(RecordedLiveFeed):
+    """The live stand-in, with the pending Deferreds a live program's snapshots carry."""
+
+    def __init__(self, trace: Trace, clock: FakeClock, extra: int = 0) -> None:
+        super().__init__(trace, clock)
+        self.extra = extra
+
+    def poll(self) -> FeedUpdate:
+        update = super().poll()
+        pending = sample_pending(update.snapshot.ts, self.extra)
+        return replace(update, snapshot=replace(update.snapshot, deferreds=pending))

@@ -199,8 +199,8 @@ async def test_graph_keeps_a_history_of_utilization_and_rate(
 @async_test
 async def test_number_keys_switch_views(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay) as (app, pilot):
-        tabs = list(app_module.TABS)  # loop, timers, ... in the order of keys 1..6
-        for key, tab in zip("234561", tabs[1:] + tabs[:1]):
+        tabs = list(app_module.TABS)  # loop, timers, ... in the order of keys 1..7
+        for key, tab in zip("2345671", tabs[1:] + tabs[:1]):
             await pilot.press(key)
             await pilot.pause()
             assert app._tabs.active == tab
@@ -213,7 +213,8 @@ async def test_tab_labels_count_what_they_hold(open_app: OpenApp, replay: Replay
     async with open_app(replay, at=6 * S) as (app, pilot):
         tabs = app._tabs
         labels = [tabs.get_tab(t).label.plain for t in app_module.TABS]
-    assert labels == ["Loop", "Timers 3", "Conns 4", "Callables 7", "Warnings 1", "Output"]
+    assert labels == ["Loop", "Timers 3", "Conns 4", "Callables 7", "Warnings 1", "Output",
+                      "Deferreds"]
 
 
 # -- timers ----------------------------------------------------------------

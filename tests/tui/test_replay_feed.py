@@ -190,3 +190,18 @@ def test_close_stops_playing(trace: Trace, clock: FakeClock) -> None:
     clock.advance(3.0)
     assert feed.closed
     assert feed.poll().position == 0
+
+
+def test_pending_deferreds_are_shown_only_at_the_end_the_trace_knows_them_at(
+    clock: FakeClock,
+) -> None:
+    from reactortrace.core.snapshot import Snapshot
+
+    from .sample import sample_pending
+
+    pending = sample_pending(10 * S)
+    trace = sample_trace(snapshot=Snapshot(10 * S, deferreds=pending))
+    feed = ReplayFeed(trace, clock=clock, playing=False)
+    assert feed.poll().snapshot.deferreds is None  # at the start: not known then
+    feed.seek(feed.duration)
+    assert feed.poll().snapshot.deferreds == pending

@@ -123,7 +123,8 @@ class DetailScreen(Screen[None]):
             if warning.stack:
                 parts.append(stack_table(warning.stack))
         elif self.extra is not None:
-            parts.append(fields_table("Event", self.extra))
+            heading = "Pending Deferred" if "fired_by" in self.extra else "Event"
+            parts.append(fields_table(heading, self.extra))
         parts.extend(self._subject_tables(model))
         self.query_one("#detail-fields", Static).update(Group(*parts))
         events = model.recent(self.subject) if self.subject else []
@@ -148,6 +149,8 @@ class DetailScreen(Screen[None]):
             title.append(warning.code, style="bold dark_orange")
             return title.append(f"  {describe.warning_subject(warning)}", style="cyan")
         if self.subject is None:
+            if self.extra is not None and "fired_by" in self.extra:
+                return title.append(f"Deferred #{self.extra.get('id')}", style="bold")
             return title.append("Event", style="bold")
         kind, ident = self.subject
         title.append(SUBJECT_TITLES.get(kind, kind), style="bold")

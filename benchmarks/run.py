@@ -181,7 +181,7 @@ def instruction_ratio(workload: Workload, size: int, args: argparse.Namespace) -
         with ThreadPoolExecutor(2) as pool:  # the counts do not depend on timing
             counts = list(pool.map(
                 lambda n: count_instructions(
-                    child_command(workload.name, n, args.reactor, **options)),
+                    child_command(workload.name, n, args.reactor, **side)),
                 (small, large),
             ))
         per_op.append((counts[1] - counts[0]) / (large - small))

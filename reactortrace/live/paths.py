@@ -85,16 +85,17 @@ def process_ended(pid: int) -> bool:
     return state in ([b"Z"], [b"X"])
 
 
-def socket_ident(path: str) -> tuple[int, int] | None:
-    """Which file ``path`` is (device, inode), or None if there is none."""
+def socket_ident(path: str) -> tuple[int, int, int] | None:
+    """Which file ``path`` is (device, inode, change time: inode numbers are
+    reused at once on some file systems), or None if there is none."""
     try:
         info = os.lstat(path)
     except OSError:
         return None
-    return (info.st_dev, info.st_ino)
+    return (info.st_dev, info.st_ino, info.st_ctime_ns)
 
 
-def remove_stale(path: str, owner: int, ident: tuple[int, int] | None) -> bool:
+def remove_stale(path: str, owner: int, ident: tuple[int, int, int] | None) -> bool:
     """Remove the socket ``owner`` bound at ``path`` once ``owner`` has ended.
 
     Only that very socket (``ident``): one bound there since by a process

@@ -139,7 +139,7 @@ class LiveServer:
         max_viewers: int = MAX_VIEWERS,
         linger: float = LINGER,
         say: Callable[[str], None] | None = None,
-        orphans: list[tuple[str, int, tuple[int, int] | None]] | None = None,
+        orphans: list[tuple[str, int, tuple[int, int, int] | None]] | None = None,
     ) -> None:
         if interval <= 0 or idle_interval <= 0 or max_batch < 1 or max_queue < 1:
             raise ValueError("intervals, batch and queue sizes must be positive")
@@ -164,8 +164,8 @@ class LiveServer:
         self._finished = False
         self._lock = threading.Lock()
         self.failed: str | None = None
-        #: (device, inode) of the socket once bound, to tell it from a later one.
-        self.ident: tuple[int, int] | None = None
+        #: (device, inode, ctime) of the socket once bound, to tell it from a later one.
+        self.ident: tuple[int, int, int] | None = None
         self.orphans = list(orphans or [])
 
     # -- control (any thread) ---------------------------------------------
@@ -239,7 +239,7 @@ class LiveServer:
         if stop_reading is not None:
             stop_reading()
 
-    def orphaned(self) -> tuple[str, int, tuple[int, int] | None] | None:
+    def orphaned(self) -> tuple[str, int, tuple[int, int, int] | None] | None:
         """This server's socket as an orphan for a forked child to remove
         when this process has ended (None if it never bound one)."""
         return (self.path, self._pid, self.ident) if self.ident is not None else None

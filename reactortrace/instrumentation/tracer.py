@@ -24,12 +24,16 @@ from ..core.state import LoopState
 from ..core.trace import Trace
 from ..errors import ReactorTraceError
 from . import deferreds, diagnosis, io, loop, threads, timers
+from . import records as R
 from .recorder import Recorder
 from .resolve import Resolver
 from .shared import ACTIVE
 from .watchdog import Watchdog, roots_of
 
 DEFAULT_SLOW_MS = 100.0
+#: Records only a running reactor makes (a Deferred fires, a timer is
+#: scheduled, without one).
+_DISPATCHES = frozenset((R.TIMER, R.READ, R.WRITE, R.ITERATION, R.THREAD, R.SYSTEM))
 
 
 def is_real_reactor(reactor: Any) -> bool:
@@ -270,6 +274,16 @@ class Tracer:
         from ..formats import write
 
         write(self.trace(), path, format)
+
+    def dispatched_since(self, total: int) -> tuple[bool, int]:
+        """Whether the reactor dispatched anything (a timer, I/O, an iteration)
+        after the ``total``-th record; and the total now, for the next call."""
+        first, records = self.recorder.ring.since(total - 1)
+        for record in records:
+            code = record[-1] if isinstance(record, bytes) else record[0]
+            if code in _DISPATCHES:
+                return True, first + len(records)
+        return False, first + len(records)
 
     def carry_on_in_child(self, parent: int) -> None:
         """In a forked child that goes on with its reactor: record it as its own.

@@ -73,7 +73,8 @@ class Session:
         self._stream_tried = False
         # Forks: this process records for itself (a forked child does once it
         # goes on with its reactor); the process it was forked from; the
-        # ring's count at the fork; sockets of ancestors to remove.
+        # ring's count at the fork (then: how far a child has looked for
+        # dispatches of its own); sockets of ancestors to remove.
         self._pid = os.getpid()
         self._own = True
         self._parent: int | None = None
@@ -101,7 +102,9 @@ class Session:
         )
         tracer.when_stopped(lambda: self.finish("stopped"))
         tracer.when_running(self._running)
-        if config.get("listen"):
+        if not self._own:
+            self._forked_at = 0  # installed in a forked child: all it records is its own
+        elif config.get("listen"):
             self._listen(tracer)
 
     def _running(self) -> None:
@@ -204,8 +207,10 @@ class Session:
         if self._own:
             return True
         tracer = self.tracer
-        if tracer is not None and tracer.recorder.ring.total > self._forked_at:
-            self._carry_on()
+        if tracer is not None:
+            dispatched, self._forked_at = tracer.dispatched_since(self._forked_at)
+            if dispatched:
+                self._carry_on()
         return self._own
 
     def _carry_on(self) -> None:
@@ -219,7 +224,7 @@ class Session:
             watch.stop()
         tracer = self.tracer
         tracer.carry_on_in_child(self._parent)
-        if self.config.get("listen") and not self._ended:
+        if self.config.get("listen") and self.live is None and not self._ended:
             self._listen(tracer)
         self._open_output()
 

@@ -82,7 +82,7 @@ def run_forking(tmp_path: Path, runtime: Path, reactor: str, fmt: str, mode: str
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("reactor", REACTORS)
-@pytest.mark.parametrize("mode", ["exit-before-run", "exit-in-callback", "worker"])
+@pytest.mark.parametrize("mode", ["exit-before-run", "exit-in-callback", "worker", "preexec"])
 def test_a_child_that_never_runs_the_reactor_leaves_the_parents_trace_alone(
     tmp_path: Path, runtime: Path, reactor: str, fmt: str, mode: str
 ) -> None:
@@ -92,6 +92,8 @@ def test_a_child_that_never_runs_the_reactor_leaves_the_parents_trace_alone(
         assert "child exits" in out
     if mode == "worker":
         assert "worker results [0, 1, 4, 9]" in out
+    if mode == "preexec":
+        assert "exec child" in out
     assert traces(tmp_path) == [f"trace.{fmt}"], err  # nothing from the child, no stray file
     trace = reactortrace.load(str(tmp_path / f"trace.{fmt}"))
     assert trace.complete

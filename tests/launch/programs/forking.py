@@ -4,6 +4,8 @@
   exits normally (``sys.exit``: atexit handlers run), never running a reactor.
 - ``exit-in-callback``: forked from a timer; the child ends with ``os._exit``.
 - ``worker``: forked from a timer, ``multiprocessing`` style (fork start method).
+- ``preexec``: a timer runs a command through ``subprocess`` with a ``preexec_fn``
+  (which runs our fork hooks in the child before it execs).
 - ``carry-on``: forked from a timer; the child goes on with the reactor, ticks
   on its own and stops after a few ticks (not with epoll: the two processes
   would share one epoll set, which Twisted does not support).
@@ -73,6 +75,12 @@ def tick():
         print("worker results", pool.map(square, range(4)), flush=True)
         pool.close()
         pool.join()
+    if len(ticks) == 3 and mode == "preexec":
+        import subprocess
+
+        done = subprocess.run([sys.executable, "-c", "print('exec child')"],
+                              preexec_fn=os.getpid, capture_output=True, text=True)
+        print(done.stdout.strip(), flush=True)
     if len(ticks) == 30:
         lc.stop()
         reactor.stop()

@@ -80,7 +80,7 @@ class Session:
         self._parent: int | None = None
         self._forked_at = 0
         self._orphans: list[Any] = []
-        self._carry_lock = threading.Lock()
+        self._carry_lock = threading.RLock()
         self._fork_watch: Periodic | None = None
         forks.in_child(self._forked)
 
@@ -120,11 +120,12 @@ class Session:
         Lines, the stream starts then (survives SIGKILL)."""
         if self.claim is None or self.tracer is None:
             return None
-        path = self.claim.take()
-        if (self.config.get("format") == "jsonl" and not self._stream_tried
-                and not self._ended):
-            self._stream_tried = True
-            self._stream(self.tracer, path)
+        with self._carry_lock:  # the reactor's thread and the fork watch may both ask
+            path = self.claim.take()
+            if (self.config.get("format") == "jsonl" and not self._stream_tried
+                    and not self._ended):
+                self._stream_tried = True
+                self._stream(self.tracer, path)
         return path
 
     def _stream(self, tracer: Any, path: str) -> None:
@@ -175,7 +176,7 @@ class Session:
         self._parent, self._pid = self._pid, os.getpid()
         self._own = False
         self._lock = threading.Lock()
-        self._carry_lock = threading.Lock()
+        self._carry_lock = threading.RLock()
         self._written_upto = -1
         self._said = set()
         self._ended = False
@@ -206,27 +207,29 @@ class Session:
         whose reactor dispatched since the fork (it is made to, then)."""
         if self._own:
             return True
-        tracer = self.tracer
-        if tracer is not None:
-            dispatched, self._forked_at = tracer.dispatched_since(self._forked_at)
-            if dispatched:
-                self._carry_on()
+        with self._carry_lock:
+            tracer = self.tracer
+            if not self._own and tracer is not None:
+                dispatched, self._forked_at = tracer.dispatched_since(self._forked_at)
+                if dispatched:
+                    self._carry_on()
         return self._own
 
     def _carry_on(self) -> None:
-        """A forked child goes on with its reactor: record it as its own."""
+        """A forked child goes on with its reactor: record it as its own.
+
+        Everything is in place before others see it (``_own``); the fork
+        watch, if any, ends at its next look.
+        """
         with self._carry_lock:
             if self._own:
                 return
+            tracer = self.tracer
+            tracer.carry_on_in_child(self._parent)
+            if self.config.get("listen") and self.live is None and not self._ended:
+                self._listen(tracer)
+            self._open_output()
             self._own = True
-        watch = self._fork_watch
-        if watch is not None:
-            watch.stop()
-        tracer = self.tracer
-        tracer.carry_on_in_child(self._parent)
-        if self.config.get("listen") and self.live is None and not self._ended:
-            self._listen(tracer)
-        self._open_output()
 
     def stop_requested(self, signum: int, ends_now: bool) -> None:
         """A stop signal arrived (called in the signal handler, before the program's).

@@ -148,6 +148,9 @@ def test_a_daemon_style_child_of_a_running_reactor_records_into_its_own_file(
     assert sockets(runtime) == []  # the child removed its own and its parent's
 
 
+BEAT_LINE = b'"kind":"timer","name":"daemon.beat"'  # a beat run, in a jsonl stream
+
+
 def start_daemon(tmp_path: Path, runtime: Path, reactor: str, fmt: str) -> tuple[Path, int]:
     """``twistd`` without ``-n``, traced: the trace path and the daemon's pid.
 
@@ -208,7 +211,7 @@ def test_a_daemonizing_twistd_is_recorded_served_and_written_at_sigterm(
         # The launcher's socket (the twistd parent ended with os._exit) is removed.
         wait_until(lambda: sockets(runtime) == [f"{daemon}.sock"], what="only the daemon's socket")
         if fmt == "jsonl":  # streamed as it runs: more than the meta line
-            wait_until(lambda: b'"daemon.beat"' in trace_path.read_bytes(), what="streamed beats")
+            wait_until(lambda: BEAT_LINE in trace_path.read_bytes(), what="streamed beats")
     finally:
         stop_daemon(daemon, signal.SIGTERM)
     assert traces(tmp_path) == [trace_path.name]  # the daemon took the path asked for
@@ -216,6 +219,8 @@ def test_a_daemonizing_twistd_is_recorded_served_and_written_at_sigterm(
     assert trace.complete
     assert trace.meta["pid"] == daemon and trace.meta["forked_from"] != daemon
     assert len(beats(trace)) >= 10
+    # The watchdog ran in the daemon: it took the stack of the blocking beat.
+    assert [e.args["function"] for e in trace.by_kind("slow")] == ["beat"]
     assert any(e.name == "shutdown" for e in trace.by_kind("system"))
     assert sockets(runtime) == []
 
@@ -226,7 +231,7 @@ def test_a_daemonizing_twistd_killed_with_sigkill_leaves_a_loadable_stream(
 ) -> None:
     trace_path, daemon = start_daemon(tmp_path, runtime, reactor, "jsonl")
     try:
-        wait_until(lambda: trace_path.read_bytes().count(b'"daemon.beat"') >= 5, what="streamed beats")
+        wait_until(lambda: trace_path.read_bytes().count(BEAT_LINE) >= 5, what="streamed beats")
     finally:
         stop_daemon(daemon, signal.SIGKILL)
     trace = reactortrace.load(str(trace_path))

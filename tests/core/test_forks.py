@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from collections.abc import Callable
@@ -84,3 +85,26 @@ def test_in_child_runs_only_in_children_and_not_for_a_dead_owner() -> None:
 
     assert exit_code_of_child(child) == 0
     assert calls == [] and os.getpid() == parent
+
+
+def test_a_child_forked_while_another_thread_pauses_the_collector_collects() -> None:
+    from reactortrace.core.gcpause import gc_paused
+
+    assert gc.isenabled()
+    inside, leave = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        with gc_paused():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=pause)
+    thread.start()
+    inside.wait(5)
+    try:
+        assert not gc.isenabled()
+        assert exit_code_of_child(gc.isenabled) == 0  # the program's setting, in the child
+    finally:
+        leave.set()
+        thread.join(5)
+    assert gc.isenabled()

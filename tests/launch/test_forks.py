@@ -218,7 +218,7 @@ def test_a_daemonizing_twistd_is_recorded_served_and_written_at_sigterm(
     trace = reactortrace.load(str(trace_path))
     assert trace.complete
     assert trace.meta["pid"] == daemon and trace.meta["forked_from"] != daemon
-    assert len(beats(trace)) >= 10
+    assert len(beats(trace)) >= 9  # ten beats or more; the first is not run by a timer
     # The watchdog ran in the daemon: it took the stack of the blocking beat.
     assert [e.args["function"] for e in trace.by_kind("slow")] == ["beat"]
     assert any(e.name == "shutdown" for e in trace.by_kind("system"))

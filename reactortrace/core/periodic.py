@@ -6,10 +6,10 @@ nothing of theirs ever runs on the program's reactor.
 
 from __future__ import annotations
 
-import os
 import threading
-import weakref
 from collections.abc import Callable
+
+from . import forks
 
 
 class Periodic:
@@ -17,7 +17,8 @@ class Periodic:
     ``name``, until :meth:`stop` or until ``tick`` returns False.
 
     With ``survive_fork``, a forked child (twistd daemonizing, say) gets a new
-    thread: threads do not survive fork.
+    thread at once: threads do not survive fork. Without it, the child's
+    owner calls :meth:`restart` if it wants the thread there.
     """
 
     def __init__(
@@ -43,7 +44,7 @@ class Periodic:
             return
         self._thread.start()
         if self._survive_fork:
-            on_fork_in_child(self._restart)
+            forks.in_child(self.restart)  # weakly: a stopped thread's owner can go
 
     def stop(self) -> None:
         """Stop, and wait (a second at most) for the thread to end."""
@@ -51,25 +52,16 @@ class Periodic:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=1.0)
 
-    def _restart(self) -> None:
-        if not self._stop.is_set():
-            self._thread = self._new_thread()
-            self._thread.start()
+    def restart(self) -> None:
+        """In a forked child: a new thread, unless stopped (or never started)."""
+        if not self._stop.is_set() and self._thread.ident is not None:
+            if not self._thread.is_alive():
+                self._thread = self._new_thread()
+                self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             if self.tick() is False:
+                self._stop.set()  # for good: not restarted in a child either
                 return
 
-
-def on_fork_in_child(method: Callable[[], None]) -> None:
-    """Call the bound ``method`` in every forked child, for as long as its
-    object lives (held weakly, so that a stopped thread's owner can go)."""
-    ref = weakref.WeakMethod(method)
-    os.register_at_fork(after_in_child=lambda: _call_if_alive(ref))
-
-
-def _call_if_alive(method: "weakref.WeakMethod[Callable[[], None]]") -> None:
-    bound = method()
-    if bound is not None:
-        bound()

@@ -19,6 +19,7 @@ import threading
 from collections import deque
 from typing import Any
 
+from . import forks
 from .periodic import Periodic
 
 DEFAULT_MAX_EVENTS = 1_000_000
@@ -27,7 +28,8 @@ DEFAULT_MAX_EVENTS = 1_000_000
 class Ring:
     """The last ``size`` records, with a count of everything ever appended."""
 
-    __slots__ = ("size", "records", "append", "_chunks", "_sealed", "_base", "_lock")
+    __slots__ = ("size", "records", "append", "_chunks", "_sealed", "_base", "_lock",
+                 "__weakref__")
 
     def __init__(self, size: int = DEFAULT_MAX_EVENTS) -> None:
         if size < 1:
@@ -108,3 +110,4 @@ class Keeper(Periodic):
     def __init__(self, ring: Ring, interval: float = 0.1) -> None:
         super().__init__(ring.seal, interval, "reactortrace-keeper", survive_fork=True)
         self.ring = ring
+        forks.hold_across_fork(ring)  # a child never sees a seal half done

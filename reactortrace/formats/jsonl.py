@@ -72,6 +72,21 @@ class JsonlWriter:
                 with suppress(OSError):
                     self._file.close()
 
+    def disown(self) -> None:
+        """Let go of the file without writing to it (a forked child's copy of a
+        parent's stream): its descriptor now leads to /dev/null, so nothing
+        left in a buffer can reach the parent's file, whenever it is flushed."""
+        self.closed = True
+        if not self._owned:
+            return
+        with suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.dup2(null, self._file.fileno(), inheritable=False)
+            finally:
+                os.close(null)
+            self._file.close()
+
     def __enter__(self) -> JsonlWriter:
         return self
 

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..core import forks
 from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..errors import TraceFileError
@@ -57,6 +58,10 @@ class StreamWriter:
         self._writer = JsonlWriter(self.path, meta)  # the meta line is out at once
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        # Held while bytes go out: a fork waits for a whole batch, so that no
+        # half-written buffer is left in a child's copy of the file.
+        self._writing = threading.Lock()
+        forks.hold_across_fork(self, "_writing")
         self._closed = False
         self._error: str | None = None
         self._on_error = on_error or (lambda text: log.warning("reactortrace: %s", text))
@@ -87,7 +92,8 @@ class StreamWriter:
         try:
             events = self._drain()
             if events:
-                self._writer.write_events(events)
+                with self._writing:
+                    self._writer.write_events(events)
                 self.events_written += len(events)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             if isinstance(exc, TraceFileError):
@@ -126,11 +132,22 @@ class StreamWriter:
                     log.warning("reactortrace: no final snapshot: %s: %s", type(exc).__name__, exc)
                     final = None
                 try:
-                    self._writer.finish(final, dropped)
+                    with self._writing:
+                        self._writer.finish(final, dropped)
                 except TraceFileError as exc:
                     self._error = str(exc)
             if self._error is not None:
                 raise TraceFileError(self._error)
+
+    def abandon(self) -> None:
+        """In a forked child: the stream is the parent's. Stop without writing
+        a byte to it (the child's copy of the file is pointed at /dev/null)."""
+        self._closed = True
+        self._stop.set()
+        self._writer.disown()
+        stop_reading = getattr(self._drain, "close", None)
+        if stop_reading is not None:
+            stop_reading()
 
     def __enter__(self) -> StreamWriter:
         return self

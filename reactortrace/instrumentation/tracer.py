@@ -14,6 +14,7 @@ from typing import Any
 import twisted
 from twisted.internet.base import ReactorBase
 
+from ..core import forks
 from ..core.diagnose import Thresholds
 from ..core.events import Event
 from ..core.gcpause import gc_paused
@@ -23,12 +24,16 @@ from ..core.state import LoopState
 from ..core.trace import Trace
 from ..errors import ReactorTraceError
 from . import deferreds, diagnosis, io, loop, pending, threads, timers, waits
+from . import records as R
 from .recorder import Recorder
 from .resolve import Resolver
 from .shared import ACTIVE
 from .watchdog import Watchdog, roots_of
 
 DEFAULT_SLOW_MS = 100.0
+#: Records only a running reactor makes (a Deferred fires, a timer is
+#: scheduled, without one).
+_DISPATCHES = frozenset((R.TIMER, R.READ, R.WRITE, R.ITERATION, R.THREAD, R.SYSTEM))
 
 
 def is_real_reactor(reactor: Any) -> bool:
@@ -105,6 +110,10 @@ class Tracer:
         self._state = LoopState(thresholds=self.thresholds)
         self._seen = -1
         self._lock = threading.Lock()
+        # Taken before a fork, before the ring's (as _drain takes them), with
+        # the interner's: a child finds them all free.
+        forks.hold_across_fork(self)
+        forks.hold_across_fork(rec.interner)
         self._subscribers: list[Subscription] = []
         self._default_subscription: Subscription | None = None
         self._closed = False
@@ -187,14 +196,19 @@ class Tracer:
         for subscriber in self._subscribers:
             subscriber.take(new)
 
-    def subscribe(self, limit: int = 500_000) -> "Subscription":
+    def subscribe(self, limit: int = 500_000, *, history: bool = False) -> "Subscription":
         """A reader of every event resolved from now on, its own copy of each.
 
         Streams and live viewers each subscribe: :meth:`snapshot` and other
         readers no longer take events away from them. A subscriber that does
         not read keeps at most ``limit`` events and counts the rest as lost.
+        With ``history``, its first call also returns every event the ring
+        still holds (a stream started late, in a forked child say).
         """
         subscription = Subscription(self, limit)
+        if history:
+            self.events(subscription)
+            return subscription
         with self._lock:
             self._subscribers.append(subscription)
         return subscription
@@ -243,8 +257,11 @@ class Tracer:
             info = dataclasses.replace(info, elapsed=max(info.elapsed, now - info.since))
         return info
 
-    def events(self) -> list[Event]:
-        """Every event still in the ring, oldest first."""
+    def events(self, joining: "Subscription | None" = None) -> list[Event]:
+        """Every event still in the ring, oldest first.
+
+        ``joining``: a new subscription that gets them all, and every later one.
+        """
         with self._lock:
             first, records = self.recorder.ring.since(-1)
             resolver = self._resolver.copy()
@@ -252,6 +269,9 @@ class Tracer:
             # Bring the running state up to date with the same events instead
             # of resolving the newest records a second time.
             new = [event for event in events if event.seq > self._seen]
+            if joining is not None:
+                joining.take(events[: len(events) - len(new)])
+                self._subscribers.append(joining)
             if records:
                 self._seen = max(self._seen, first + len(records) - 1)
                 self._resolver = resolver
@@ -345,6 +365,30 @@ class Tracer:
         from ..formats import write
 
         write(self.trace(), path, format)
+
+    def dispatched_since(self, total: int) -> tuple[bool, int]:
+        """Whether the reactor dispatched anything (a timer, I/O, an iteration)
+        after the ``total``-th record; and the total now, for the next call."""
+        first, records = self.recorder.ring.since(total - 1)
+        for record in records:
+            code = record[-1] if isinstance(record, bytes) else record[0]
+            if code in _DISPATCHES:
+                return True, first + len(records)
+        return False, first + len(records)
+
+    def carry_on_in_child(self, parent: int) -> None:
+        """In a forked child that goes on with its reactor: record it as its own.
+
+        The recording so far (the parent's, up to the fork) stays; the meta
+        names this process and the one it was forked from; the watchdog
+        samples again (the ring's keeper already does, in every child).
+        """
+        self.meta["pid"] = os.getpid()
+        self.meta["forked_from"] = parent
+        if self._watchdog is not None:
+            self._watchdog.restart_in_child()
+        if self.exports is not None:
+            self.exports.restart_in_child()
 
     # -- undoing -------------------------------------------------------------
 

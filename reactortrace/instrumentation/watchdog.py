@@ -28,6 +28,7 @@ from typing import Any
 
 from twisted.python import threadable
 
+from ..core import forks
 from ..core.names import key_name, site
 from ..core.periodic import Periodic
 from ..core.snapshot import BlockedInfo
@@ -212,11 +213,19 @@ class Watchdog:
         self._last: tuple[int, int] | None = None  # (id(frame), id(code)) of the dispatch
         self._block: Block | None = None
         self._lock = threading.Lock()
+        forks.hold_across_fork(self)
 
     def start(self) -> None:
         """Start sampling (idempotent)."""
         self._gc.install()
         self._thread.start()
+
+    def restart_in_child(self) -> None:
+        """In a forked child that goes on recording: sample its reactor thread
+        (the block the parent was in, if any, is not the child's)."""
+        self._block = None
+        self._last = None
+        self._thread.restart()
 
     def stop(self) -> None:
         """Stop sampling and wait for the thread to end (a block still running

@@ -13,6 +13,15 @@ trace from its own thread before the program's handling of the signal goes on
 With ``listen`` in the options, a :class:`~reactortrace.live.server.LiveServer`
 serves the recording to viewers from its own thread; it sends its last update
 and an end message before the trace is written.
+
+Forks: which process writes the path asked for, and which ones write
+``NAME-PID.EXT`` beside it, is :mod:`reactortrace.launch.claim`'s rule. A
+forked child lets go of the parent's stream and live socket at once (it never
+writes to them). It records as its own only once it goes on with Twisted: its
+reactor starts (``twistd`` daemonizing), or dispatches again (forked from a
+callback). Then its watchdog, stream and live server start anew, the socket
+named for its pid. A child that never does (a worker, ``os.fork`` then
+``_exit``, ``subprocess``'s ``preexec_fn``) writes nothing at all.
 """
 
 from __future__ import annotations
@@ -24,10 +33,13 @@ import signal
 import threading
 from typing import Any
 
+from ..core import forks
 from ..core.diagnose import Thresholds
+from ..core.periodic import Periodic
 from ..core.snapshot import Snapshot
 from ..errors import ReactorTraceError
 from ..say import say
+from .claim import OutputClaim
 from .env import take_config
 from .signals import StopGuard
 
@@ -37,6 +49,9 @@ STOP_GRACE = 1.0
 BLOCKED_WRITE_WAIT = 2.5
 #: ...and when the signal's default action will end the process right after.
 ENDING_WRITE_WAIT = 10.0
+#: Seconds between two looks, in a child forked from a running reactor, at
+#: whether it goes on with that reactor.
+FORK_WATCH_INTERVAL = 0.1
 
 
 class Session:
@@ -52,6 +67,22 @@ class Session:
         self._said: set[str] = set()
         self._ended = False
         self.guard = StopGuard(self.stop_requested)
+        output = config.get("output")
+        #: Decides the path this process writes (None: no trace file).
+        self.claim = OutputClaim(output) if output else None
+        self._stream_tried = False
+        # Forks: this process records for itself (a forked child does once it
+        # goes on with its reactor); the process it was forked from; the
+        # ring's count at the fork (then: how far a child has looked for
+        # dispatches of its own); sockets of ancestors to remove.
+        self._pid = os.getpid()
+        self._own = True
+        self._parent: int | None = None
+        self._forked_at = 0
+        self._orphans: list[Any] = []
+        self._carry_lock = threading.RLock()
+        self._fork_watch: Periodic | None = None
+        forks.in_child(self._forked)
 
     def reactor_installed(self, reactor: Any) -> None:
         """Instrument the first real reactor the program installs."""
@@ -71,24 +102,45 @@ class Session:
             argv=config.get("argv"),
         )
         tracer.when_stopped(lambda: self.finish("stopped"))
-        # Twisted (and twistd, and many programs) put their signal handlers
-        # in place as the reactor starts: wrap them then.
-        tracer.when_running(self._guard_signals)
-        if config.get("listen"):
+        tracer.when_running(self._running)
+        if not self._own:
+            self._forked_at = 0  # installed in a forked child: all it records is its own
+        elif config.get("listen"):
             self._listen(tracer)
         if config.get("metrics") or config.get("otlp"):
             self._export_metrics(tracer)
-        if config.get("format") == "jsonl" and config.get("output"):
-            self._stream(tracer, config["output"])
+
+    def _running(self) -> None:
+        """The reactor has started in this process (after its startup triggers)."""
+        # Twisted (and twistd, and many programs) put their signal handlers
+        # in place as the reactor starts: wrap them then.
+        self.guard.install()
+        self._carry_on()
+        self._open_output()
+
+    def _open_output(self) -> str | None:
+        """The path this process writes (decided now if not yet); with JSON
+        Lines, the stream starts then (survives SIGKILL)."""
+        if self.claim is None or self.tracer is None:
+            return None
+        with self._carry_lock:  # the reactor's thread and the fork watch may both ask
+            path = self.claim.take()
+            if (self.config.get("format") == "jsonl" and not self._stream_tried
+                    and not self._ended):
+                self._stream_tried = True
+                self._stream(self.tracer, path)
+        return path
 
     def _stream(self, tracer: Any, path: str) -> None:
-        """Write the JSON Lines trace as the program runs (survives SIGKILL)."""
+        """Write the JSON Lines trace as the program runs, from the start."""
         from ..formats.stream import StreamWriter
 
+        limit = max(500_000, tracer.recorder.ring.size)
+        drain = tracer.subscribe(limit, history=True)
         try:
-            self.stream = StreamWriter(path, tracer.meta, tracer.subscribe(),
-                                       on_error=self._say_once)
+            self.stream = StreamWriter(path, tracer.meta, drain, on_error=self._say_once)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
+            drain.close()
             self._failed(path, exc)
 
     def _listen(self, tracer: Any) -> None:
@@ -98,15 +150,18 @@ class Session:
 
         listen = self.config["listen"]
         path = socket_path(os.getpid(), listen if isinstance(listen, str) else None)
-        server = LiveServer(TracerSource(tracer), path, say=say)
+        source = TracerSource(tracer)
+        server = LiveServer(source, path, say=say, orphans=self._orphans)
         try:
             server.start()
         except (ReactorTraceError, OSError) as exc:
+            source.close()
             say(f"cannot listen on {path}: {exc}")
             return
         self.live = server
         if not self.config.get("quiet") and not self.config.get("tui"):
-            say(f"listening on {path}; watch with: reactortrace attach {os.getpid()}")
+            forked = f" (forked from {self._parent})" if self._parent else ""
+            say(f"listening on {path}{forked}; watch with: reactortrace attach {os.getpid()}")
 
     def _export_metrics(self, tracer: Any) -> None:
         """Serve ``/metrics`` and/or push to an OTLP collector; say where."""
@@ -129,6 +184,7 @@ class Session:
         When the reactor stops, the last OTLP exports only start (the program
         goes on at once); at exit they are waited for, a bounded time.
         """
+        self._carries_on()
         self._ended = True
         if self.live is not None:
             self.live.finish(reason)
@@ -137,8 +193,68 @@ class Session:
             exports.finish(wait=reason != "stopped")
         self.write()
 
-    def _guard_signals(self) -> None:
-        self.guard.install()
+    # -- forks ---------------------------------------------------------------
+
+    def _forked(self) -> None:
+        """In every forked child, at once: let go of the parent's stream and
+        socket; record for itself only if it goes on with the reactor."""
+        self._parent, self._pid = self._pid, os.getpid()
+        self._own = False
+        self._lock = threading.Lock()
+        self._carry_lock = threading.RLock()
+        self._written_upto = -1
+        self._said = set()
+        self._ended = False
+        self._stream_tried = False
+        self._fork_watch = None
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.abandon()
+        live, self.live = self.live, None
+        if live is not None:
+            orphan = live.orphaned()
+            if orphan is not None:
+                self._orphans.append(orphan)
+            live.abandon()
+        tracer = self.tracer
+        if tracer is None:
+            return
+        self._forked_at = tracer.recorder.ring.total
+        if getattr(tracer.reactor, "running", False):
+            # Forked from a callback: the child goes on with the reactor if
+            # the callback returns. Watch for it from a thread.
+            self._fork_watch = Periodic(lambda: not self._carries_on(), FORK_WATCH_INTERVAL,
+                                        "reactortrace-fork-watch")
+            self._fork_watch.start()
+
+    def _carries_on(self) -> bool:
+        """Whether this process records for itself: never forked, or a child
+        whose reactor dispatched since the fork (it is made to, then)."""
+        if self._own:
+            return True
+        with self._carry_lock:
+            tracer = self.tracer
+            if not self._own and tracer is not None:
+                dispatched, self._forked_at = tracer.dispatched_since(self._forked_at)
+                if dispatched:
+                    self._carry_on()
+        return self._own
+
+    def _carry_on(self) -> None:
+        """A forked child goes on with its reactor: record it as its own.
+
+        Everything is in place before others see it (``_own``); the fork
+        watch, if any, ends at its next look.
+        """
+        with self._carry_lock:
+            if self._own:
+                return
+            tracer = self.tracer
+            tracer.carry_on_in_child(self._parent)
+            if self.config.get("listen") and self.live is None and not self._ended:
+                self._listen(tracer)
+            self._open_output()
+            self._own = True
 
     def stop_requested(self, signum: int, ends_now: bool) -> None:
         """A stop signal arrived (called in the signal handler, before the program's).
@@ -147,8 +263,10 @@ class Session:
         now. Otherwise the reactor should stop by itself; if it has not a
         second later, write the trace then.
         """
-        if self.tracer is None or not self.config.get("output") or self._ended:
+        if self.tracer is None or self.claim is None or self._ended:
             return
+        if not self._carries_on():
+            return  # a forked child that never went on with the reactor
         if ends_now or self.tracer.blocked() is not None:
             writer = threading.Thread(target=self.write_early, args=(signum,),
                                       name="reactortrace-write", daemon=True)
@@ -186,9 +304,10 @@ class Session:
         ``meta.written_on_signal``), whether or not anything is new.
         """
         tracer = self.tracer
-        path = self.config.get("output")
-        if tracer is None or not path:
-            return
+        if tracer is None or self.claim is None or not self._carries_on():
+            return  # nothing recorded, or a forked child's parent's recording
+        path = self._open_output()
+        assert path is not None
         if self.stream is not None:
             if on_signal is None:
                 self._end_stream(tracer, path)
@@ -256,6 +375,10 @@ class TracerSource:
     def trace(self) -> Any:
         """The whole recording, for a viewer that asks to save it."""
         return self.tracer.trace()
+
+    def close(self) -> None:
+        """Stop taking events (a server that ends, or a forked child's copy)."""
+        self.drain.close()
 
 
 def start_from_environment() -> Session | None:

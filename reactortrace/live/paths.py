@@ -80,6 +80,47 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def process_ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie nobody has reaped)."""
+    if not pid_alive(pid):
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            state = stat_file.read().rpartition(b")")[2].split()[:1]
+    except OSError:
+        return False  # no /proc: alive as far as we can tell
+    return state in ([b"Z"], [b"X"])
+
+
+def socket_ident(path: str) -> tuple[int, int, int] | None:
+    """Which file ``path`` is (device, inode, change time: inode numbers are
+    reused at once on some file systems), or None if there is none."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_ctime_ns)
+
+
+def remove_stale(path: str, owner: int, ident: tuple[int, int, int] | None) -> bool:
+    """Remove the socket ``owner`` bound at ``path`` once ``owner`` has ended.
+
+    Only that very socket (``ident``): one bound there since by a process
+    that got the same pid is left alone. True once there is nothing left to do.
+    """
+    if socket_ident(path) != ident or ident is None:
+        return True
+    if not process_ended(owner):
+        return False
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
 def resolve_target(target: str, directory: str | None = None) -> str:
     """The socket path for ``attach TARGET``: a pid or a socket path.
 

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.live import protocol
-from reactortrace.live.paths import peer_uid, private_dir
+from reactortrace.live.paths import peer_uid, private_dir, remove_stale, socket_ident
 
 #: Seconds between two updates while someone watches.
 INTERVAL = 0.15
@@ -110,7 +110,11 @@ class LiveServer:
     """Serve ``source`` to viewers on the Unix socket ``path``.
 
     ``say`` reports, once, a failure that stopped the server (the program goes
-    on). :meth:`finish` is idempotent and does nothing in a forked child.
+    on). :meth:`finish` is idempotent and does nothing in a forked child,
+    which calls :meth:`abandon` instead. ``orphans``: sockets ``(path, pid,
+    ident)`` of the processes this one was forked from, removed from the
+    thread once their owner has ended (``twistd``'s parents end with
+    ``os._exit``, leaving theirs behind).
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class LiveServer:
         max_viewers: int = MAX_VIEWERS,
         linger: float = LINGER,
         say: Callable[[str], None] | None = None,
+        orphans: list[tuple[str, int, tuple[int, int, int] | None]] | None = None,
     ) -> None:
         if interval <= 0 or idle_interval <= 0 or max_batch < 1 or max_queue < 1:
             raise ValueError("intervals, batch and queue sizes must be positive")
@@ -149,6 +154,9 @@ class LiveServer:
         self._finished = False
         self._lock = threading.Lock()
         self.failed: str | None = None
+        #: (device, inode, ctime) of the socket once bound, to tell it from a later one.
+        self.ident: tuple[int, int, int] | None = None
+        self.orphans = list(orphans or [])
 
     # -- control (any thread) ---------------------------------------------
 
@@ -170,6 +178,7 @@ class LiveServer:
             listener.listen(8)
             listener.setblocking(False)
             os.rename(binding, self.path)
+            self.ident = socket_ident(self.path)
         except BaseException:
             listener.close()
             if os.path.exists(binding):
@@ -201,6 +210,34 @@ class LiveServer:
             pass
         if thread is not threading.current_thread():
             thread.join(timeout)
+
+    def abandon(self) -> None:
+        """In a forked child: this server is the parent's. Close the child's
+        copies of its sockets (so viewers see the parent go when it goes)
+        without a word to them and without removing the parent's socket."""
+        with self._lock:
+            if self._finished or os.getpid() == self._pid:
+                return
+            self._finished = True
+        self._stop.set()
+        socks = [viewer.sock for viewer in self._viewers.values()]
+        socks += [s for s in (self._listener, self._wake_r, self._wake_w) if s is not None]
+        for sock in socks:
+            sock.close()
+        self._viewers.clear()
+        self._listener = None
+        try:
+            self._selector.close()
+        except (OSError, RuntimeError):
+            pass
+        stop_reading = getattr(self.source, "close", None)
+        if stop_reading is not None:
+            stop_reading()
+
+    def orphaned(self) -> tuple[str, int, tuple[int, int, int] | None] | None:
+        """This server's socket as an orphan for a forked child to remove
+        when this process has ended (None if it never bound one)."""
+        return (self.path, self._pid, self.ident) if self.ident is not None else None
 
     @property
     def viewers(self) -> int:
@@ -235,6 +272,8 @@ class LiveServer:
         return any(not viewer.greeted for viewer in self._viewers.values())
 
     def _tick(self) -> None:
+        if self.orphans:
+            self._remove_orphans()
         events = self.source.drain()
         self._recent.extend(events)
         if not self._viewers:
@@ -252,6 +291,9 @@ class LiveServer:
                 viewer.offer(hello, 0, self.max_queue)
                 viewer.greeted = True
             self._flush(viewer)
+
+    def _remove_orphans(self) -> None:
+        self.orphans = [o for o in self.orphans if not remove_stale(*o)]
 
     def _last_words(self) -> None:
         """The final update and the end message, with a short bounded wait."""
@@ -379,6 +421,7 @@ class LiveServer:
 
     def _close_all(self) -> None:
         self._forget_listener()
+        self._remove_orphans()
         for viewer in list(self._viewers.values()):
             self._drop(viewer)
         for sock in (self._wake_r, self._wake_w):

@@ -53,6 +53,17 @@ class Exports:
             else:
                 self.otlp.stop()
 
+    def restart_in_child(self) -> None:
+        """In a forked child that goes on with its reactor: export from it.
+
+        A child that does not (a worker, ``fork`` then ``exec``) never serves
+        the endpoint it inherited nor pushes to the collector.
+        """
+        if self.prometheus is not None:
+            self.prometheus.restart_in_child()
+        if self.otlp is not None:
+            self.otlp.restart_in_child()
+
     def close(self) -> None:
         """Stop every exporter and free the port (idempotent)."""
         self.finish()

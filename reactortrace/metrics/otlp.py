@@ -48,8 +48,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from reactortrace.core.periodic import on_fork_in_child
-
 from . import table
 from .limit import TokenBucket
 from .model import Incident, Reading
@@ -201,10 +199,10 @@ class OtlpExporter:
 
     def start(self) -> None:
         self._thread.start()
-        # A program that forks to become a daemon (twistd) goes on exporting.
-        on_fork_in_child(self._restart)
 
-    def _restart(self) -> None:
+    def restart_in_child(self) -> None:
+        """A forked child that goes on with the reactor (twistd daemonizing)
+        goes on exporting; other children do not."""
         if not self._closed:
             self._thread = self._new_thread()
             self._thread.start()

@@ -24,8 +24,6 @@ from prometheus_client.core import (
 from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector
 
-from reactortrace.core.periodic import on_fork_in_child
-
 from . import table
 from .model import Histogram
 from .reader import MetricsReader
@@ -91,10 +89,10 @@ class PrometheusEndpoint:
         self.port: int = self._server.server_port
         self._closed = threading.Event()
         self._pid = os.getpid()
-        # A program that forks to become a daemon (twistd) keeps the socket: serve it there.
-        on_fork_in_child(self._serve_in_child)
 
-    def _serve_in_child(self) -> None:
+    def restart_in_child(self) -> None:
+        """A forked child that goes on with the reactor (twistd daemonizing)
+        serves the socket it inherited; other children do not."""
         if not self._closed.is_set():
             threading.Thread(target=self._server.serve_forever, name="reactortrace-prometheus",
                              daemon=True).start()

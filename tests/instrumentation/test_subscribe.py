@@ -15,11 +15,14 @@ PROGRAM = textwrap.dedent(
 
     tracer = reactortrace.instrument(reactor)
     stream, viewer = tracer.subscribe(), tracer.subscribe()
-    seen = {"stream": [], "viewer": []}
+    seen = {"stream": [], "viewer": [], "late": []}
+    late = []
 
     def tick(n):
         if n % 3 == 0:
             tracer.snapshot()  # drains the ring: must not take events away
+        if n == 5:  # joins late, with everything recorded so far
+            late.append(tracer.subscribe(history=True))
         seen["stream"].extend(e.seq for e in stream())
         if n < 9:
             reactor.callLater(0, tick, n + 1)
@@ -30,6 +33,7 @@ PROGRAM = textwrap.dedent(
     reactor.run()
     seen["stream"].extend(e.seq for e in stream())
     seen["viewer"].extend(e.seq for e in viewer())
+    seen["late"].extend(e.seq for e in late[0]())
     seen["all"] = [e.seq for e in tracer.events()]
     viewer.close()
     tracer.snapshot()
@@ -44,6 +48,7 @@ def test_subscribers_get_every_event_once_despite_snapshots() -> None:
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
     assert seen["stream"] == seen["viewer"]  # both got the same events, in order
+    assert seen["late"] == seen["stream"]  # history=True: the earlier ones too, once each
     assert len(seen["stream"]) == len(set(seen["stream"]))  # each once
     assert set(seen["stream"]) == set(seen["all"])  # none lost to snapshot()
     assert len(seen["stream"]) > 20

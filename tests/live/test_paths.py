@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -57,3 +58,34 @@ def test_a_dead_pid_or_a_missing_or_wrong_path_is_refused(sock_dir: str) -> None
         paths.resolve_target(f"{sock_dir}/nothing.sock")
     with pytest.raises(ReactorTraceError, match="is not a socket"):
         paths.resolve_target(sock_dir)
+
+
+def test_a_stale_socket_is_removed_only_once_its_owner_ended_and_only_if_it_is_the_same(
+    sock_dir: str,
+) -> None:
+    path = os.path.join(sock_dir, "1.sock")
+
+    def bind() -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        return sock
+
+    first = bind()
+    ident = paths.socket_ident(path)
+    assert not paths.remove_stale(path, os.getpid(), ident)  # the owner is alive
+    assert os.path.exists(path)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    for _ in range(500):  # ended, not reaped yet: a zombie counts as ended
+        if paths.process_ended(zombie.pid):
+            break
+        threading.Event().wait(0.02)
+    assert paths.remove_stale(path, zombie.pid, ident)
+    assert not os.path.exists(path)
+    first.close()
+    second = bind()  # the same name, bound since by someone else
+    try:
+        assert paths.remove_stale(path, zombie.pid, ident)  # nothing left to do...
+        assert os.path.exists(path)  # ...and the new socket is left alone
+    finally:
+        second.close()
+        zombie.wait()

@@ -19,6 +19,9 @@ class Periodic:
     With ``survive_fork``, a forked child (twistd daemonizing, say) gets a new
     thread at once: threads do not survive fork. Without it, the child's
     owner calls :meth:`restart` if it wants the thread there.
+
+    A ``tick`` that raises ends the thread quietly: ``on_error(exc)`` is told,
+    and nothing reaches the program's stderr or its ``threading.excepthook``.
     """
 
     def __init__(
@@ -27,8 +30,10 @@ class Periodic:
         interval: float,
         name: str,
         survive_fork: bool = False,
+        on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.tick = tick
+        self.on_error = on_error
         self.interval = interval
         self.name = name
         self._stop = threading.Event()
@@ -61,7 +66,19 @@ class Periodic:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            if self.tick() is False:
+            try:
+                going_on = self.tick()
+            except Exception as exc:  # noqa: BLE001 - never reaches the program
+                going_on = False
+                self._failed(exc)
+            if going_on is False:
                 self._stop.set()  # for good: not restarted in a child either
                 return
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.on_error is not None:
+            try:
+                self.on_error(exc)
+            except Exception:  # noqa: BLE001, S110 - the thread ends either way
+                pass
 

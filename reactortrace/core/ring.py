@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from . import forks
@@ -107,7 +108,9 @@ class Keeper(Periodic):
     """A daemon thread that seals a ring a few times a second, so memory
     stays bounded even when nothing reads the ring (in a forked child too)."""
 
-    def __init__(self, ring: Ring, interval: float = 0.1) -> None:
-        super().__init__(ring.seal, interval, "reactortrace-keeper", survive_fork=True)
+    def __init__(self, ring: Ring, interval: float = 0.1,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        super().__init__(ring.seal, interval, "reactortrace-keeper", survive_fork=True,
+                         on_error=on_error)
         self.ring = ring
         forks.hold_across_fork(ring)  # a child never sees a seal half done

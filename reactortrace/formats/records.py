@@ -21,7 +21,9 @@ from ..core.snapshot import (
     BlockedInfo,
     CallableStats,
     ConnectionInfo,
+    DeferredInfo,
     LoopStats,
+    PendingDeferreds,
     Snapshot,
     TimerInfo,
 )
@@ -310,6 +312,32 @@ class _Blocked(msgspec.Struct):
     moves: Count = 0
 
 
+class _Deferred(msgspec.Struct):
+    id: Id
+    kind: str
+    name: str
+    age: Ns | None
+    made_at: str | None
+    suspended_at: str | None = None
+    awaits: list[str] = []
+    waits_on: list[Id] = []
+    source: str = "nothing"
+    detail: str = "nothing known"
+    timer: Id | None = None
+    conn: Id | None = None
+    fired_by: str = "nothing known"
+    depth: Count = 0
+    deadlock: bool = False
+
+
+class _Pending(msgspec.Struct):
+    deferreds: list[_Deferred] = []
+    total: Count = 0
+    omitted: Count = 0
+    deadlocks: list[list[Id]] = []
+    unscanned: Count = 0
+
+
 class _Snapshot(msgspec.Struct):
     ts: Ns
     timers: list[_Timer] = []
@@ -319,6 +347,7 @@ class _Snapshot(msgspec.Struct):
     dropped: Count = 0
     warnings: list[WarningRecord] = []
     blocked: _Blocked | None = None
+    deferreds: _Pending | None = None
 
 
 # -- the other parts of a file ---------------------------------------------------
@@ -464,6 +493,25 @@ def _snapshot(record: _Snapshot | None) -> Snapshot | None:
         dropped=record.dropped,
         warnings=tuple(printable_args(dict(w)) for w in record.warnings),
         blocked=_blocked(record.blocked),
+        deferreds=_pending(record.deferreds),
+    )
+
+
+def _pending(record: _Pending | None) -> PendingDeferreds | None:
+    if record is None:
+        return None
+    infos = []
+    for info in record.deferreds:
+        fields = _fields(info)
+        fields[6] = tuple(printable(line) for line in info.awaits)  # awaits
+        fields[7] = tuple(info.waits_on)  # waits_on
+        infos.append(DeferredInfo(*fields))
+    return PendingDeferreds(
+        deferreds=tuple(infos),
+        total=record.total,
+        omitted=record.omitted,
+        deadlocks=tuple(tuple(cycle) for cycle in record.deadlocks),
+        unscanned=record.unscanned,
     )
 
 

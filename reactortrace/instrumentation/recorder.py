@@ -150,6 +150,13 @@ class Recorder:
         """Turn the part off (made if it was not yet: a failure during its set-up)."""
         self.part(part_name).fail(exc)
 
+    def fail_everything(self, exc: BaseException) -> None:
+        """The ring can no longer be kept bounded (its keeper failed): every
+        part turns off, so that nothing more is appended."""
+        why = RuntimeError(f"the ring's keeper failed: {type(exc).__name__}: {exc}")
+        for part in list(self.parts.values()):
+            part.fail(why)
+
     def restore(self) -> None:
         """Undo every part's patches, newest part first."""
         for part in reversed(list(self.parts.values())):

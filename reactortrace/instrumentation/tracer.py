@@ -155,7 +155,7 @@ class Tracer:
                     install()
                 except Exception as exc:  # noqa: BLE001 - that part alone goes off
                     rec.fail(name, exc)
-            self._keeper = Keeper(rec.ring)
+            self._keeper = Keeper(rec.ring, on_error=rec.fail_everything)
             self._keeper.start()
             if watchdog and diagnostics:
                 try:

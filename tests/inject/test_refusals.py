@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import reactortrace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.inject import process
 
@@ -157,7 +158,7 @@ def test_a_program_recorded_by_run_without_listen(
     assert status == 3, err
 
 
-def test_a_program_served_by_run_listen_is_not_recorded_twice(
+def test_a_program_served_by_run_listen_is_not_recorded_twice_but_can_be_saved(
     start: Callable[..., Program], attach: Callable[..., Any], env: dict[str, str],
     tmp_path: Path,
 ) -> None:
@@ -168,8 +169,15 @@ def test_a_program_served_by_run_listen_is_not_recorded_twice(
     from ..live.fakes import wait_until
 
     wait_until(lambda: os.path.exists(os.path.join(runtime, f"{program.pid}.sock")))
-    refused(attach(str(program.pid), "--no-tui"), "is already served by reactortrace",
-            f"reactortrace attach {program.pid}' in a terminal")
+    # Nothing is injected: the program's own recording comes over its socket.
+    saved = tmp_path / "saved.json"
+    done = attach(str(program.pid), "--no-tui", "-o", str(saved))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert f"wrote {saved}" in done.stderr
+    trace = reactortrace.load(str(saved))
+    assert trace.meta["pid"] == program.pid and trace.events
+    # The run's own recording (from its start), not a second one made now.
+    assert any(e.kind == "timer.schedule" and e.ts < 500_000_000 for e in trace.events)
     status, out, err = program.stop()
     assert status == 3, err
 

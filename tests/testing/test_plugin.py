@@ -126,17 +126,22 @@ def timer_names(trace: Trace) -> set[str]:
     return {e.name.rpartition(".")[2] for e in trace.events if e.kind == "timer"}
 
 
-def slow_section(output: str) -> list[str]:
-    """The lines of the summary section listing blocking tests."""
+def section(output: str, title: str) -> list[str]:
+    """The lines of the terminal summary's section whose heading holds ``title``."""
     lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if "tests that blocked the reactor" in line)
-    section = []
+    start = next(i for i, line in enumerate(lines) if title in line)
+    found = []
     for line in lines[start + 1 :]:
         if line.startswith("reactortrace:") or line.startswith("="):
             break
         if line.strip():
-            section.append(line)
-    return section
+            found.append(line)
+    return found
+
+
+def slow_section(output: str) -> list[str]:
+    """The lines of the summary section listing blocking tests."""
+    return section(output, "tests that blocked the reactor")
 
 
 @pytest.mark.parametrize("reactor", ["default", "asyncio"])
@@ -331,15 +336,7 @@ def test_cleans_up():
 
 def warnings_section(output: str) -> list[str]:
     """The lines of the summary section listing each test's warnings."""
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if "reactortrace: warnings per test" in line)
-    section = []
-    for line in lines[start + 1 :]:
-        if line.startswith("reactortrace:") or line.startswith("="):
-            break
-        if line.strip():
-            section.append(line)
-    return section
+    return section(output, "reactortrace: warnings per test")
 
 
 @pytest.mark.parametrize("reactor", ["default", "asyncio"])

@@ -31,3 +31,11 @@ def server(program: FakeProgram, sock_dir: str) -> Iterator[LiveServer]:
     server.start()
     yield server
     server.finish()
+
+
+@pytest.fixture
+def runtime() -> Iterator[str]:
+    """XDG_RUNTIME_DIR for a traced program: its socket goes in there."""
+    path = short_tempdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -99,7 +99,8 @@ def short_tempdir() -> str:
     return path
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> Any:
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, step: float = 0.02,
+               what: str = "") -> Any:
     """Poll ``condition`` until it is true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -107,7 +108,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, step: float 
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
         time.sleep(step)
 
 

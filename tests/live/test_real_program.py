@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from reactortrace.core.feed import ENDED
 from reactortrace.live.client import LiveFeed
 from reactortrace.live.paths import socket_path
 
-from .fakes import short_tempdir, wait_until
+from .fakes import wait_until
 
 WORKLOAD = str(Path(__file__).with_name("workload.py"))
 ARGS = ["--rounds", "300", "--pace", "0.005"]
@@ -31,14 +29,6 @@ while True:
     print(len(update.events), update.snapshot.loop.events, flush=True)
     time.sleep(0.05)
 """
-
-
-@pytest.fixture
-def runtime() -> Iterator[str]:
-    """XDG_RUNTIME_DIR for the traced program: its socket goes in there."""
-    path = short_tempdir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

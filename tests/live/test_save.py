@@ -4,7 +4,6 @@ even while the program's reactor is blocked."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,17 +17,10 @@ from reactortrace.errors import ReactorTraceError
 from reactortrace.live.client import LiveFeed
 from reactortrace.live.server import LiveServer
 
-from .fakes import FakeProgram, short_tempdir, wait_until
+from .fakes import FakeProgram, wait_until
 from .test_real_program import socket_of
 
 STUCK = str(Path(__file__).parent.parent / "e2e" / "stuck.py")
-
-
-@pytest.fixture
-def runtime() -> Iterator[str]:
-    path = short_tempdir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

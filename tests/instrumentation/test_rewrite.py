@@ -169,9 +169,12 @@ def test_tracebacks_are_byte_identical_markers_included() -> None:
     assert new.__code__.co_filename == Reactorish.run.__code__.co_filename
     plain = formatted(Reactorish.run, Reactorish(), -7)
     traced = formatted(new, Reactorish(), -7)
-    assert traced == plain
-    assert "    checked = work(value) * 1\n              ^^^^^^^^^^^\n" in plain and seen
-    assert "^^^^^^^^^^^" in plain  # the markers are compared too
+    assert traced == plain and seen
+    # The markers under the failing line are compared too (each Python version
+    # draws them its own way: 3.13 adds tildes).
+    lines = plain.splitlines()
+    at = lines.index("    checked = work(value) * 1")
+    assert "^" in lines[at + 1] and not lines[at + 1].strip(" ~^")
 
 
 def test_the_copy_keeps_positions_of_every_untouched_statement() -> None:

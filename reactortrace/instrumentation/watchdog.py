@@ -129,15 +129,16 @@ class Block:
             self._cpu_clock = None
             return None
 
-    def sample(self, now: float, chain: list[FrameType], dispatched: CodeType,
+    def sample(self, now: float, chain: list[FrameType], callee: FrameType,
                gc_total: float) -> None:
-        """Take one look: the stack now, CPU and GC time so far."""
+        """Take one look at ``chain`` (the frames from ``callee``, the frame the
+        dispatch called, inwards): the stack now, CPU and GC time so far."""
         self.seen = now
-        if self.code is None:
-            self.code = dispatched
-            self.name = key_name(dispatched)
-        stack = tuple(_describe(f) for f in chain)
         user = [f for f in chain if not _is_library(f.f_code)]
+        if self.code is None:  # what was dispatched: the program's outermost frame
+            self.code = (user[0] if user else callee).f_code
+            self.name = key_name(self.code)
+        stack = tuple(_describe(f) for f in chain)
         blocking = user[-1] if user else chain[-1]
         where = f"{blocking.f_code.co_filename}:{blocking.f_lineno}"
         if self.site is not None and where != self.site:
@@ -233,7 +234,7 @@ class Watchdog:
         self._thread.stop()
         self._gc.remove()
         with self._lock:
-            self._end(self.rec.clock())
+            self._end()
 
     def blocked(self) -> Block | None:
         """The dispatch blocking the loop now, if one is (as of the last sample)."""
@@ -266,29 +267,27 @@ class Watchdog:
         now = self.rec.clock()
         if found is None:
             self._last = None
-            self._end(now)
+            self._end()
             return
         root, callee, kind = found
         signature = (id(callee), id(callee.f_code))
         if signature != self._last:
             self._last = signature
-            self._end(now)
+            self._end()
         local = root.f_locals
         if root.f_code in _WAIT_ROOTS and "_rt_last" not in local:
             return  # the idle wait, in a poller the program wrapped: not a dispatch
         started = local.get("_rt_t0")
         if not isinstance(started, float) or now - started < self.slow:
             return
-        chain = self._chain(top, callee)
-        user = [f for f in chain if not _is_library(f.f_code)]
         block = self._block
         if block is None:
             block = Block(started, kind, self._made_at(root, kind),
                           _cpu_clock(ident), self._gc.total)
-        block.sample(now, chain, user[0].f_code if user else callee.f_code, self._gc.total)
+        block.sample(now, self._chain(top, callee), callee, self._gc.total)
         self._block = block
 
-    def _end(self, now: float) -> None:
+    def _end(self) -> None:
         """The block, if any, is over: record it."""
         block, self._block = self._block, None
         if block is not None:

@@ -75,5 +75,4 @@ class StopGuard:
             return original(signum, frame)
 
         handler._rt_guard = guard  # type: ignore[attr-defined]
-        handler._rt_original = original  # type: ignore[attr-defined]
         return handler

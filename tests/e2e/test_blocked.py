@@ -18,20 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..files import seconds_until_exists
 from .terminal import Terminal, at_prompt
 
 STUCK = str(Path(__file__).with_name("stuck.py"))
 BLOCKING_LINE = f"stuck.py:{next(i for i, line in enumerate(open(STUCK), 1) if 'the blocking line' in line)}"
 ELAPSED = re.compile(r"BLOCKED (\d+(?:\.\d+)?)(ms|s)")
 
-
-def wait_for_file(path: Path, timeout: float) -> float:
-    """Seconds until ``path`` exists (fails after ``timeout``)."""
-    started = time.monotonic()
-    while not path.exists():
-        assert time.monotonic() - started < timeout, f"{path} not written within {timeout}s"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def slow_events(path: Path) -> list[dict[str, Any]]:
@@ -61,7 +54,7 @@ def test_tui_shows_the_block_growing_and_q_keeps_the_trace(
     assert "util 100%" in screen, screen
 
     terminal.press("q")
-    assert wait_for_file(trace, timeout=3.0) <= 3.0
+    assert seconds_until_exists(trace, timeout=3.0) <= 3.0
     slow = slow_events(trace)
     assert slow and slow[0]["args"]["site"].endswith(BLOCKING_LINE), slow
     assert slow[0]["name"].endswith("job_that_waits")
@@ -79,10 +72,10 @@ def test_sigterm_while_blocked_writes_the_trace_without_the_tui(tmp_path: Path) 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        wait_for_file(marker, timeout=30)
+        seconds_until_exists(marker, timeout=30)
         time.sleep(0.3)  # past the slow threshold: the watchdog has seen the block
         program.send_signal(signal.SIGTERM)
-        assert wait_for_file(trace, timeout=3.0) <= 3.0
+        assert seconds_until_exists(trace, timeout=3.0) <= 3.0
         slow = slow_events(trace)
         assert slow and slow[0]["args"]["site"].endswith(BLOCKING_LINE), slow
         assert slow[0]["args"]["ongoing"] is True

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..files import seconds_until_exists
+
 PROGRAMS = Path(__file__).with_name("programs")
 
 
@@ -23,16 +25,9 @@ def start(argv: list[str], trace: Path | None, **env: str) -> subprocess.Popen[s
                             env={**os.environ, **env})
 
 
-def wait_for(path: Path, timeout: float) -> float:
-    started = time.monotonic()
-    while not path.exists():
-        assert time.monotonic() - started < timeout, f"no {path.name} after {timeout}s"
-        time.sleep(0.05)
-    return time.monotonic() - started
-
 
 def signal_when_blocked(program: subprocess.Popen[str], marker: Path, signum: int) -> None:
-    wait_for(marker, timeout=30)
+    seconds_until_exists(marker, timeout=30)
     time.sleep(0.3)  # past the 100 ms slow threshold, so the block is known
     program.send_signal(signum)
 
@@ -52,7 +47,7 @@ def test_own_sigterm_handler_runs_and_the_exit_is_unchanged(tmp_path: Path) -> N
         program = start([str(PROGRAMS / "own_handler.py"), str(marker)], trace)
         signal_when_blocked(program, marker, signal.SIGTERM)
         if trace is not None:
-            assert wait_for(trace, timeout=3.0) <= 3.0
+            assert seconds_until_exists(trace, timeout=3.0) <= 3.0
             early = load(trace)
             assert early["meta"]["written_on_signal"]["signal"] == "SIGTERM"
             assert early["meta"]["written_on_signal"]["blocked"]["name"].endswith("job_that_waits")
@@ -87,7 +82,7 @@ def test_twistd_sigterm_while_blocked(tmp_path: Path) -> None:
                      str(PROGRAMS / "stuck.tac")], trace, STUCK_MARKER=str(marker))
     try:
         signal_when_blocked(program, marker, signal.SIGTERM)
-        assert wait_for(trace, timeout=3.0) <= 3.0
+        assert seconds_until_exists(trace, timeout=3.0) <= 3.0
         written = load(trace)
         assert written["meta"]["written_on_signal"]["blocked"]["site"].endswith("stuck.tac:12")
         assert slow(written)[0]["args"]["function"] == "job_that_waits"

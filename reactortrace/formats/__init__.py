@@ -10,8 +10,12 @@ text report of ``reactortrace summary`` is :mod:`.summary`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from ..core.events import Event
 from ..core.gcpause import gc_paused
+from ..core.snapshot import Snapshot
 from ..core.trace import Trace
 from ..errors import UsageError
 from .reader import load
@@ -20,7 +24,7 @@ FORMATS = ("json", "jsonl", "chrome")
 #: The file name ending each format is recognized by (and written with).
 EXTENSIONS = {"json": ".json", "jsonl": ".jsonl", "chrome": ".chrome.json"}
 
-__all__ = ["EXTENSIONS", "FORMATS", "format_for", "load", "write"]
+__all__ = ["EXTENSIONS", "FORMATS", "format_for", "load", "write", "write_parts"]
 
 
 def format_for(path: str, format: str | None = None) -> str:
@@ -42,20 +46,38 @@ def write(trace: Trace, path: str | os.PathLike[str], format: str | None = None)
 
     The file replaces ``path`` only once it is complete.
     """
+    write_parts(path, trace.meta, trace.events, lambda: trace.snapshot, trace.dropped, format)
+
+
+def write_parts(
+    path: str | os.PathLike[str],
+    meta: dict[str, Any],
+    events: Iterable[Event],
+    snapshot: Callable[[], Snapshot | None],
+    dropped: int,
+    format: str | None = None,
+) -> int:
+    """Write a trace given in parts: ``events`` are read once, in order (JSON
+    and JSON Lines write them a chunk at a time as they come, so a live
+    tracer's ring is resolved straight into the file), and ``snapshot()`` is
+    called after the last. Returns the number of events written.
+    """
     target = os.fspath(path)
     fmt = format_for(target, format)
     # Millions of short-lived objects would otherwise set off collections
     # that rescan them all, for nothing: they hold no cycles.
     with gc_paused():
         if fmt == "json":
-            from .jsonfile import write_json
+            from .jsonfile import write_json_parts
 
-            write_json(trace, target)
-        elif fmt == "jsonl":
-            from .jsonl import write_jsonl
+            return write_json_parts(target, meta, events, snapshot, dropped)
+        if fmt == "jsonl":
+            from .jsonl import write_jsonl_parts
 
-            write_jsonl(trace, target)
-        else:
-            from .chrome import write_chrome
+            return write_jsonl_parts(target, meta, events, snapshot, dropped)
+        from .chrome import write_chrome
 
-            write_chrome(trace, target)
+        trace = Trace(meta=meta, events=list(events), dropped=dropped)
+        trace.snapshot = snapshot()
+        write_chrome(trace, target)
+        return len(trace.events)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
 from ..core.encoding import dumps
 from ..core.events import Event
+from ..core.snapshot import Snapshot
 from ..core.trace import Trace
 from .files import replacing
 from .spec import FORMAT, VERSION
@@ -20,20 +21,36 @@ CHUNK_EVENTS = 10_000
 
 def write_json(trace: Trace, path: str | os.PathLike[str]) -> None:
     """Write ``trace`` as a JSON document; it appears at ``path`` only once complete."""
+    write_json_parts(path, trace.meta, trace.events, lambda: trace.snapshot, trace.dropped)
+
+
+def write_json_parts(
+    path: str | os.PathLike[str],
+    meta: dict[str, Any],
+    events: Iterable[Event | dict[str, Any]],
+    snapshot: Callable[[], Snapshot | dict[str, Any] | None],
+    dropped: int,
+) -> int:
+    """Write a JSON trace whose events are read once, in order, a chunk at a
+    time, and whose snapshot is asked for after the last of them (a live
+    tracer resolves its ring as it goes). Returns the number of events."""
+    written = 0
     with replacing(os.fspath(path)) as out:
         out.write(
             b'{"format":' + dumps(FORMAT)
             + b',"version":' + dumps(VERSION)
-            + b',"meta":' + dumps(trace.meta)
-            + b',"dropped":' + dumps(trace.dropped)
+            + b',"meta":' + dumps(meta)
+            + b',"dropped":' + dumps(dropped)
             + b',"events":['
         )
         separator = b""
-        for chunk in chunks(trace.events):
+        for chunk in chunks(events):
             out.write(separator)
             out.write(dumps(plain(chunk))[1:-1])
             separator = b","
-        out.write(b'],"snapshot":' + dumps(trace.snapshot) + b"}\n")
+            written += len(chunk)
+        out.write(b'],"snapshot":' + dumps(snapshot()) + b"}\n")
+    return written
 
 
 def plain(chunk: Iterable[Event | dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import IO, Any
 
@@ -21,12 +21,26 @@ _EVENT_LINE = b'{"type":"event",'
 
 def write_jsonl(trace: Trace, path: str | os.PathLike[str]) -> None:
     """Write a whole JSON Lines trace at once (replacing ``path`` when done)."""
+    write_jsonl_parts(path, trace.meta, trace.events, lambda: trace.snapshot, trace.dropped)
+
+
+def write_jsonl_parts(
+    path: str | os.PathLike[str],
+    meta: dict[str, Any],
+    events: Iterable[Event | dict[str, Any]],
+    snapshot: Callable[[], Snapshot | dict[str, Any] | None],
+    dropped: int,
+) -> int:
+    """:func:`~.jsonfile.write_json_parts` for JSON Lines."""
     target = os.fspath(path)
+    written = 0
     with replacing(target) as out:
-        writer = JsonlWriter(out, trace.meta, name=target)
-        for chunk in chunks(trace.events):
+        writer = JsonlWriter(out, meta, name=target)
+        for chunk in chunks(events):
             writer.write_events(chunk)
-        writer.finish(trace.snapshot, trace.dropped)
+            written += len(chunk)
+        writer.finish(snapshot(), dropped)
+    return written
 
 
 class JsonlWriter:

@@ -8,7 +8,7 @@ import platform
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import twisted
@@ -31,6 +31,8 @@ from .shared import ACTIVE
 from .watchdog import Watchdog, roots_of
 
 DEFAULT_SLOW_MS = 100.0
+#: Records resolved at a time when a trace is exported.
+EXPORT_CHUNK = 10_000
 #: Records only a running reactor makes (a Deferred fires, a timer is
 #: scheduled, without one).
 _DISPATCHES = frozenset((R.TIMER, R.READ, R.WRITE, R.ITERATION, R.THREAD, R.SYSTEM))
@@ -346,25 +348,66 @@ class Tracer:
         """
         with gc_paused():
             block = self._watchdog.refresh() if self._watchdog is not None else None
-            events = self.events()
             with self._lock:
-                now = self.now()
-                snapshot = self._state.snapshot(now, self.blocked(now))
-            snapshot = self._with_deferreds(snapshot, fresh=True)
-            if block is not None:
-                ongoing = self._resolver.copy().resolve(
-                    [block.record(self.recorder.clock())], self._seen + 1)
-                for event in ongoing:
-                    event.args["ongoing"] = True
-                    events.append(event)
+                first, records = self.recorder.ring.since(-1)
+                events = list(self._resolved(first, records, block))
+                snapshot = self._final_snapshot()
         meta = {**self.meta, "recording": self.recording()}
         return Trace(meta=meta, events=events, snapshot=snapshot, dropped=self.dropped)
 
-    def export(self, path: str | os.PathLike[str], format: str | None = None) -> None:
-        """Write the trace to ``path`` (format from the extension by default)."""
-        from ..formats import write
+    def export(
+        self, path: str | os.PathLike[str], format: str | None = None, *,
+        meta: dict[str, Any] | None = None,
+    ) -> int:
+        """Write the trace to ``path`` (format from the extension by default),
+        with ``meta``'s keys added to its meta; returns the number of events.
 
-        write(self.trace(), path, format)
+        The same trace as :meth:`trace` gives, but the ring is resolved a
+        chunk at a time straight into the file (JSON and JSON Lines): memory
+        holds the ring and one chunk of events, never them all.
+        """
+        from ..formats import write_parts
+
+        with gc_paused():
+            block = self._watchdog.refresh() if self._watchdog is not None else None
+            with self._lock:
+                first, records = self.recorder.ring.since(-1)
+                dropped = self.dropped
+                extra = {**(meta or {}), "recording": self.recording()}
+                return write_parts(path, {**self.meta, **extra},
+                                   self._resolved(first, records, block),
+                                   self._final_snapshot, dropped, format)
+
+    def _resolved(self, first: int, records: list[Any], block: Any) -> Iterator[Event]:
+        """Events of the ring's ``records`` (the first numbered ``first``),
+        resolved a chunk at a time; then the ongoing ``block``'s, if any.
+
+        Called under the lock. Events not fed to the state yet are fed (and
+        handed to subscribers) chunk by chunk, as :meth:`_drain` would, so a
+        reader that stops early leaves the state as far as it read.
+        """
+        resolver = self._resolver.copy()
+        for start in range(0, len(records), EXPORT_CHUNK):
+            events = list(resolver.resolve(records[start:start + EXPORT_CHUNK], first + start))
+            last = first + min(len(records), start + EXPORT_CHUNK) - 1
+            if last > self._seen:
+                seen = self._seen
+                self._publish(events if not events or events[0].seq > seen else
+                              [event for event in events if event.seq > seen])
+                self._seen, self._resolver = last, resolver
+            yield from events
+        if block is not None:
+            ongoing = self._resolver.copy().resolve(
+                [block.record(self.recorder.clock())], self._seen + 1)
+            for event in ongoing:
+                event.args["ongoing"] = True
+                yield event
+
+    def _final_snapshot(self) -> Snapshot:
+        """The state now, with the pending Deferreds walked afresh (under the lock)."""
+        now = self.now()
+        snapshot = self._state.snapshot(now, self.blocked(now))
+        return self._with_deferreds(snapshot, fresh=True)
 
     def dispatched_since(self, total: int) -> tuple[bool, int]:
         """Whether the reactor dispatched anything (a timer, I/O, an iteration)

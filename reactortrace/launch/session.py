@@ -312,24 +312,20 @@ class Session:
             if on_signal is None:
                 self._end_stream(tracer, path)
             return  # the stream is on disk already, as it goes
-        from ..formats import write
-
         with self._lock:
             total = tracer.recorder.ring.total
             if total == self._written_upto and on_signal is None:
                 return
             try:
-                trace = tracer.trace()
-                if on_signal is not None:
-                    trace.meta["written_on_signal"] = on_signal
-                write(trace, path, self.config.get("format"))
+                written = tracer.export(path, self.config.get("format"), meta=(
+                    None if on_signal is None else {"written_on_signal": on_signal}))
             except Exception as exc:  # noqa: BLE001 - never raise into the program
                 self._failed(path, exc)
                 return
             self._written_upto = total
         if not self.config.get("quiet"):
             dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
-            say(f"wrote {path} ({len(trace.events)} events{dropped})")
+            say(f"wrote {path} ({written} events{dropped})")
 
     def _end_stream(self, tracer: Any, path: str) -> None:
         """Close the JSON Lines stream with the final snapshot (once)."""

@@ -35,6 +35,26 @@ def write_json_parts(
     time, and whose snapshot is asked for after the last of them (a live
     tracer resolves its ring as it goes). Returns the number of events."""
     written = 0
+
+    def encoded() -> Iterator[bytes]:
+        nonlocal written
+        for chunk in chunks(events):
+            written += len(chunk)
+            yield encode_events(chunk)
+
+    write_json_encoded(path, meta, encoded(), snapshot, dropped)
+    return written
+
+
+def write_json_encoded(
+    path: str | os.PathLike[str],
+    meta: dict[str, Any],
+    encoded: Iterable[bytes],
+    snapshot: Callable[[], Snapshot | dict[str, Any] | None],
+    dropped: int,
+) -> None:
+    """:func:`write_json_parts` for events already encoded, chunk by chunk
+    (each as :func:`encode_events` makes it)."""
     with replacing(os.fspath(path)) as out:
         out.write(
             b'{"format":' + dumps(FORMAT)
@@ -44,13 +64,17 @@ def write_json_parts(
             + b',"events":['
         )
         separator = b""
-        for chunk in chunks(events):
-            out.write(separator)
-            out.write(dumps(plain(chunk))[1:-1])
-            separator = b","
-            written += len(chunk)
+        for chunk in encoded:
+            if chunk:
+                out.write(separator)
+                out.write(chunk)
+                separator = b","
         out.write(b'],"snapshot":' + dumps(snapshot()) + b"}\n")
-    return written
+
+
+def encode_events(chunk: Iterable[Event | dict[str, Any]]) -> bytes:
+    """Events as the comma-separated JSON objects of the document's event list."""
+    return dumps(plain(chunk))[1:-1]
 
 
 def plain(chunk: Iterable[Event | dict[str, Any]]) -> list[dict[str, Any]]:

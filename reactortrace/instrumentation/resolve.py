@@ -61,6 +61,7 @@ def address(addr: Any) -> str | None:
 
 
 _UNKNOWN = ("?", None)
+_UNSET: Any = object()
 _CLOSED_KEPT = 1024
 
 
@@ -86,6 +87,7 @@ class Resolver:
         self.closed: dict[int, tuple[str, int | None]] = {}
         self._names: dict[int, str] = {}
         self._sites: dict[tuple[int, int], str | None] = {}
+        self._defined: dict[int, str | None] = {}
         # A timer's id is the time of its schedule record (or of its firing,
         # if the schedule was not seen), in ns since the start: unique, and
         # the same whichever resolver reads the records.
@@ -98,6 +100,7 @@ class Resolver:
         other.closed = dict(self.closed)
         other._names = self._names
         other._sites = self._sites
+        other._defined = self._defined
         return other
 
     def ns(self, t: float) -> int:
@@ -125,6 +128,32 @@ class Resolver:
 
     def _class(self, ref: int) -> str | None:
         return class_name(self.objects[ref]) if ref else None
+
+    def _internal(self, code_ref: int) -> bool:
+        """Whether no user code is at ``code_ref`` (none at all, or Twisted's)."""
+        return not code_ref or internal_code(self.objects[code_ref])
+
+    def _object(self, ref: int) -> Any:
+        """The interned object itself (a thread's name), None for 0."""
+        return self.objects[ref] if ref else None
+
+    def _definition(self, ref: int) -> str | None:
+        """Where the callable at ``ref`` was defined (cached)."""
+        where = self._defined.get(ref, _UNSET)
+        if where is _UNSET:
+            where = self._defined[ref] = definition_site(self.objects[ref])
+        return where
+
+    def _opened(self, conn: int, protocol: str, fd: int | None) -> None:
+        self.conns[conn] = (protocol, fd)
+
+    def _closed(self, conn: int) -> tuple[str, int | None]:
+        """What was known of ``conn``; kept a while (its last dispatch ends after)."""
+        known = self.conns.pop(conn, _UNKNOWN)
+        self.closed[conn] = known
+        if len(self.closed) > _CLOSED_KEPT:
+            del self.closed[next(iter(self.closed))]
+        return known
 
     def resolve(self, records: Iterable[Any], first: int) -> Iterator[Event]:
         """Events for ``records`` (oldest first, the first numbered ``first``);
@@ -186,7 +215,7 @@ class Resolver:
             "due": ts + delay_ns,
             "looping": origin == R.ORIGIN_LOOPING,
         }
-        if not code_ref or internal_code(self.objects[code_ref]):
+        if self._internal(code_ref):
             args["own"] = True  # no user code asked for it: Twisted's housekeeping
         return Event(seq, ts, 0, E.TIMER_SCHEDULE, self._name(key_ref), args)
 
@@ -227,7 +256,7 @@ class Resolver:
         _, t, conn, fd, transport_cls, protocol_cls, local, peer, tls, buffer_size, code, at = r
         transport = class_name(transport_cls)
         protocol = class_name(protocol_cls) or transport or "?"
-        self.conns[conn] = (protocol, fd)
+        self._opened(conn, protocol, fd)
         return Event(seq, self.ns(t), 0, E.CONN_OPEN, protocol, {
             "conn": conn,
             "fd": fd,
@@ -241,12 +270,7 @@ class Resolver:
 
     def _close(self, seq: int, r: tuple[Any, ...]) -> Event:
         _, t, conn, reason = r
-        known = self.conns.pop(conn, _UNKNOWN)
-        # The dispatch that closed it ends (and is recorded) after this.
-        self.closed[conn] = known
-        if len(self.closed) > _CLOSED_KEPT:
-            del self.closed[next(iter(self.closed))]
-        name = known[0]
+        name = self._closed(conn)[0]
         return Event(seq, self.ns(t), 0, E.CONN_CLOSE, name, {
             "conn": conn, "reason": class_name(reason),
         })
@@ -257,19 +281,18 @@ class Resolver:
         return Event(seq, ts, self.ns(t1) - ts, E.THREAD, self._name(key_ref), {
             "source": "pool" if source else "reactor",
             "wait": (ts - self.ns(queued)) if queued else None,
-            "thread": self.objects[thread_ref] if thread_ref else None,
+            "thread": self._object(thread_ref),
             "error": self._class(error),
         })
 
     def _deferred(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, key_ref, failed, line, errback, _ = r
-        key = self.objects[key_ref]
         ts = self.ns(t0)
-        return Event(seq, ts, self.ns(t1) - ts, E.DEFERRED, key_name(key), {
+        return Event(seq, ts, self.ns(t1) - ts, E.DEFERRED, self._name(key_ref), {
             "outcome": "failure" if failed else "success",
             "failure": self._class(failed),
             "errback": bool(errback),
-            "site": definition_site(key),
+            "site": self._definition(key_ref),
             "line": line if line >= 0 else None,
         })
 

@@ -61,7 +61,8 @@ class Session:
         self.config = config
         self.tracer: Any = None  # the Tracer, once the program has a reactor
         self.live: Any = None  # the LiveServer, when listening
-        self.stream: Any = None  # the StreamWriter, when writing JSON Lines
+        self.stream: Any = None  # the StreamWriter, when writing JSON Lines in-process
+        self.capture: Any = None  # the Capture, when a writer process writes the trace
         self._written_upto = -1
         self._lock = threading.Lock()
         self._said: set[str] = set()
@@ -125,11 +126,25 @@ class Session:
             return None
         with self._carry_lock:  # the reactor's thread and the fork watch may both ask
             path = self.claim.take()
-            if (self.config.get("format") == "jsonl" and not self._stream_tried
-                    and not self._ended):
+            if not self._stream_tried and not self._ended:
                 self._stream_tried = True
-                self._stream(self.tracer, path)
+                self._capture(self.tracer, path)
         return path
+
+    def _capture(self, tracer: Any, path: str) -> None:
+        """JSON and JSON Lines are written by a writer process fed raw records
+        as the program runs; JSON Lines in-process if that cannot start."""
+        from ..formats import format_for
+        from ..instrumentation.capture import Capture
+
+        fmt = format_for(path, self.config.get("format"))
+        if fmt not in ("json", "jsonl"):
+            return
+        try:
+            self.capture = Capture(tracer, path, fmt)
+        except Exception:  # noqa: BLE001 - written in-process instead
+            if fmt == "jsonl":
+                self._stream(tracer, path)
 
     def _stream(self, tracer: Any, path: str) -> None:
         """Write the JSON Lines trace as the program runs, from the start."""
@@ -207,9 +222,10 @@ class Session:
         self._ended = False
         self._stream_tried = False
         self._fork_watch = None
-        stream, self.stream = self.stream, None
-        if stream is not None:
-            stream.abandon()
+        for writer in (self.stream, self.capture):
+            if writer is not None:
+                writer.abandon()
+        self.stream = self.capture = None
         live, self.live = self.live, None
         if live is not None:
             orphan = live.orphaned()
@@ -312,20 +328,40 @@ class Session:
             if on_signal is None:
                 self._end_stream(tracer, path)
             return  # the stream is on disk already, as it goes
+        from ..formats import format_for
+
+        streaming = format_for(path, self.config.get("format")) == "jsonl"
+        if streaming and on_signal is not None and self.capture is not None:
+            return  # the writer process has the stream on disk as it goes
         with self._lock:
             total = tracer.recorder.ring.total
             if total == self._written_upto and on_signal is None:
                 return
+            meta = None if on_signal is None else {"written_on_signal": on_signal}
             try:
-                written = tracer.export(path, self.config.get("format"), meta=(
-                    None if on_signal is None else {"written_on_signal": on_signal}))
+                written = self._written_by_capture(meta, final=on_signal is None)
+                if written is None:
+                    written = tracer.export(path, self.config.get("format"), meta=meta)
             except Exception as exc:  # noqa: BLE001 - never raise into the program
                 self._failed(path, exc)
                 return
             self._written_upto = total
-        if not self.config.get("quiet"):
+        if streaming and not os.path.exists(path):
+            self._say_once(f"{path} was removed while it was being written: the trace is lost")
+        elif not self.config.get("quiet"):
             dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
             say(f"wrote {path} ({written} events{dropped})")
+
+    def _written_by_capture(self, meta: dict[str, Any] | None, final: bool) -> int | None:
+        """Events the writer process wrote, or None if it cannot (the ring
+        holds everything still: the caller writes in-process)."""
+        capture = self.capture
+        if capture is None or capture.closed:
+            return None
+        try:
+            return int(capture.write(meta, final=final))
+        except RuntimeError:
+            return None
 
     def _end_stream(self, tracer: Any, path: str) -> None:
         """Close the JSON Lines stream with the final snapshot (once)."""

@@ -1,0 +1,286 @@
+"""Write the trace from a process of its own: the program only ships raw records.
+
+A :class:`Capture` starts a writer process (:mod:`.capture_writer`) and, from
+a thread of ours every ``interval`` seconds, sends it the ring's new records
+as they are (packed bytes, which need no work here) with what each newly
+interned object stands for (its name, class, code lines: :class:`Facts`),
+once per object. Only the rare records that hold objects (connections,
+cancels, slow dispatches, warnings) are resolved here. The writer resolves
+the rest, feeds its own :class:`~reactortrace.core.state.LoopState` and
+writes the file: JSON Lines as batches come (a program killed with SIGKILL
+leaves every batch sent), JSON when :meth:`write` asks. The program's
+interpreter neither builds an event per record nor encodes JSON, and the
+writer runs on another core.
+
+The ring stays the reference: when the writer cannot be started or fails,
+:attr:`Capture.error` says why and the caller writes in-process instead.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import types
+from typing import Any, NamedTuple
+
+from ..core import forks
+from ..core.names import class_name, definition_site, key_name
+from ..core.periodic import Periodic
+from .resolve import Resolver
+from .sites import internal_code
+
+#: Seconds between two shipments (a SIGKILL loses at most about this much).
+INTERVAL = 0.2
+#: Seconds :meth:`Capture.write` waits for the writer's answer.
+ANSWER_WAIT = 120.0
+#: Records sent in one message at most (what the writer holds resolved at a time).
+SHIP_RECORDS = 10_000
+_FRAME = struct.Struct("<I")
+
+
+class Facts(NamedTuple):
+    """What the writer needs to know of one interned object, found once."""
+
+    name: str
+    cls: str | None
+    #: (file, first line, {offset: line}) for a code object.
+    code: tuple[str, int, dict[int, int]] | None
+    internal: bool
+    definition: str | None
+    #: The object itself when it is plain data (a thread's name).
+    raw: Any
+
+
+def facts_of(obj: Any) -> Facts:
+    """The :class:`Facts` of an interned object."""
+    code = None
+    internal = False
+    if isinstance(obj, types.CodeType):
+        lines = {}
+        for start, end, line in obj.co_lines():
+            if line is not None:
+                for at in range(start, end, 2):
+                    lines[at] = line
+        code = (obj.co_filename, obj.co_firstlineno, lines)
+        internal = internal_code(obj)
+    try:
+        cls = class_name(obj)
+    except Exception:  # noqa: BLE001 - only a class's name is ever asked for
+        cls = None
+    raw = obj if obj is None or isinstance(obj, (str, int, float)) else None
+    return Facts(key_name(obj), cls, code, internal, definition_site(obj), raw)
+
+
+def writer_command() -> list[str]:
+    """The writer process's command: this interpreter, finding our packages
+    where this process found them (the program's own path may not have them)."""
+    import msgspec
+    import orjson
+    import twisted
+
+    import reactortrace
+
+    roots = []
+    for module in (reactortrace, orjson, msgspec, twisted):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
+        if root not in roots:
+            roots.append(root)
+    program = (f"import sys; sys.path[:0] = {roots!r}; "
+               "from reactortrace.instrumentation.capture_writer import main; main()")
+    return [sys.executable, "-c", program]
+
+
+class Capture:
+    """Ships a tracer's records to a writer process that writes ``path`` in
+    ``fmt`` (``json`` or ``jsonl``); see the module doc."""
+
+    def __init__(self, tracer: Any, path: str, fmt: str, interval: float = INTERVAL) -> None:
+        self.tracer = tracer
+        self.path = path
+        self.format = fmt
+        self.closed = False
+        self.events_written = 0
+        #: Why the capture stopped working, if it did (the trace is then
+        #: written in-process).
+        self.error: str | None = None
+        rec = tracer.recorder
+        self._ring = rec.ring
+        self._objects = rec.interner.objects
+        # Rare records are resolved here, with a resolver of our own.
+        self._resolver = Resolver(rec.start, rec.start_wall, rec.interner.objects,
+                                  tracer._resolver.before)
+        self._seen = -1
+        self._facts = 0
+        self._lock = threading.Lock()
+        forks.hold_across_fork(self)
+        self._process = subprocess.Popen(
+            writer_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+        )
+        self._send(("start", {
+            "path": path, "format": fmt, "meta": tracer.meta,
+            "start": rec.start, "start_wall": rec.start_wall,
+            "before": tracer._resolver.before, "thresholds": tracer.thresholds,
+        }))
+        self._thread = Periodic(self.ship, interval, "reactortrace-capture",
+                                on_error=self._failed)
+        self._thread.start()
+
+    # -- shipping ------------------------------------------------------------
+
+    def _send(self, message: Any) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        stdin = self._process.stdin
+        assert stdin is not None
+        stdin.write(_FRAME.pack(len(data)) + data)
+        stdin.flush()
+
+    def ship(self) -> bool:
+        """Send the records appended since the last shipment (False once failed)."""
+        with self._lock:
+            if self.error is not None or self.closed:
+                return False
+            try:
+                self._ship()
+            except Exception as exc:  # noqa: BLE001 - the caller writes in-process
+                self._fail(exc)
+                return False
+            return True
+
+    def _ship(self) -> None:
+        first, records = self._ring.since(self._seen)
+        if not records:
+            return
+        # Interned before their records were appended: all are known by now.
+        objects = self._objects
+        known = len(objects)
+        facts = {ref: facts_of(objects[ref]) for ref in range(self._facts, known)}
+        resolve = self._resolve_rare
+        for start in range(0, len(records), SHIP_RECORDS):
+            part = records[start:start + SHIP_RECORDS]
+            items = [record if type(record) is bytes else resolve(record, seq)
+                     for seq, record in enumerate(part, first + start)]
+            self._send(("records", first + start, facts, items))
+            facts = {}
+            self._facts = known
+            self._seen = first + start + len(part) - 1
+
+    def _resolve_rare(self, record: tuple[Any, ...], seq: int) -> tuple[Any, ...] | None:
+        for event in self._resolver.resolve((record,), seq):
+            return (event.seq, event.ts, event.dur, event.kind, event.name, event.args)
+        return None
+
+    # -- writing -------------------------------------------------------------
+
+    def write(self, meta: dict[str, Any] | None = None, final: bool = False) -> int:
+        """Have the writer write the trace as of now (JSON: the whole file;
+        JSON Lines, when ``final``: the snapshot and the end line), with
+        ``meta``'s keys added; the number of events written.
+
+        Raises :class:`RuntimeError` if the writer failed (``error`` says why).
+        """
+        tracer = self.tracer
+        with self._lock:
+            if self.error is not None:
+                raise RuntimeError(self.error)
+            try:
+                block = tracer._watchdog.refresh() if tracer._watchdog is not None else None
+                self._ship()
+                ongoing = None
+                if block is not None:
+                    record = block.record(tracer.recorder.clock())
+                    ongoing = self._resolve_rare(record, self._seen + 1)
+                now = tracer.now()
+                view = tracer.pending_deferreds(fresh=True)
+                ring = self._ring
+                self._send(("write", {
+                    "meta": {**tracer.meta, **(meta or {}), "recording": tracer.recording()},
+                    "now": now, "blocked": tracer.blocked(now), "deferreds": view,
+                    "dropped": ring.dropped, "first_held": ring.total - len(ring),
+                    "ongoing": ongoing, "final": final,
+                }))
+                answer = self._answer()
+            except Exception as exc:  # noqa: BLE001
+                self._fail(exc)
+                raise RuntimeError(self.error) from None
+            if answer[0] != "ok":
+                self._fail(RuntimeError(answer[1]))
+                raise RuntimeError(self.error)
+            self.events_written = answer[1]
+            if final:
+                self._end()
+            return self.events_written
+
+    def _answer(self) -> tuple[str, Any]:
+        stdout = self._process.stdout
+        assert stdout is not None
+        head = _read(stdout, _FRAME.size)
+        answer: tuple[str, Any] = pickle.loads(_read(stdout, _FRAME.unpack(head)[0]))
+        return answer
+
+    def close(self) -> None:
+        """Stop shipping and let the writer end (a JSON Lines file not written
+        with ``final`` stays cut short). Idempotent."""
+        with self._lock:
+            self._end()
+
+    def abandon(self) -> None:
+        """In a forked child: the writer is the parent's. Let go of it without
+        a byte to it (a fork waits for a shipment under way to end)."""
+        self.closed = True
+        self._thread.stop()
+        self._close_pipes()
+
+    def _end(self, kill: bool = False) -> None:
+        """Under the lock: stop shipping; the writer ends (at once with ``kill``)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._thread.stop()
+        process = self._process
+        if kill:
+            process.kill()
+        self._close_pipes()
+        try:
+            process.wait(timeout=ANSWER_WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self._process.stdin, self._process.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
+
+    def _fail(self, exc: BaseException) -> None:
+        """Under the lock: the writer is of no more use."""
+        if self.error is None:
+            self.error = f"the trace writer failed: {type(exc).__name__}: {exc}"
+        self._end(kill=True)
+
+    def _failed(self, exc: BaseException) -> None:
+        """The shipping thread raised (not through :meth:`ship`)."""
+        with self._lock:
+            self._fail(exc)
+
+
+def _read(stream: Any, size: int) -> bytes:
+    """``size`` bytes from ``stream``, waiting at most :data:`ANSWER_WAIT` for each part."""
+    data = b""
+    while len(data) < size:
+        ready, _, _ = select.select([stream], [], [], ANSWER_WAIT)
+        if not ready:
+            raise TimeoutError(f"no answer in {ANSWER_WAIT:g} s")
+        part = os.read(stream.fileno(), size - len(data))
+        if not part:
+            raise EOFError("the writer ended")
+        data += part
+    return data

@@ -1,0 +1,230 @@
+"""The writer process of a :class:`~.capture.Capture`: resolve, aggregate, write.
+
+It reads length-prefixed pickled messages from its stdin (only ever from the
+traced program that started it): ``start`` (the file, the format, the trace's
+clock origin), ``records`` (a batch of raw records with the facts of newly
+interned objects), ``write`` (write the trace now; the answer, on stdout, is
+``("ok", events written)`` or ``("error", why)``). At the end of its input
+(the program ended, or was killed) it stops: a JSON Lines file not finished
+then loads as cut short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import signal
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from ..core.encoding import loads
+from ..core.events import Event
+from ..core.gcpause import gc_paused
+from ..core.state import LoopState
+from ..formats.jsonfile import encode_events, write_json_encoded
+from ..formats.jsonl import JsonlWriter
+from . import records as R
+from .capture import _FRAME, Facts
+from .resolve import _UNPACK, Resolver
+
+_NO_FACTS = Facts("?", None, None, False, None, None)
+
+
+class TableResolver(Resolver):
+    """A :class:`Resolver` that knows interned objects by their :class:`Facts`
+    (the objects stay in the program), and takes rare records resolved there."""
+
+    def __init__(self, start: float, start_wall: float, before: str | None) -> None:
+        super().__init__(start, start_wall, [], before)
+        self.facts: dict[int, Facts] = {0: Facts("?", None, None, False, None, None)}
+
+    def _fact(self, ref: int) -> Facts:
+        return self.facts.get(ref, _NO_FACTS)
+
+    def _name(self, ref: int) -> str:
+        return self._fact(ref).name
+
+    def _site(self, code_ref: int, offset: int) -> str | None:
+        if not code_ref:
+            return self.before if offset == R.BEFORE_OFFSET else None
+        key = (code_ref, offset)
+        where = self._sites.get(key)
+        if where is None:
+            code = self._fact(code_ref).code
+            if code is None:
+                return None
+            filename, first_line, lines = code
+            line = lines.get(offset, first_line) if offset >= 0 else first_line
+            where = self._sites[key] = f"{filename}:{line}"
+        return where
+
+    def _class(self, ref: int) -> str | None:
+        return self._fact(ref).cls if ref else None
+
+    def _internal(self, code_ref: int) -> bool:
+        return not code_ref or self._fact(code_ref).internal
+
+    def _object(self, ref: int) -> Any:
+        return self._fact(ref).raw if ref else None
+
+    def _definition(self, ref: int) -> str | None:
+        return self._fact(ref).definition
+
+    def take(self, items: list[Any], first: int) -> Iterator[Event]:
+        """Events of a batch: packed records resolved here, the others as the
+        program resolved them (None: a record that makes no event)."""
+        handlers = self._handlers
+        for seq, item in enumerate(items, first):
+            if type(item) is bytes:
+                record = _UNPACK[item[-1]](item)
+                handler = handlers.get(record[-1])
+                if handler is not None:
+                    event = handler(self, seq, record)
+                    if event is not None:
+                        yield event
+            elif item is not None:
+                event = Event(*item)
+                if event.kind == "conn.open":
+                    self._opened(event.args["conn"], event.name, event.args.get("fd"))
+                elif event.kind == "conn.close":
+                    self._closed(event.args["conn"])
+                yield event
+
+
+class Writer:
+    """The state of one trace being written."""
+
+    def __init__(self, path: str, format: str, meta: dict[str, Any], start: float,
+                 start_wall: float, before: str | None, thresholds: Any) -> None:
+        self.path = path
+        self.format = format
+        self.resolver = TableResolver(start, start_wall, before)
+        self.state = LoopState(thresholds=thresholds)
+        #: JSON: the events so far, encoded a batch at a time into a spool
+        #: file: (first seq, last seq, events, offset, size) of each batch.
+        self.batches: deque[tuple[int, int, int, int, int]] = deque()
+        self.spool = tempfile.TemporaryFile() if format == "json" else None
+        self.held = 0
+        self.stream = JsonlWriter(path, meta) if format == "jsonl" else None
+        self.streamed = 0
+
+    def take(self, first: int, facts: dict[int, Facts], items: list[Any]) -> None:
+        self.resolver.facts.update(facts)
+        events = list(self.resolver.take(items, first))
+        self.state.feed(events)
+        if self.stream is not None:
+            if events:
+                self.stream.write_events(events)
+                self.streamed += len(events)
+        elif events:
+            self._spool(events)
+
+    def _spool(self, events: list[Any]) -> None:
+        spool = self.spool
+        assert spool is not None
+        encoded = encode_events(events)
+        offset = spool.seek(0, os.SEEK_END)
+        spool.write(encoded)
+        self.batches.append((events[0]["seq"] if type(events[0]) is dict else events[0].seq,
+                             events[-1]["seq"] if type(events[-1]) is dict else events[-1].seq,
+                             len(events), offset, len(encoded)))
+        self.held += len(events)
+
+    def _encoded(self) -> Iterator[bytes]:
+        """The spooled batches, in order."""
+        spool = self.spool
+        assert spool is not None
+        for _, _, _, offset, size in list(self.batches):
+            spool.seek(offset)
+            yield spool.read(size)
+
+    def write(self, meta: dict[str, Any], now: int, blocked: Any, deferreds: Any,
+              dropped: int, first_held: int, ongoing: tuple[Any, ...] | None,
+              final: bool) -> int:
+        state = self.state
+        state.dropped = dropped
+        snapshot = state.snapshot(now, blocked)
+        if deferreds is not None:
+            snapshot = dataclasses.replace(snapshot, deferreds=deferreds)
+        if self.stream is not None:
+            if final:
+                self.stream.finish(snapshot, dropped)
+            return self.streamed
+        self._forget_before(first_held)
+        tail: list[bytes] = []
+        if ongoing is not None:
+            event = Event(*ongoing)
+            event.args["ongoing"] = True
+            tail.append(encode_events([event]))
+        write_json_encoded(self.path, meta, _chain(self._encoded(), tail),
+                           lambda: snapshot, dropped)
+        return self.held + len(tail)
+
+    def _forget_before(self, first_held: int) -> None:
+        """Let go of events of records that fell out of the program's ring."""
+        batches = self.batches
+        while batches and batches[0][1] < first_held:
+            self.held -= batches.popleft()[2]
+        if batches and batches[0][0] < first_held:
+            spool = self.spool
+            assert spool is not None
+            _, _, count, offset, size = batches.popleft()
+            self.held -= count
+            spool.seek(offset)
+            events = loads(b"[" + spool.read(size) + b"]")
+            kept = [event for event in events if event["seq"] >= first_held]
+            if kept:  # spooled again at the end, and put back first
+                self._spool(kept)
+                batches.appendleft(batches.pop())
+
+    def end(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+def _chain(*parts: Iterable[bytes]) -> Iterator[bytes]:
+    for part in parts:
+        yield from part
+
+
+def _read(stream: IO[bytes], size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def serve(source: IO[bytes], answers: IO[bytes]) -> None:
+    """Take messages from ``source`` until it ends, answering ``write``s on ``answers``."""
+    writer: Writer | None = None
+    while (head := _read(source, _FRAME.size)) is not None:
+        body = _read(source, _FRAME.unpack(head)[0])
+        if body is None:
+            break
+        kind, *args = pickle.loads(body)
+        if kind == "start":
+            writer = Writer(**args[0])
+        elif kind == "records" and writer is not None:
+            writer.take(*args)
+        elif kind == "write" and writer is not None:
+            try:
+                answer: tuple[str, Any] = ("ok", writer.write(**args[0]))
+            except Exception as exc:  # noqa: BLE001 - the program writes in-process instead
+                answer = ("error", f"{type(exc).__name__}: {exc}")
+            data = pickle.dumps(answer)
+            answers.write(_FRAME.pack(len(data)) + data)
+            answers.flush()
+    if writer is not None:
+        writer.end()
+
+
+def main() -> None:
+    """Run as the writer process (see :func:`.capture.writer_command`)."""
+    # Signals to the program's terminal or group are the program's: this
+    # process ends when the program's side of the pipe closes.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    with gc_paused():
+        serve(sys.stdin.buffer, sys.stdout.buffer)

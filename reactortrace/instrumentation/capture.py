@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import types
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..core import forks
@@ -99,7 +100,8 @@ class Capture:
     """Ships a tracer's records to a writer process that writes ``path`` in
     ``fmt`` (``json`` or ``jsonl``); see the module doc."""
 
-    def __init__(self, tracer: Any, path: str, fmt: str, interval: float = INTERVAL) -> None:
+    def __init__(self, tracer: Any, path: str, fmt: str, interval: float = INTERVAL,
+                 on_error: Callable[[str], None] | None = None) -> None:
         self.tracer = tracer
         self.path = path
         self.format = fmt
@@ -116,25 +118,34 @@ class Capture:
                                   tracer._resolver.before)
         self._seen = -1
         self._facts = 0
+        self._on_error = on_error
+        self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         forks.hold_across_fork(self)
+        self._thread = Periodic(self.ship, interval, "reactortrace-capture",
+                                on_error=self._failed)
+        self._thread.start()
+        # The writer starts at once, beside the program (it takes a moment).
+        threading.Thread(target=self.ship, name="reactortrace-capture-start", daemon=True).start()
+
+    def _start(self) -> None:
+        """Start the writer (from our thread: never inside one of the program's dispatches)."""
+        tracer, rec = self.tracer, self.tracer.recorder
         self._process = subprocess.Popen(
             writer_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
         )
         self._send(("start", {
-            "path": path, "format": fmt, "meta": tracer.meta,
+            "path": self.path, "format": self.format, "meta": tracer.meta,
             "start": rec.start, "start_wall": rec.start_wall,
             "before": tracer._resolver.before, "thresholds": tracer.thresholds,
         }))
-        self._thread = Periodic(self.ship, interval, "reactortrace-capture",
-                                on_error=self._failed)
-        self._thread.start()
 
     # -- shipping ------------------------------------------------------------
 
     def _send(self, message: Any) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        assert self._process is not None
         stdin = self._process.stdin
         assert stdin is not None
         stdin.write(_FRAME.pack(len(data)) + data)
@@ -153,6 +164,8 @@ class Capture:
             return True
 
     def _ship(self) -> None:
+        if self._process is None:
+            self._start()
         first, records = self._ring.since(self._seen)
         if not records:
             return
@@ -217,6 +230,7 @@ class Capture:
             return self.events_written
 
     def _answer(self) -> tuple[str, Any]:
+        assert self._process is not None
         stdout = self._process.stdout
         assert stdout is not None
         head = _read(stdout, _FRAME.size)
@@ -243,6 +257,8 @@ class Capture:
         self.closed = True
         self._thread.stop()
         process = self._process
+        if process is None:
+            return
         if kill:
             process.kill()
         self._close_pipes()
@@ -253,6 +269,8 @@ class Capture:
             process.wait()
 
     def _close_pipes(self) -> None:
+        if self._process is None:
+            return
         for pipe in (self._process.stdin, self._process.stdout):
             try:
                 if pipe is not None:
@@ -264,6 +282,8 @@ class Capture:
         """Under the lock: the writer is of no more use."""
         if self.error is None:
             self.error = f"the trace writer failed: {type(exc).__name__}: {exc}"
+            if self._on_error is not None:
+                self._on_error(self.error)
         self._end(kill=True)
 
     def _failed(self, exc: BaseException) -> None:

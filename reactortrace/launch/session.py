@@ -134,17 +134,19 @@ class Session:
     def _capture(self, tracer: Any, path: str) -> None:
         """JSON and JSON Lines are written by a writer process fed raw records
         as the program runs; JSON Lines in-process if that cannot start."""
-        from ..formats import format_for
         from ..instrumentation.capture import Capture
 
-        fmt = format_for(path, self.config.get("format"))
+        fmt = self.config.get("format")  # `run` names it, from the extension if need be
         if fmt not in ("json", "jsonl"):
             return
-        try:
-            self.capture = Capture(tracer, path, fmt)
-        except Exception:  # noqa: BLE001 - written in-process instead
-            if fmt == "jsonl":
-                self._stream(tracer, path)
+
+        def failed(_: str) -> None:  # on the capture's thread
+            with self._carry_lock:
+                if fmt == "jsonl" and self.capture is capture and not self._ended:
+                    self._stream(tracer, path)
+
+        capture = Capture(tracer, path, fmt, on_error=failed)
+        self.capture = capture
 
     def _stream(self, tracer: Any, path: str) -> None:
         """Write the JSON Lines trace as the program runs, from the start."""
@@ -328,9 +330,7 @@ class Session:
             if on_signal is None:
                 self._end_stream(tracer, path)
             return  # the stream is on disk already, as it goes
-        from ..formats import format_for
-
-        streaming = format_for(path, self.config.get("format")) == "jsonl"
+        streaming = self.config.get("format") == "jsonl"
         if streaming and on_signal is not None and self.capture is not None:
             return  # the writer process has the stream on disk as it goes
         with self._lock:

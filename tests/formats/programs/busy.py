@@ -1,12 +1,19 @@
 """A small Twisted program with every kind of dispatch, traced and exported.
 
-    python busy.py REACTOR OUT
+    python busy.py REACTOR OUT [--compare]
 
 REACTOR is epoll, poll, select or asyncio. The program serves TCP echo,
 talks to itself (reads with a Deferred fired inside them, replies scheduled
 with callLater from inside the read), ticks a LoopingCall, cancels a timer,
 runs two jobs in the thread pool and one callFromThread from a plain thread,
 then stops and exports the trace as OUT.json and OUT.chrome.json.
+
+With ``--compare`` (Deferreds tracked too) the same recording is also
+written every other way, to be compared: by writer processes fed as it runs
+(OUT.capture.json, OUT.capture.jsonl), and from one list of events
+(``write(tracer.trace())``: OUT.whole.json); batches and chunks are made tiny
+so that their edges fall everywhere, and the clock stops after the run so
+that every snapshot is taken at the same moment.
 """
 
 import importlib
@@ -27,7 +34,16 @@ from twisted.internet import defer, endpoints, protocol, reactor, task, threads 
 
 import reactortrace  # noqa: E402
 
-tracer = reactortrace.instrument(reactor)
+compare = "--compare" in sys.argv
+tracer = reactortrace.instrument(reactor, track_deferreds=compare, deferred_view=False)
+if compare:
+    from reactortrace.instrumentation import capture
+    from reactortrace.instrumentation import tracer as tracer_module
+
+    capture.SHIP_RECORDS = 7
+    tracer_module.EXPORT_CHUNK = 5
+    captures = [capture.Capture(tracer, f"{sys.argv[2]}.capture.{fmt}", fmt, interval=0.005)
+                for fmt in ("json", "jsonl")]
 
 
 def on_echo(data):
@@ -101,6 +117,14 @@ def main():
 
 reactor.callWhenRunning(main)
 reactor.run()
+if compare:
+    from reactortrace.formats import write
+
+    stopped = tracer.recorder.clock()
+    tracer.recorder.clock = lambda: stopped
+    for each in captures:
+        each.write(final=True)
+    write(tracer.trace(), sys.argv[2] + ".whole.json")
 tracer.export(sys.argv[2] + ".json")
 tracer.export(sys.argv[2] + ".chrome.json")
 tracer.close()

@@ -1,0 +1,91 @@
+"""Every way of writing a live recording writes the same trace, field by field.
+
+``busy.py --compare`` records one run (every kind of dispatch, Deferreds
+tracked) and writes it four ways: by writer processes fed raw records as it
+runs (JSON and JSON Lines), streamed chunk by chunk into the file by
+``Tracer.export``, and from one list of resolved events
+(``write(tracer.trace())``, the way every trace used to be written). The
+files are compared as raw JSON: every event, every field, the snapshot, the
+meta and the drop count.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import reactortrace
+
+from ..reactors import REACTORS
+from .conftest import TIMEOUT, run_program
+
+
+def document(path: Path) -> dict[str, Any]:
+    """A trace file as raw JSON: a JSON Lines trace as the JSON document it stands for."""
+    if path.suffix != ".jsonl":
+        parsed: dict[str, Any] = orjson.loads(path.read_bytes())
+        return parsed
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    head, *events, snapshot, end = records
+    assert (head["type"], snapshot["type"], end["type"]) == ("meta", "snapshot", "end")
+    assert all(event.pop("type") == "event" for event in events)
+    return {"format": head["format"], "version": head["version"], "meta": head["meta"],
+            "dropped": end["dropped"], "events": events, "snapshot": snapshot["snapshot"]}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{reactor: {way: document}}`` for busy.py --compare on every reactor family."""
+    workdir = tmp_path_factory.mktemp("equivalence")
+    started = {r: run_program("busy.py", r, str(workdir / r), "--compare") for r in REACTORS}
+    found = {}
+    for reactor, process in started.items():
+        try:
+            _, stderr = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        assert process.returncode == 0, f"busy.py on {reactor}:\n{stderr[-3000:]}"
+        prefix = workdir / reactor
+        found[reactor] = {way: document(Path(f"{prefix}.{way}"))
+                          for way in ("whole.json", "json", "capture.json", "capture.jsonl")}
+    return found
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+@pytest.mark.parametrize("way", ["json", "capture.json", "capture.jsonl"])
+def test_every_way_writes_the_trace_one_list_of_events_gives(
+    written: dict[str, dict[str, dict[str, Any]]], reactor: str, way: str
+) -> None:
+    whole, other = written[reactor]["whole.json"], written[reactor][way]
+    kinds = {event["kind"] for event in whole["events"]}
+    # The run made every kind of record there is to resolve, rare and packed.
+    assert {"timer", "timer.schedule", "timer.cancel", "io.read", "io.write", "conn.open",
+            "conn.close", "thread", "deferred", "deferred.new", "deferred.fired",
+            "iteration", "system"} <= kinds
+    assert len(other["events"]) == len(whole["events"]) > 100
+    for old, new in zip(whole["events"], other["events"]):
+        assert new == old
+    assert other["snapshot"] == whole["snapshot"]
+    assert other["snapshot"]["connections"] or other["snapshot"]["callables"]
+    meta = dict(whole["meta"])
+    if way.endswith(".jsonl"):  # its meta line went out as the stream began
+        del meta["recording"]
+    assert (other["meta"], other["dropped"]) == (meta, whole["dropped"])
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_what_the_writer_process_wrote_loads_as_the_tracer_exported_it(
+    written: dict[str, dict[str, dict[str, Any]]], reactor: str, tmp_path: Path
+) -> None:
+    for way in ("json", "capture.json"):
+        path = tmp_path / f"{way}.json"
+        path.write_bytes(orjson.dumps(written[reactor][way]))
+    exported, captured = (reactortrace.load(str(tmp_path / f"{way}.json"))
+                          for way in ("json", "capture.json"))
+    assert captured.events == exported.events
+    assert captured.snapshot == exported.snapshot

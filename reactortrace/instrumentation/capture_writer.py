@@ -45,8 +45,15 @@ class TableResolver(Resolver):
     def _fact(self, ref: int) -> Facts:
         return self.facts.get(ref, _NO_FACTS)
 
+    def learn(self, facts: dict[int, Facts]) -> None:
+        """The facts of objects interned since the last batch."""
+        self.facts.update(facts)
+        for ref, known in facts.items():
+            self._names[ref] = known.name
+
     def _name(self, ref: int) -> str:
-        return self._fact(ref).name
+        name = self._names.get(ref)
+        return name if name is not None else self._fact(ref).name
 
     def _site(self, code_ref: int, offset: int) -> str | None:
         if not code_ref:
@@ -78,14 +85,13 @@ class TableResolver(Resolver):
         """Events of a batch: packed records resolved here, the others as the
         program resolved them (None: a record that makes no event)."""
         handlers = self._handlers
+        unpackers = _UNPACK
         for seq, item in enumerate(items, first):
             if type(item) is bytes:
-                record = _UNPACK[item[-1]](item)
-                handler = handlers.get(record[-1])
-                if handler is not None:
-                    event = handler(self, seq, record)
-                    if event is not None:
-                        yield event
+                code = item[-1]
+                event = handlers[code](self, seq, unpackers[code](item))
+                if event is not None:
+                    yield event
             elif item is not None:
                 event = Event(*item)
                 if event.kind == "conn.open":
@@ -113,7 +119,7 @@ class Writer:
         self.streamed = 0
 
     def take(self, first: int, facts: dict[int, Facts], items: list[Any]) -> None:
-        self.resolver.facts.update(facts)
+        self.resolver.learn(facts)
         events = list(self.resolver.take(items, first))
         self.state.feed(events)
         if self.stream is not None:

@@ -177,13 +177,14 @@ class Resolver:
         if record == R.NO_SCHEDULE:
             return None
         t, delay, queued, key_ref, code_ref, offset, origin, _ = R.SCHEDULE_FMT.unpack(record)
-        tid = self.ns(t)
+        tid = int((t - self.start) * 1e9)
         return tid, self._name(key_ref), self._site(code_ref, offset), int(delay * 1e9), origin, queued, t
 
     def _timer(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, now, due_wall, error, scheduled_as, _ = r
-        ts = self.ns(t0)
-        dur = self.ns(t1) - ts
+        start = self.start
+        ts = int((t0 - start) * 1e9)
+        dur = int((t1 - start) * 1e9) - ts
         info = self._scheduled(scheduled_as) or (ts, "?", None, 0, R.ORIGIN_TIMER, 0, t0)
         tid, name, where, delay, origin, queued, _t = info
         if origin == R.ORIGIN_THREAD:
@@ -199,7 +200,7 @@ class Resolver:
             "delay": delay,
             "late": max(0, int((now - due_wall) * 1e9)),
             "looping": origin == R.ORIGIN_LOOPING,
-            "error": self._class(error),
+            "error": self._class(error) if error else None,
         })
 
     def _schedule(self, seq: int, r: tuple[Any, ...]) -> Event | None:
@@ -207,7 +208,7 @@ class Resolver:
         if origin == R.ORIGIN_THREAD:
             return None
         delay_ns = int(delay * 1e9)
-        ts = self.ns(t)
+        ts = int((t - self.start) * 1e9)
         args = {
             "timer": ts,
             "site": self._site(code_ref, offset),
@@ -243,12 +244,14 @@ class Resolver:
     def _io(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, nbytes, buffered, conn, code = r
         name, fd = self.conns.get(conn) or self.closed.get(conn, _UNKNOWN)
-        ts = self.ns(t0)
+        start = self.start
+        ts = int((t0 - start) * 1e9)
+        dur = int((t1 - start) * 1e9) - ts
         if code == R.READ:
-            return Event(seq, ts, self.ns(t1) - ts, E.IO_READ, name, {
+            return Event(seq, ts, dur, E.IO_READ, name, {
                 "conn": conn or None, "fd": fd, "bytes": nbytes, "error": None,
             })
-        return Event(seq, ts, self.ns(t1) - ts, E.IO_WRITE, name, {
+        return Event(seq, ts, dur, E.IO_WRITE, name, {
             "conn": conn or None, "fd": fd, "bytes": nbytes, "buffered": buffered, "error": None,
         })
 
@@ -349,12 +352,12 @@ class Resolver:
 
     def _iteration(self, seq: int, r: tuple[Any, ...]) -> Event:
         wait_start, wait_end, _ = r
-        end = self.ns(wait_end)
-        start = self.last_wait_end or self.ns(wait_start)
+        origin = self.start
+        end = int((wait_end - origin) * 1e9)
+        waited = int((wait_start - origin) * 1e9)
+        start = self.last_wait_end or waited
         self.last_wait_end = end
-        return Event(seq, start, end - start, E.ITERATION, "iteration", {
-            "wait": end - self.ns(wait_start),
-        })
+        return Event(seq, start, end - start, E.ITERATION, "iteration", {"wait": end - waited})
 
     _handlers = {
         R.TIMER: _timer,

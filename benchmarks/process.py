@@ -4,8 +4,11 @@
 Each pair of runs alternates (untraced, traced to json, traced to jsonl) so
 that drift in the machine's load hits every side. For each program the report
 gives the median wall time untraced, the median of the pairwise ratios
-traced/untraced with their spread, the peak RSS of each side (from
-``wait4``), and what the traced side adds per event recorded.
+traced/untraced with their spread, the same ratios of CPU time (user + system
+of the whole process tree, reactortrace's writer process included: steadier
+than wall time on a loaded machine, and what a second core cannot hide), the
+peak RSS of each side (from ``wait4``: the largest process of the tree), and
+what the traced side adds per event recorded.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ SIDES = (None, "json", "jsonl")
 class Run:
     seconds: float
     rss_kb: int
+    cpu: float = 0.0
     events: int | None = None
 
 
@@ -54,12 +58,13 @@ class ProcessRow:
     runs: dict[str | None, list[Run]] = field(default_factory=lambda: {s: [] for s in SIDES})
     error: str | None = None
 
-    def ratios(self, side: str) -> list[float]:
+    def ratios(self, side: str, measure: str = "seconds") -> list[float]:
         pairs = zip(self.runs[None], self.runs[side])
-        return [t.seconds / u.seconds for u, t in pairs if u.seconds > 0]
+        return [getattr(t, measure) / getattr(u, measure) for u, t in pairs
+                if getattr(u, measure) > 0]
 
-    def ratio(self, side: str) -> float | None:
-        ratios = self.ratios(side)
+    def ratio(self, side: str, measure: str = "seconds") -> float | None:
+        ratios = self.ratios(side, measure)
         return statistics.median(ratios) if ratios else None
 
     def rss(self, side: str | None) -> float | None:
@@ -95,7 +100,7 @@ def run_once(argv: list[str], env: dict[str, str]) -> Run:
     process.stderr.close()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: exit {process.returncode}: {error[-400:]}")
-    return Run(seconds, usage.ru_maxrss)
+    return Run(seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 def count_events(path: str) -> int:
@@ -132,7 +137,7 @@ def fmt(value: float | None, pattern: str) -> str:
 def report_processes(rows: list[ProcessRow]) -> None:
     """The whole-process table."""
     header = ("program", "untraced s", "json", "spread", "jsonl", "spread", "target",
-              "RSS MB (none/json/jsonl)", "B/event json", "result")
+              "CPU json", "CPU jsonl", "RSS MB (none/json/jsonl)", "B/event json", "result")
     table = [header]
     for row in rows:
         json_ratio = row.ratio("json")
@@ -151,6 +156,8 @@ def report_processes(rows: list[ProcessRow]) -> None:
             fmt(row.ratio("jsonl"), ".2f") + "x",
             spreads["jsonl"],
             f"<= {row.program.target:g}x",
+            fmt(row.ratio("json", "cpu"), ".2f") + "x",
+            fmt(row.ratio("jsonl", "cpu"), ".2f") + "x",
             "/".join(fmt(row.rss(side), ".0f") for side in SIDES),
             fmt(row.bytes_per_event("json"), ".0f"),
             verdict,

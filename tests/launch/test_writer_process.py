@@ -1,0 +1,96 @@
+"""``run -o``: the writer process writes the trace, and the program's ring
+stands behind it (a writer that cannot start, or dies, changes nothing for the
+user), and a JSON Lines stream it writes survives SIGKILL of the program."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import reactortrace
+
+from ..live.fakes import wait_until
+
+TIMEOUT = 60
+
+TICKS = """
+import os, sys
+from twisted.internet import reactor, task
+{setup}
+ticks = []
+
+def tick():
+    ticks.append(1)
+    if len(ticks) == 200:
+        open(sys.argv[1], "w").write(str(os.getpid()))
+    if len(ticks) == {stop_after}:
+        reactor.stop()
+
+task.LoopingCall(tick).start(0.001)
+reactor.run()
+"""
+
+#: Makes the writer process fail at once (its command exits), in the program.
+BROKEN_WRITER = """
+from reactortrace.instrumentation import capture
+capture.writer_command = lambda: [sys.executable, "-c", "raise SystemExit(3)"]
+"""
+
+
+def run(tmp_path: Path, out: Path, stop_after: int, setup: str = "") -> subprocess.Popen[str]:
+    program = tmp_path / "ticks.py"
+    program.write_text(TICKS.format(setup=textwrap.dedent(setup), stop_after=stop_after))
+    return subprocess.Popen(
+        [sys.executable, "-m", "reactortrace", "run", "--no-tui", "-o", str(out),
+         str(program), str(tmp_path / "pid")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def ticks_in(trace: reactortrace.Trace) -> int:
+    """Ticks run by a timer (the first is run by ``start`` itself)."""
+    return sum(1 for event in trace.by_kind("timer") if event.name.endswith("tick"))
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+@pytest.mark.parametrize("writer", ["working", "broken"])
+def test_the_trace_is_written_whole_whether_or_not_the_writer_works(
+    tmp_path: Path, fmt: str, writer: str
+) -> None:
+    out = tmp_path / f"trace.{fmt}"
+    process = run(tmp_path, out, 400, BROKEN_WRITER if writer == "broken" else "")
+    _, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, err
+    trace = reactortrace.load(str(out))
+    assert trace.complete and trace.snapshot is not None
+    assert ticks_in(trace) == 399
+    assert trace.snapshot.loop.events == len(trace.events)
+    assert f"wrote {out} ({len(trace.events)} events)" in err
+    assert "Traceback" not in err
+
+
+def test_a_stream_written_by_the_writer_survives_sigkill_of_the_program(tmp_path: Path) -> None:
+    out = tmp_path / "trace.jsonl"
+    process = run(tmp_path, out, 10**9)
+    try:
+        pid_file = tmp_path / "pid"
+        wait_until(lambda: pid_file.exists() and pid_file.read_text() != "", TIMEOUT)
+        # The stream keeps up: the 200th tick is on disk within the interval.
+        wait_until(lambda: out.exists() and out.read_bytes().count(b'"kind":"timer"') >= 200,
+                   TIMEOUT)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    trace = reactortrace.load(str(out))
+    assert not trace.complete
+    assert ticks_in(trace) >= 200
+    assert [event.seq for event in trace.events] == sorted({e.seq for e in trace.events})

@@ -67,14 +67,14 @@ def write_parts(
     # Millions of short-lived objects would otherwise set off collections
     # that rescan them all, for nothing: they hold no cycles.
     with gc_paused():
-        if fmt == "json":
-            from .jsonfile import write_json_parts
+        from .jsonfile import Parts, write_json_parts
 
-            return write_json_parts(target, meta, events, snapshot, dropped)
+        if fmt == "json":
+            return write_json_parts(target, Parts(meta, events, snapshot, dropped))
         if fmt == "jsonl":
             from .jsonl import write_jsonl_parts
 
-            return write_jsonl_parts(target, meta, events, snapshot, dropped)
+            return write_jsonl_parts(target, Parts(meta, events, snapshot, dropped))
         from .chrome import write_chrome
 
         trace = Trace(meta=meta, events=list(events), dropped=dropped)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import suppress
 from typing import IO, Any
 
@@ -13,7 +13,7 @@ from ..core.snapshot import Snapshot
 from ..core.trace import Trace
 from ..errors import TraceFileError
 from .files import cannot_encode, cannot_write, open_stream, replacing
-from .jsonfile import chunks, plain
+from .jsonfile import Parts, chunks, plain
 from .spec import FORMAT, VERSION
 
 _EVENT_LINE = b'{"type":"event",'
@@ -21,25 +21,19 @@ _EVENT_LINE = b'{"type":"event",'
 
 def write_jsonl(trace: Trace, path: str | os.PathLike[str]) -> None:
     """Write a whole JSON Lines trace at once (replacing ``path`` when done)."""
-    write_jsonl_parts(path, trace.meta, trace.events, lambda: trace.snapshot, trace.dropped)
+    write_jsonl_parts(path, Parts.of(trace))
 
 
-def write_jsonl_parts(
-    path: str | os.PathLike[str],
-    meta: dict[str, Any],
-    events: Iterable[Event | dict[str, Any]],
-    snapshot: Callable[[], Snapshot | dict[str, Any] | None],
-    dropped: int,
-) -> int:
+def write_jsonl_parts(path: str | os.PathLike[str], parts: Parts) -> int:
     """:func:`~.jsonfile.write_json_parts` for JSON Lines."""
     target = os.fspath(path)
     written = 0
     with replacing(target) as out:
-        writer = JsonlWriter(out, meta, name=target)
-        for chunk in chunks(events):
+        writer = JsonlWriter(out, parts.meta, name=target)
+        for chunk in chunks(parts.events):
             writer.write_events(chunk)
             written += len(chunk)
-        writer.finish(snapshot(), dropped)
+        writer.finish(parts.snapshot(), parts.dropped)
     return written
 
 

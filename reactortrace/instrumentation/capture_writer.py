@@ -25,9 +25,8 @@ from ..core.encoding import loads
 from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.state import LoopState
-from ..formats.jsonfile import encode_events, write_json_encoded
+from ..formats.jsonfile import Parts, encode_events, write_json_encoded
 from ..formats.jsonl import JsonlWriter
-from . import records as R
 from .capture import _FRAME, Facts
 from .resolve import _UNPACK, Resolver
 
@@ -55,19 +54,13 @@ class TableResolver(Resolver):
         name = self._names.get(ref)
         return name if name is not None else self._fact(ref).name
 
-    def _site(self, code_ref: int, offset: int) -> str | None:
-        if not code_ref:
-            return self.before if offset == R.BEFORE_OFFSET else None
-        key = (code_ref, offset)
-        where = self._sites.get(key)
-        if where is None:
-            code = self._fact(code_ref).code
-            if code is None:
-                return None
-            filename, first_line, lines = code
-            line = lines.get(offset, first_line) if offset >= 0 else first_line
-            where = self._sites[key] = f"{filename}:{line}"
-        return where
+    def _where(self, code_ref: int, offset: int) -> str | None:
+        code = self._fact(code_ref).code
+        if code is None:
+            return None
+        filename, first_line, lines = code
+        line = lines.get(offset, first_line) if offset >= 0 else first_line
+        return f"{filename}:{line}"
 
     def _class(self, ref: int) -> str | None:
         return self._fact(ref).cls if ref else None
@@ -166,8 +159,8 @@ class Writer:
             event = Event(*ongoing)
             event.args["ongoing"] = True
             tail.append(encode_events([event]))
-        write_json_encoded(self.path, meta, _chain(self._encoded(), tail),
-                           lambda: snapshot, dropped)
+        write_json_encoded(self.path, Parts(meta, _chain(self._encoded(), tail),
+                                            lambda: snapshot, dropped))
         return self.held + len(tail)
 
     def _forget_before(self, first_held: int) -> None:

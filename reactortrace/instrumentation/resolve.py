@@ -123,8 +123,11 @@ class Resolver:
         key = (code_ref, offset)
         where = self._sites.get(key)
         if where is None:
-            where = self._sites[key] = site(self.objects[code_ref], offset)
+            where = self._sites[key] = self._where(code_ref, offset)
         return where
+
+    def _where(self, code_ref: int, offset: int) -> str | None:
+        return site(self.objects[code_ref], offset)
 
     def _class(self, ref: int) -> str | None:
         return class_name(self.objects[ref]) if ref else None

@@ -44,12 +44,9 @@ def run_program(name: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.fixture(scope="session")
-def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recorded]:
-    """``busy.py`` run on every reactor family at once."""
-    workdir = tmp_path_factory.mktemp("busy")
-    started = {r: run_program("busy.py", r, str(workdir / r)) for r in REACTORS}
-    found: dict[str, Recorded] = {}
+def run_busy(workdir: Path, *flags: str) -> dict[str, Path]:
+    """``busy.py`` run on every reactor family at once: ``{reactor: its OUT prefix}``."""
+    started = {r: run_program("busy.py", r, str(workdir / r), *flags) for r in REACTORS}
     for reactor, process in started.items():
         try:
             _, stderr = process.communicate(timeout=TIMEOUT)
@@ -57,7 +54,14 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recorded]:
             process.kill()
             _, stderr = process.communicate()
         assert process.returncode == 0, f"busy.py on {reactor}:\n{stderr[-3000:]}"
-        prefix = workdir / reactor
+    return {reactor: workdir / reactor for reactor in started}
+
+
+@pytest.fixture(scope="session")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recorded]:
+    """``busy.py`` run on every reactor family at once."""
+    found: dict[str, Recorded] = {}
+    for reactor, prefix in run_busy(tmp_path_factory.mktemp("busy")).items():
         json_path = Path(f"{prefix}.json")
         chrome_path = Path(f"{prefix}.chrome.json")
         found[reactor] = Recorded(

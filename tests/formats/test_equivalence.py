@@ -11,7 +11,6 @@ meta and the drop count.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 import reactortrace
 
 from ..reactors import REACTORS
-from .conftest import TIMEOUT, run_program
+from .conftest import run_busy
 
 
 def document(path: Path) -> dict[str, Any]:
@@ -40,20 +39,10 @@ def document(path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, Any]]]:
     """``{reactor: {way: document}}`` for busy.py --compare on every reactor family."""
-    workdir = tmp_path_factory.mktemp("equivalence")
-    started = {r: run_program("busy.py", r, str(workdir / r), "--compare") for r in REACTORS}
-    found = {}
-    for reactor, process in started.items():
-        try:
-            _, stderr = process.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, stderr = process.communicate()
-        assert process.returncode == 0, f"busy.py on {reactor}:\n{stderr[-3000:]}"
-        prefix = workdir / reactor
-        found[reactor] = {way: document(Path(f"{prefix}.{way}"))
-                          for way in ("whole.json", "json", "capture.json", "capture.jsonl")}
-    return found
+    prefixes = run_busy(tmp_path_factory.mktemp("equivalence"), "--compare")
+    return {reactor: {way: document(Path(f"{prefix}.{way}"))
+                      for way in ("whole.json", "json", "capture.json", "capture.jsonl")}
+            for reactor, prefix in prefixes.items()}
 
 
 @pytest.mark.parametrize("reactor", REACTORS)

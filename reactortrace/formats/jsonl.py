@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import IO, Any
 
-from ..core.encoding import EncodeError, dumps
+from ..core.encoding import EncodeError, dumps, encode
 from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..core.trace import Trace
 from ..errors import TraceFileError
 from .files import cannot_encode, cannot_write, open_stream, replacing
-from .jsonfile import Parts, chunks, plain
+from .jsonfile import Parts, chunks
 from .spec import FORMAT, VERSION
 
 _EVENT_LINE = b'{"type":"event",'
@@ -62,7 +62,7 @@ class JsonlWriter:
 
     def write_events(self, events: Iterable[dict[str, Any] | Event]) -> None:
         """Append one line per event and flush."""
-        self._write(plain(events), prefix=_EVENT_LINE)
+        self._write(events, prefix=_EVENT_LINE, dump=encode)
 
     def finish(self, snapshot: dict[str, Any] | Snapshot | None, dropped: int) -> None:
         """Write the final snapshot and the end line, then close."""
@@ -101,12 +101,13 @@ class JsonlWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _write(self, records: Iterable[Any], prefix: bytes = b"{") -> None:
+    def _write(self, records: Iterable[Any], prefix: bytes = b"{",
+               dump: Callable[[Any], bytes] = dumps) -> None:
         """One line per record, ``prefix`` in place of its opening brace."""
         if self.closed:
             raise TraceFileError(f"{self.path}: the trace is already finished")
         try:
-            lines = [prefix + dumps(record)[1:] for record in records]
+            lines = [prefix + dump(record)[1:] for record in records]
         except EncodeError as exc:
             raise TraceFileError(cannot_encode(self.path, exc)) from None
         if not lines:

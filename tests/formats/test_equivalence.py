@@ -18,9 +18,12 @@ import orjson
 import pytest
 
 import reactortrace
+from reactortrace.core.encoding import dumps
+from reactortrace.core.events import Event
+from reactortrace.formats.jsonfile import encode_events
 
 from ..reactors import REACTORS
-from .conftest import run_busy
+from .conftest import Recorded, run_busy
 
 
 def document(path: Path) -> dict[str, Any]:
@@ -78,3 +81,12 @@ def test_what_the_writer_process_wrote_loads_as_the_tracer_exported_it(
                           for way in ("json", "capture.json"))
     assert captured.events == exported.events
     assert captured.snapshot == exported.snapshot
+
+
+def test_events_encode_to_the_bytes_their_dicts_would(recorded: Recorded) -> None:
+    odd = Event(1, 2, 3, "warning", "n\u00e9\x01\u2028", {
+        "message": 'tab\t"q"\\ \ud7ff', "subject": 3.5, "where": 1e-7, "code": [1, (2, 3)],
+        "big": 10**17, "none": None, "yes": True, "path": Path("/x"),
+    })
+    events = [*recorded.trace.events, odd]
+    assert encode_events(events) == dumps([event.to_dict() for event in events])[1:-1]

@@ -65,7 +65,7 @@ class TableResolver(Resolver):
     def _class(self, ref: int) -> str | None:
         return self._fact(ref).cls if ref else None
 
-    def _internal(self, code_ref: int) -> bool:
+    def _is_internal(self, code_ref: int) -> bool:
         return not code_ref or self._fact(code_ref).internal
 
     def _object(self, ref: int) -> Any:

@@ -88,6 +88,7 @@ class Resolver:
         self._names: dict[int, str] = {}
         self._sites: dict[tuple[int, int], str | None] = {}
         self._defined: dict[int, str | None] = {}
+        self._internals: dict[int, bool] = {}
         # A timer's id is the time of its schedule record (or of its firing,
         # if the schedule was not seen), in ns since the start: unique, and
         # the same whichever resolver reads the records.
@@ -101,6 +102,7 @@ class Resolver:
         other._names = self._names
         other._sites = self._sites
         other._defined = self._defined
+        other._internals = self._internals
         return other
 
     def ns(self, t: float) -> int:
@@ -133,7 +135,13 @@ class Resolver:
         return class_name(self.objects[ref]) if ref else None
 
     def _internal(self, code_ref: int) -> bool:
-        """Whether no user code is at ``code_ref`` (none at all, or Twisted's)."""
+        """Whether no user code is at ``code_ref`` (none at all, or Twisted's; cached)."""
+        internal = self._internals.get(code_ref)
+        if internal is None:
+            internal = self._internals[code_ref] = self._is_internal(code_ref)
+        return internal
+
+    def _is_internal(self, code_ref: int) -> bool:
         return not code_ref or internal_code(self.objects[code_ref])
 
     def _object(self, ref: int) -> Any:
@@ -293,10 +301,11 @@ class Resolver:
 
     def _deferred(self, seq: int, r: tuple[Any, ...]) -> Event:
         t0, t1, key_ref, failed, line, errback, _ = r
-        ts = self.ns(t0)
-        return Event(seq, ts, self.ns(t1) - ts, E.DEFERRED, self._name(key_ref), {
+        start = self.start
+        ts = int((t0 - start) * 1e9)
+        return Event(seq, ts, int((t1 - start) * 1e9) - ts, E.DEFERRED, self._name(key_ref), {
             "outcome": "failure" if failed else "success",
-            "failure": self._class(failed),
+            "failure": self._class(failed) if failed else None,
             "errback": bool(errback),
             "site": self._definition(key_ref),
             "line": line if line >= 0 else None,

@@ -11,20 +11,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.events import Event
 from ..core.gcpause import gc_paused
-from ..core.snapshot import Snapshot
-from ..core.trace import Trace
 from ..errors import UsageError
-from .reader import load
+
+if TYPE_CHECKING:
+    from ..core.events import Event
+    from ..core.snapshot import Snapshot
+    from ..core.trace import Trace
+    from .reader import load
 
 FORMATS = ("json", "jsonl", "chrome")
 #: The file name ending each format is recognized by (and written with).
 EXTENSIONS = {"json": ".json", "jsonl": ".jsonl", "chrome": ".chrome.json"}
 
 __all__ = ["EXTENSIONS", "FORMATS", "format_for", "load", "write", "write_parts"]
+
+
+def __getattr__(name: str) -> Any:
+    """``load`` is imported when first asked for: ``reactortrace run`` (which
+    only needs the format names) starts without the reader and its types."""
+    if name == "load":
+        from .reader import load
+
+        return load
+    raise AttributeError(name)
 
 
 def format_for(path: str, format: str | None = None) -> str:
@@ -75,6 +87,7 @@ def write_parts(
             from .jsonl import write_jsonl_parts
 
             return write_jsonl_parts(target, Parts(meta, events, snapshot, dropped))
+        from ..core.trace import Trace
         from .chrome import write_chrome
 
         trace = Trace(meta=meta, events=list(events), dropped=dropped)

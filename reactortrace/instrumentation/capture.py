@@ -33,7 +33,6 @@ from ..core import forks
 from ..core.names import class_name, definition_site, key_name
 from ..core.periodic import Periodic
 from .resolve import Resolver
-from .sites import internal_code
 
 #: Seconds between two shipments (a SIGKILL loses at most about this much).
 INTERVAL = 0.2
@@ -59,6 +58,8 @@ class Facts(NamedTuple):
 
 def facts_of(obj: Any) -> Facts:
     """The :class:`Facts` of an interned object."""
+    from .sites import internal_code
+
     code = None
     internal = False
     if isinstance(obj, types.CodeType):
@@ -82,18 +83,19 @@ def writer_command() -> list[str]:
     where this process found them (the program's own path may not have them)."""
     import msgspec
     import orjson
-    import twisted
 
     import reactortrace
 
     roots = []
-    for module in (reactortrace, orjson, msgspec, twisted):
+    for module in (reactortrace, orjson, msgspec):
         root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
         if root not in roots:
             roots.append(root)
     program = (f"import sys; sys.path[:0] = {roots!r}; "
                "from reactortrace.instrumentation.capture_writer import main; main()")
-    return [sys.executable, "-c", program]
+    # Isolated (-I) and without site (-S): nothing of the program's
+    # environment or site-packages comes in, and it starts sooner.
+    return [sys.executable, "-I", "-S", "-c", program]
 
 
 class Capture:

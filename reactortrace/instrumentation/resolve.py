@@ -9,7 +9,6 @@ from ..core import events as E
 from ..core.events import Event
 from ..core.names import class_name, definition_site, key_name, site
 from . import records as R
-from .sites import internal_code
 
 # Transport classes by "module.Class" -> the connection type shown to users.
 _TYPES = {
@@ -142,6 +141,9 @@ class Resolver:
         return internal
 
     def _is_internal(self, code_ref: int) -> bool:
+        # Imported here: the writer process knows it from Facts, without Twisted.
+        from .sites import internal_code
+
         return not code_ref or internal_code(self.objects[code_ref])
 
     def _object(self, ref: int) -> Any:

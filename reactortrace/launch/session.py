@@ -49,6 +49,10 @@ STOP_GRACE = 1.0
 BLOCKED_WRITE_WAIT = 2.5
 #: ...and when the signal's default action will end the process right after.
 ENDING_WRITE_WAIT = 10.0
+#: A ring holding at most this many records is written in the program, at
+#: once (in tens of milliseconds), rather than by the writer process, which
+#: may still be starting: a small trace written on a stop signal does not wait.
+IN_PROCESS_UP_TO = 20_000
 #: Seconds between two looks, in a child forked from a running reactor, at
 #: whether it goes on with that reactor.
 FORK_WATCH_INTERVAL = 0.1
@@ -357,6 +361,12 @@ class Session:
         holds everything still: the caller writes in-process)."""
         capture = self.capture
         if capture is None or capture.closed:
+            return None
+        ring = self.tracer.recorder.ring
+        # (a stream's events that fell out of the ring are only in the writer's file)
+        if ring.total <= IN_PROCESS_UP_TO and (capture.format == "json" or not ring.dropped):
+            if final:
+                capture.close()
             return None
         try:
             return int(capture.write(meta, final=final))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import reactortrace
+from reactortrace.launch import session
 
 from ..live.fakes import wait_until
 
@@ -31,10 +32,14 @@ def tick():
         open(sys.argv[1], "w").write(str(os.getpid()))
     if len(ticks) == {stop_after}:
         reactor.stop()
+    else:
+        reactor.callLater({delay}, tick)
 
-task.LoopingCall(tick).start(0.001)
+reactor.callWhenRunning(tick)
 reactor.run()
 """
+#: Ticks that make more records (three each) than run writes in the program.
+MANY = session.IN_PROCESS_UP_TO // 3 + 1000
 
 #: Makes the writer process fail at once (its command exits), in the program.
 BROKEN_WRITER = """
@@ -43,9 +48,11 @@ capture.writer_command = lambda: [sys.executable, "-c", "raise SystemExit(3)"]
 """
 
 
-def run(tmp_path: Path, out: Path, stop_after: int, setup: str = "") -> subprocess.Popen[str]:
+def run(tmp_path: Path, out: Path, stop_after: int, setup: str = "",
+        delay: float = 0) -> subprocess.Popen[str]:
     program = tmp_path / "ticks.py"
-    program.write_text(TICKS.format(setup=textwrap.dedent(setup), stop_after=stop_after))
+    program.write_text(TICKS.format(setup=textwrap.dedent(setup), stop_after=stop_after,
+                                    delay=delay))
     return subprocess.Popen(
         [sys.executable, "-m", "reactortrace", "run", "--no-tui", "-o", str(out),
          str(program), str(tmp_path / "pid")],
@@ -54,22 +61,23 @@ def run(tmp_path: Path, out: Path, stop_after: int, setup: str = "") -> subproce
 
 
 def ticks_in(trace: reactortrace.Trace) -> int:
-    """Ticks run by a timer (the first is run by ``start`` itself)."""
+    """Ticks run by a timer (the first is run by the reactor's start)."""
     return sum(1 for event in trace.by_kind("timer") if event.name.endswith("tick"))
 
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 @pytest.mark.parametrize("writer", ["working", "broken"])
+@pytest.mark.parametrize("ticks", [400, MANY])
 def test_the_trace_is_written_whole_whether_or_not_the_writer_works(
-    tmp_path: Path, fmt: str, writer: str
+    tmp_path: Path, fmt: str, writer: str, ticks: int
 ) -> None:
     out = tmp_path / f"trace.{fmt}"
-    process = run(tmp_path, out, 400, BROKEN_WRITER if writer == "broken" else "")
+    process = run(tmp_path, out, ticks, BROKEN_WRITER if writer == "broken" else "")
     _, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err
     trace = reactortrace.load(str(out))
     assert trace.complete and trace.snapshot is not None
-    assert ticks_in(trace) == 399
+    assert ticks_in(trace) == ticks - 1
     assert trace.snapshot.loop.events == len(trace.events)
     assert f"wrote {out} ({len(trace.events)} events)" in err
     assert "Traceback" not in err
@@ -77,7 +85,7 @@ def test_the_trace_is_written_whole_whether_or_not_the_writer_works(
 
 def test_a_stream_written_by_the_writer_survives_sigkill_of_the_program(tmp_path: Path) -> None:
     out = tmp_path / "trace.jsonl"
-    process = run(tmp_path, out, 10**9)
+    process = run(tmp_path, out, 10**9, delay=0.001)
     try:
         pid_file = tmp_path / "pid"
         wait_until(lambda: pid_file.exists() and pid_file.read_text() != "", TIMEOUT)

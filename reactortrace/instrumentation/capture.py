@@ -124,8 +124,10 @@ class Capture:
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         forks.hold_across_fork(self)
-        self._thread = Periodic(self.ship, interval, "reactortrace-capture",
-                                on_error=self._failed)
+        # Its ticks never wait for the lock: a write under way ships for them,
+        # and stopping the thread from under the lock must not wait for it.
+        self._thread = Periodic(lambda: self.ship(wait=False), interval,
+                                "reactortrace-capture", on_error=self._failed)
         self._thread.start()
         # The writer starts at once, beside the program (it takes a moment).
         threading.Thread(target=self.ship, name="reactortrace-capture-start", daemon=True).start()
@@ -153,9 +155,12 @@ class Capture:
         stdin.write(_FRAME.pack(len(data)) + data)
         stdin.flush()
 
-    def ship(self) -> bool:
-        """Send the records appended since the last shipment (False once failed)."""
-        with self._lock:
+    def ship(self, wait: bool = True) -> bool:
+        """Send the records appended since the last shipment (False once
+        failed); without ``wait``, nothing if another shipment is under way."""
+        if not self._lock.acquire(blocking=wait):
+            return True
+        try:
             if self.error is not None or self.closed:
                 return False
             try:
@@ -164,6 +169,8 @@ class Capture:
                 self._fail(exc)
                 return False
             return True
+        finally:
+            self._lock.release()
 
     def _ship(self) -> None:
         if self._process is None:

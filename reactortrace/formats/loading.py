@@ -1,0 +1,98 @@
+"""A trace read on a thread, its events handed over as they are decoded.
+
+``view`` shows a large trace's first screen as soon as its first events are
+read, rather than after the whole file (seconds for a million events): the
+reading goes on behind, through :func:`~reactortrace.formats.reader.scan`,
+with the same checks as :func:`~reactortrace.formats.reader.load`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from ..core.events import Event
+from ..core.trace import Trace
+from ..errors import TraceFileError
+from .reader import EventSink, scan
+
+
+class _Closed(Exception):
+    """Nobody wants the rest of the trace any more."""
+
+
+class BackgroundLoad:
+    """Reads the trace at ``path`` on a daemon thread (a :class:`~reactortrace.core.replay.Loading`).
+
+    :meth:`opening` waits for the first events; :meth:`take` hands over the
+    rest as they come. A problem found after the first events is kept in
+    :attr:`error` (the events before it stay shown); :attr:`done` is set last,
+    once :attr:`trace` has its snapshot, ``dropped`` and ``complete``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.trace = Trace(path=os.fspath(path), complete=False)
+        self.error: TraceFileError | None = None
+        self.done = False
+        self._lock = threading.Lock()
+        self._read: list[Event] = []
+        self._count = 0  # events read so far
+        self._skip = 0  # events read again after a restart, already handed over
+        self._closed = False
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reactortrace-load", daemon=True)
+        self._thread.start()
+
+    def opening(self) -> Trace:
+        """The trace with its first events, once read; raises the file's problem
+        if it is found before any event."""
+        self._started.wait()
+        if self.error is not None and not self._count:
+            raise self.error
+        self.trace.events = self.take()
+        return self.trace
+
+    def take(self) -> list[Event]:
+        """The events read since the last call."""
+        with self._lock:
+            events, self._read = self._read, []
+        return events
+
+    def close(self) -> None:
+        """Stop reading (at the next batch)."""
+        self._closed = True
+
+    def _run(self) -> None:
+        try:
+            tail = scan(self.trace.path or "", self._start)
+        except TraceFileError as exc:
+            self.error = exc
+        except _Closed:
+            pass
+        else:
+            self.trace.snapshot = tail.snapshot
+            self.trace.dropped = tail.dropped
+            self.trace.complete = tail.complete
+        finally:
+            self.done = True
+            self._started.set()
+
+    def _start(self, meta: dict[str, Any]) -> EventSink:
+        # Read again from the first event (a document decoded whole): those
+        # already handed over are the same, and are not handed over twice.
+        self.trace.meta = meta
+        self._skip = self._count
+        return self._add
+
+    def _add(self, events: list[Event]) -> None:
+        if self._closed:
+            raise _Closed
+        if self._skip:
+            dropped = min(self._skip, len(events))
+            self._skip -= dropped
+            events = events[dropped:]
+        with self._lock:
+            self._read.extend(events)
+            self._count += len(events)
+        self._started.set()

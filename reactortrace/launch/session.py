@@ -71,6 +71,7 @@ class Session:
         #: Decides the path this process writes (None: no trace file).
         self.claim = OutputClaim(output) if output else None
         self._stream_tried = False
+        self._redacting: Any = None
         # Forks: this process records for itself (a forked child does once it
         # goes on with its reactor); the process it was forked from; the
         # ring's count at the fork (then: how far a child has looked for
@@ -137,8 +138,12 @@ class Session:
 
         limit = max(500_000, tracer.recorder.ring.size)
         drain = tracer.subscribe(limit, history=True)
+        meta, redactor = tracer.meta, self._redactor()
+        if redactor is not None:
+            meta = redactor.meta(meta)
+            drain = _RedactedDrain(drain, redactor)
         try:
-            self.stream = StreamWriter(path, tracer.meta, drain, on_error=self._say_once)
+            self.stream = StreamWriter(path, meta, drain, on_error=self._say_once)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             drain.close()
             self._failed(path, exc)
@@ -322,6 +327,11 @@ class Session:
                 trace = tracer.trace()
                 if on_signal is not None:
                     trace.meta["written_on_signal"] = on_signal
+                redactor = self._redactor()
+                if redactor is not None:
+                    from ..formats.redact import redact
+
+                    trace = redact(trace, redactor)
                 write(trace, path, self.config.get("format"))
             except Exception as exc:  # noqa: BLE001 - never raise into the program
                 self._failed(path, exc)
@@ -336,8 +346,13 @@ class Session:
         with self._lock:
             if self.stream.closed:
                 return
+            redactor = self._redactor()
+            snapshot = tracer.snapshot
+            if redactor is not None:
+                def snapshot() -> Any:
+                    return redactor.snapshot(tracer.snapshot())
             try:
-                self.stream.close(tracer.snapshot, tracer.dropped)
+                self.stream.close(snapshot, tracer.dropped)
             except Exception as exc:  # noqa: BLE001
                 self._failed(path, exc)
                 return
@@ -345,6 +360,17 @@ class Session:
             self._say_once(f"{path} was removed while it was being written: the trace is lost")
         elif not self.config.get("quiet"):
             say(f"wrote {path} ({self.stream.events_written} events)")
+
+    def _redactor(self) -> Any:
+        """With ``--redact``, the run's one Redactor (the same hashes and ids in
+        every write); else None."""
+        if not self.config.get("redact"):
+            return None
+        if self._redacting is None:
+            from ..formats.redact import Redactor
+
+            self._redacting = Redactor()
+        return self._redacting
 
     def _failed(self, path: str, exc: Exception) -> None:
         """Writing ``path`` failed: say it once (trace file errors name the file)."""
@@ -358,6 +384,20 @@ class Session:
         if message not in self._said:
             self._said.add(message)
             say(message)
+
+
+class _RedactedDrain:
+    """A stream's subscription whose events come out redacted."""
+
+    def __init__(self, drain: Any, redactor: Any) -> None:
+        self._drain = drain
+        self._redactor = redactor
+
+    def __call__(self) -> list[Any]:
+        return self._redactor.events(self._drain())
+
+    def close(self) -> None:
+        self._drain.close()
 
 
 class TracerSource:

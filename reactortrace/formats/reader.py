@@ -199,16 +199,9 @@ def _stream_document(source: IO[bytes], first: bytes, name: str, start: SinkFact
     strings: dict[str, str] = {}
     last_seq = -1
     ended = False
-    while not ended:
-        ended = not more()
-        cut = buffer.rfind(_EVENTS_END if ended else _NEXT_EVENT)
-        if cut < 0:
-            if ended:
-                raise _Layout
-            continue
-        # The batch ends with the closing brace of an event, or before the list's "]".
-        batch = b"[" + bytes(buffer[: cut if ended else cut + 1]) + b"]"
-        del buffer[: cut + 2]
+
+    def decode(batch: bytes) -> None:
+        nonlocal last_seq
         try:
             events = records.to_events(batch, strings)
         except records.Invalid:
@@ -220,6 +213,27 @@ def _stream_document(source: IO[bytes], first: bytes, name: str, start: SinkFact
                 raise _Layout
             last_seq = events[-1].seq
             sink(events)
+
+    while True:
+        if not ended and len(buffer) < STREAM_BYTES:
+            ended = not more()
+            continue
+        # Up to about STREAM_BYTES of whole events (or one event longer than that).
+        cut = buffer.rfind(_NEXT_EVENT, 0, STREAM_BYTES + len(_NEXT_EVENT))
+        if cut < 0:
+            cut = buffer.find(_NEXT_EVENT)
+        if cut < 0:
+            if ended:
+                break
+            ended = not more()
+            continue
+        decode(b"[" + bytes(buffer[: cut + 1]) + b"]")
+        del buffer[: cut + 2]
+    end = buffer.rfind(_EVENTS_END)
+    if end < 0:
+        raise _Layout
+    decode(b"[" + bytes(buffer[:end]) + b"]")
+    del buffer[: end + 2]
     try:
         tail = records.tail_decoder.decode(b"{" + bytes(buffer))
         snapshot = _snapshot(tail.snapshot)

@@ -112,8 +112,7 @@ class ReplayFeed:
         self._last_clock = 0.0
         self._cached: tuple[tuple[int, int], Snapshot] | None = None
         self.closed = False
-        self._loading = loading
-        self._take_loaded()
+        self._loading = loading  # taken from at each poll
         self._apply_until(self._visible_at(0))
         if playing:
             self.resume()

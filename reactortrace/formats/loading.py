@@ -17,6 +17,10 @@ from ..core.trace import Trace
 from ..errors import TraceFileError
 from .reader import EventSink, scan
 
+#: JSON decoded at a time: each batch holds the interpreter a few ms at most,
+#: so the UI thread is never kept waiting long while the rest is read.
+BATCH_BYTES = 256 * 1024
+
 
 class _Closed(Exception):
     """Nobody wants the rest of the trace any more."""
@@ -25,7 +29,9 @@ class _Closed(Exception):
 class BackgroundLoad:
     """Reads the trace at ``path`` on a daemon thread (a :class:`~reactortrace.core.replay.Loading`).
 
-    :meth:`opening` waits for the first events; :meth:`take` hands over the
+    :meth:`opening` waits for the first events; then reading waits for the
+    first :meth:`take` (the viewer's first poll, once its screen is up: it
+    is not kept waiting for the interpreter meanwhile), and hands over the
     rest as they come. A problem found after the first events is kept in
     :attr:`error` (the events before it stay shown); :attr:`done` is set last,
     once :attr:`trace` has its snapshot, ``dropped`` and ``complete``.
@@ -41,6 +47,7 @@ class BackgroundLoad:
         self._skip = 0  # events read again after a restart, already handed over
         self._closed = False
         self._started = threading.Event()
+        self._go_on = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reactortrace-load", daemon=True)
         self._thread.start()
 
@@ -50,22 +57,27 @@ class BackgroundLoad:
         self._started.wait()
         if self.error is not None and not self._count:
             raise self.error
-        self.trace.events = self.take()
+        self.trace.events = self._take()
         return self.trace
 
     def take(self) -> list[Event]:
-        """The events read since the last call."""
-        with self._lock:
-            events, self._read = self._read, []
-        return events
+        """The events read since the last call (reading goes on, if it waited)."""
+        self._go_on.set()
+        return self._take()
 
     def close(self) -> None:
         """Stop reading (at the next batch)."""
         self._closed = True
+        self._go_on.set()
+
+    def _take(self) -> list[Event]:
+        with self._lock:
+            events, self._read = self._read, []
+        return events
 
     def _run(self) -> None:
         try:
-            tail = scan(self.trace.path or "", self._start)
+            tail = scan(self.trace.path or "", self._start, batch_bytes=BATCH_BYTES)
         except TraceFileError as exc:
             self.error = exc
         except _Closed:
@@ -95,4 +107,6 @@ class BackgroundLoad:
         with self._lock:
             self._read.extend(events)
             self._count += len(events)
-        self._started.set()
+        if events:
+            self._started.set()
+            self._go_on.wait()

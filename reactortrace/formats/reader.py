@@ -79,7 +79,9 @@ def load(path: str | os.PathLike[str]) -> Trace:
     return trace
 
 
-def scan(path: str | os.PathLike[str], start: SinkFactory) -> Trace:
+def scan(
+    path: str | os.PathLike[str], start: SinkFactory, *, batch_bytes: int | None = None
+) -> Trace:
     """Read a trace as :func:`load` does, without keeping its events.
 
     ``start(meta)`` is called once the header is checked and returns the sink
@@ -88,12 +90,14 @@ def scan(path: str | os.PathLike[str], start: SinkFactory) -> Trace:
     ``start`` is called again and gets every event from the first: whatever
     the first sink built is to be dropped. A broken file raises
     :class:`~reactortrace.errors.TraceFileError`, possibly after some events
-    went to the sink.
+    went to the sink. ``batch_bytes``: how much of a JSON trace is decoded
+    at a time (default :data:`STREAM_BYTES`); smaller keeps another thread
+    waiting less for the interpreter.
     """
     name = os.fspath(path)
     try:
         with _open(name) as source, gc_paused():
-            return _read(source, name, start)
+            return _read(source, name, start, batch_bytes or STREAM_BYTES)
     except OSError as exc:
         problem = f"cannot read trace file: {exc.strerror or exc}"
     except _Invalid as exc:
@@ -123,7 +127,7 @@ def _open(name: str) -> IO[bytes]:
         raise
 
 
-def _read(source: IO[bytes], name: str, start: SinkFactory) -> Trace:
+def _read(source: IO[bytes], name: str, start: SinkFactory, batch_bytes: int) -> Trace:
     number = 0
     first = b""
     while not first.strip():
@@ -150,7 +154,7 @@ def _read(source: IO[bytes], name: str, start: SinkFactory) -> Trace:
         return _from_lines(header, first, number, source, name, start)
     if source.seekable():
         try:
-            return _stream_document(source, first, name, start)
+            return _stream_document(source, first, name, start, batch_bytes)
         except _Layout:
             source.seek(0)
             first = b""
@@ -160,7 +164,9 @@ def _read(source: IO[bytes], name: str, start: SinkFactory) -> Trace:
     return trace
 
 
-def _stream_document(source: IO[bytes], first: bytes, name: str, start: SinkFactory) -> Trace:
+def _stream_document(
+    source: IO[bytes], first: bytes, name: str, start: SinkFactory, batch_bytes: int
+) -> Trace:
     """A JSON trace as reactortrace writes it, its events decoded a batch at a time.
 
     Any departure from that layout, and any problem, raises :class:`_Layout`.
@@ -175,7 +181,7 @@ def _stream_document(source: IO[bytes], first: bytes, name: str, start: SinkFact
 
     def more() -> bool:
         nonlocal total
-        chunk = source.read(STREAM_BYTES)
+        chunk = source.read(batch_bytes)
         total += len(chunk)
         if total > MAX_DOCUMENT:
             raise _Invalid(f"a JSON trace larger than {MAX_DOCUMENT >> 30} GiB is not read")
@@ -215,11 +221,11 @@ def _stream_document(source: IO[bytes], first: bytes, name: str, start: SinkFact
             sink(events)
 
     while True:
-        if not ended and len(buffer) < STREAM_BYTES:
+        if not ended and len(buffer) < batch_bytes:
             ended = not more()
             continue
-        # Up to about STREAM_BYTES of whole events (or one event longer than that).
-        cut = buffer.rfind(_NEXT_EVENT, 0, STREAM_BYTES + len(_NEXT_EVENT))
+        # Up to about batch_bytes of whole events (or one event longer than that).
+        cut = buffer.rfind(_NEXT_EVENT, 0, batch_bytes + len(_NEXT_EVENT))
         if cut < 0:
             cut = buffer.find(_NEXT_EVENT)
         if cut < 0:

@@ -116,6 +116,7 @@ class Session:
         # Twisted (and twistd, and many programs) put their signal handlers
         # in place as the reactor starts: wrap them then.
         self.guard.install()
+        self.guard.install_where_default()
         self._carry_on()
         self._open_output()
 
@@ -439,7 +440,7 @@ def start_from_environment() -> Session | None:
     watch_installs(installed)
     atexit.register(session.finish)
     # A program that leaves SIGTERM to its default action (a reactor on
-    # another thread, say) would end without a word: write the trace first.
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        session.guard.install((signal.SIGTERM,))
+    # another thread, say), or SIGHUP (the terminal closed), would end
+    # without a word: write the trace first.
+    session.guard.install_where_default()
     return session

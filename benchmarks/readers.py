@@ -14,7 +14,8 @@ times each (default 3), as fresh processes:
   the replay bar drawn), then ``q``.
 
 The table gives medians and the lowest and highest run. Targets: summary
-under 500 MB and 5 s, view's first screen under 2 s. Exit status 0 unless
+under 500 MB and 5 s of CPU time (on a loaded machine wall time measures the
+load as much as the reader; it is shown beside), view's first screen under 2 s. Exit status 0 unless
 ``--check`` is given and a target is missed.
 """
 
@@ -152,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                 rss = [r["rss_mb"] for r in runs]
                 print(f"{what:<22} {fmt:<6} {size:>7.0f} {spread(walls, '.2f'):>18} "
                       f"{spread(cpus, '.2f'):>18} {spread(rss, '.0f'):>20}")
-                if statistics.median(walls) > TARGETS["seconds"]:
-                    missed.append(f"{what} {fmt}: {statistics.median(walls):.2f} s")
+                if statistics.median(cpus) > TARGETS["seconds"]:
+                    missed.append(f"{what} {fmt}: {statistics.median(cpus):.2f} s of CPU")
                 if statistics.median(rss) > TARGETS["rss_mb"]:
                     missed.append(f"{what} {fmt}: {statistics.median(rss):.0f} MB")
         for fmt, path in paths.items():

@@ -29,7 +29,8 @@ class _Closed(Exception):
 class BackgroundLoad:
     """Reads the trace at ``path`` on a daemon thread (a :class:`~reactortrace.core.replay.Loading`).
 
-    :meth:`opening` waits for the first events; then reading waits for the
+    :meth:`opening` waits for the first batch of events and for what follows
+    (the end of a small trace, or the next batch); reading then waits for the
     first :meth:`take` (the viewer's first poll, once its screen is up: it
     is not kept waiting for the interpreter meanwhile), and hands over the
     rest as they come. A problem found after the first events is kept in
@@ -52,8 +53,8 @@ class BackgroundLoad:
         self._thread.start()
 
     def opening(self) -> Trace:
-        """The trace with its first events, once read; raises the file's problem
-        if it is found before any event."""
+        """The trace with its first events (all of them if it is small), once
+        read; raises the file's problem if it is found before any event."""
         self._started.wait()
         if self.error is not None and not self._count:
             raise self.error
@@ -104,9 +105,15 @@ class BackgroundLoad:
             dropped = min(self._skip, len(events))
             self._skip -= dropped
             events = events[dropped:]
+        if not events:
+            return
+        if self._count:
+            # The opening is read (and so is a small trace by now, whole):
+            # the rest waits for the viewer's first look.
+            self._started.set()
+            self._go_on.wait()
+            if self._closed:
+                raise _Closed
         with self._lock:
             self._read.extend(events)
             self._count += len(events)
-        if events:
-            self._started.set()
-            self._go_on.wait()

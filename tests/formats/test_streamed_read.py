@@ -193,3 +193,13 @@ def test_background_load_of_a_broken_file_raises_at_once(tmp_path: Path) -> None
     path.write_text('{"format":"reactortrace","version":1,"meta":{},"events":[{"seq":-1}]}')
     with pytest.raises(TraceFileError, match="event #0"):
         BackgroundLoad(path).opening()
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_small_trace_is_whole_at_its_opening(tmp_path: Path, suffix: str) -> None:
+    """One batch's worth: ``view`` knows before its screen opens whether it is complete."""
+    path = tmp_path / f"t{suffix}"
+    write(busy_trace(200), path)
+    loading = BackgroundLoad(path)
+    opened = loading.opening()
+    assert loading.done and opened.complete and opened.events == busy_trace(200).events

@@ -224,6 +224,8 @@ def _stream_document(
         if not ended and len(buffer) < batch_bytes:
             ended = not more()
             continue
+        if ended and 0 <= buffer.rfind(_EVENTS_END) <= batch_bytes:
+            break  # what is left is the last batch
         # Up to about batch_bytes of whole events (or one event longer than that).
         cut = buffer.rfind(_NEXT_EVENT, 0, batch_bytes + len(_NEXT_EVENT))
         if cut < 0:

@@ -71,3 +71,20 @@ def test_whole_process_mode_reports_json_and_jsonl_ratios() -> None:
         assert match, line
         assert all(float(match.group(k)) > 0 for k in (1, 2, 3))
     assert "failed" not in result.stdout
+
+
+def test_readers_benchmark_reports_summary_and_first_screen() -> None:
+    """``benchmarks/readers.py`` on a small trace: a row per summary run and format,
+    and view's first screen found in a terminal (no figure is judged here)."""
+    script = RUN.parent / "readers.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--events", "2000", "--repeat", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    rows = [row.split() for row in result.stdout.splitlines()]
+    for fmt in ("json", "jsonl"):
+        summaries = [row for row in rows if row[0] == "summary" and fmt in row]
+        assert [row[1] == "--json" for row in summaries] == [False, True], result.stdout
+        (view,) = [row for row in rows if row[:3] == ["view:", "first", "screen"] and fmt in row]
+        assert float(view[4]) > 0

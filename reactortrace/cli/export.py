@@ -12,12 +12,7 @@ def main(argv: Sequence[str]) -> int:
     """Convert a trace between formats."""
     parser = opts.parser("export", "Convert a trace between formats.")
     parser.add_argument("trace", help="a trace file (json or jsonl)")
-    opts.add(parser, "output", "format")
-    parser.add_argument(
-        "--redact", action="store_true",
-        help="fit to share: argv after the program's name, the host name, directories of "
-             "paths, network addresses (hashed) and object ids removed",
-    )
+    opts.add(parser, "output", "format", "redact")
     args = parser.parse_args(argv)
     if args.output is None:
         parser.error("the following arguments are required: -o/--output")

@@ -99,6 +99,11 @@ OPTIONS: dict[str, Option] = {
         help="json, jsonl (written as the program runs: survives a kill -9) or chrome "
              "(Perfetto); default: from the file name (.jsonl, .chrome.json, else json)",
     )),
+    "redact": Option(("--redact",), dict(
+        action="store_true",
+        help="fit to share: argv after the program's name, the host name, directories of "
+             "paths, network addresses (hashed) and object ids removed",
+    )),
     "no_tui": Option(("--no-tui",), dict(
         action="store_true", help="no terminal UI: record only",
     )),

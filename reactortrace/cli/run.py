@@ -34,6 +34,10 @@ def build_parser() -> tuple[opts.Parser, dict[str, bool]]:
         "reactortrace-PID.json; with the TUI no trace is written unless -o is given)"
     ))
     takes.update(opts.add(parser, "format"))
+    takes.update(opts.add(parser, "redact", help=(
+        "write the trace fit to share: argv after the program's name, the host name, "
+        "directories of paths, network addresses (hashed) and object ids removed"
+    )))
     takes.update(opts.add(parser, "no_tui", help=(
         "record only: no TUI (the default when not in a terminal); reactortrace becomes "
         "the program (same pid and status)"
@@ -97,7 +101,7 @@ def parse(argv: Sequence[str]) -> tuple[dict[str, Any], Target]:
         "quiet": args.quiet,
         "detach_on_quit": args.detach_on_quit,
     }
-    for name in ("output", "format", "listen", "track_deferreds", "deferred_view",
+    for name in ("output", "format", "redact", "listen", "track_deferreds", "deferred_view",
                  "max_events", "metrics", "otlp"):
         value = getattr(args, name)
         if value:

@@ -30,18 +30,17 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     opts.thresholds_from(args)  # a bad value is refused before the trace is read
     from ..core.diagnose import Thresholds
-    from ..formats import load
-    from ..formats.summary import summarize
+    from ..formats.summary import summarize_file
 
-    trace = load(args.trace)
     # What the trace was recorded with, unless told otherwise here.
-    thresholds = opts.thresholds_from(args, Thresholds.from_meta(trace.meta))
+    trace, summary = summarize_file(
+        args.trace, lambda meta: opts.thresholds_from(args, Thresholds.from_meta(meta)), args.top
+    )
     if not trace.complete:
         sys.stderr.write(
             f"reactortrace: {args.trace} was cut short (its program did not finish writing it); "
-            f"this summary covers the {len(trace.events)} events it holds\n"
+            f"this summary covers the {summary['trace']['events']} events it holds\n"
         )
-    summary = summarize(trace, thresholds, args.top)
     if args.json:
         from orjson import OPT_INDENT_2
 

@@ -9,25 +9,32 @@ from . import options as opts
 
 
 def main(argv: Sequence[str]) -> int:
-    """Replay a recorded trace in the TUI."""
+    """Replay a recorded trace in the TUI (shown as soon as its first events are read)."""
     parser = opts.parser("view", "Replay a recorded trace in the TUI.")
     parser.add_argument("trace", help="a trace file (json or jsonl)")
     args = parser.parse_args(argv)
     from ..core.replay import ReplayFeed
-    from ..formats import load
+    from ..formats.loading import BackgroundLoad
     from ..say import say
     from ..tui.run import UIFailed, require_terminal, show
 
-    trace = load(args.trace)
-    note = f"reactortrace: {args.trace} was cut short; showing the events it holds\n"
-    if not trace.complete:
-        sys.stderr.write(note)
-    require_terminal("view")
+    loading = BackgroundLoad(args.trace)
     try:
-        show(ReplayFeed(trace))
-    except UIFailed as exc:
-        say(str(exc))
-        return 1
-    if not trace.complete:
+        trace = loading.opening()
+        note = f"reactortrace: {args.trace} was cut short; showing the events it holds\n"
+        if loading.done and not trace.complete:
+            sys.stderr.write(note)
+        require_terminal("view")
+        try:
+            show(ReplayFeed(trace, loading=loading))
+        except UIFailed as exc:
+            say(str(exc))
+            return 1
+    finally:
+        loading.close()
+    if loading.error is not None:
+        say(f"{loading.error}; the view showed the events before it")
+        return 2
+    if loading.done and not trace.complete:
         sys.stderr.write(note)  # again: the TUI's screen hid the first one
     return 0

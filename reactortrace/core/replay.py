@@ -8,6 +8,10 @@ would be. Seeking backwards rebuilds the state from the nearest checkpoint
 
 An event is shown once the cursor passes its end: the running maximum of end
 times in ``seq`` order, so the events shown are always a prefix of the trace.
+
+A trace still being read (a large file) comes with a :class:`Loading`: each
+poll takes the events read since the last, so the first screen shows before
+the whole file is in; the trace's end is known once it is done.
 """
 
 from __future__ import annotations
@@ -31,6 +35,17 @@ MAX_SPEED = 64.0
 #: Events handed over by one poll at most; the rest still count in the snapshot.
 MAX_EVENTS_PER_POLL = 500
 CHECKPOINT_EVERY = 50_000
+
+
+class Loading(Protocol):
+    """Events of a trace still being read, handed over as they come."""
+
+    @property
+    def done(self) -> bool:
+        """Whether every event is read (the trace's snapshot and ``complete`` are set)."""
+
+    def take(self) -> list[Event]:
+        """The events read since the last call, in ``seq`` order (thread-safe)."""
 
 
 @runtime_checkable
@@ -71,6 +86,7 @@ class ReplayFeed:
         max_events: int = MAX_EVENTS_PER_POLL,
         checkpoint_every: int = CHECKPOINT_EVERY,
         window_ns: int = DEFAULT_WINDOW_NS,
+        loading: Loading | None = None,
     ) -> None:
         if max_events < 1 or checkpoint_every < 1:
             raise ValueError("max_events and checkpoint_every must be positive")
@@ -96,6 +112,7 @@ class ReplayFeed:
         self._last_clock = 0.0
         self._cached: tuple[tuple[int, int], Snapshot] | None = None
         self.closed = False
+        self._loading = loading  # taken from at each poll
         self._apply_until(self._visible_at(0))
         if playing:
             self.resume()
@@ -104,6 +121,7 @@ class ReplayFeed:
 
     def poll(self) -> FeedUpdate:
         """Advance by the clock and return the state at the cursor."""
+        self._take_loaded()
         self._advance()
         start = max(self._reported, self._index - self._max_events)
         events = tuple(self._events[start : self._index])
@@ -125,7 +143,7 @@ class ReplayFeed:
         """Play from the cursor; from the start if the cursor is at the end."""
         if self._playing:
             return
-        if self._position >= self.duration and self.duration > 0:
+        if self._position >= self.duration and self.duration > 0 and not self.loading:
             self.seek(0)
         self._playing = True
         self._last_clock = self._clock()
@@ -143,11 +161,16 @@ class ReplayFeed:
         return self._playing
 
     @property
+    def loading(self) -> bool:
+        """Whether the trace is still being read (its end is not known yet)."""
+        return self._loading is not None
+
+    @property
     def state(self) -> str:
         """``replay`` while playing, ``ended`` at the end, else ``paused``."""
         if self._playing:
             return REPLAY
-        if self._position >= self.duration:
+        if self._position >= self.duration and not self.loading:
             return ENDED
         return PAUSED
 
@@ -232,9 +255,26 @@ class ReplayFeed:
         self._position = min(
             self.duration, self._position + int(elapsed * self._speed * 1e9)
         )
-        if self._position >= self.duration:
+        if self._position >= self.duration and not self.loading:
             self._playing = False
         self._apply_until(self._visible_at(self._position))
+
+    def _take_loaded(self) -> None:
+        """Take in the events read since the last look (and the end, once read)."""
+        loading = self._loading
+        if loading is None:
+            return
+        done = loading.done  # before taking: then nothing read is left behind
+        events = loading.take()
+        if events:
+            self._events.extend(events)
+            self._release.extend(_running_max_end(events, self._release[-1] if self._release else 0))
+            self.duration = max(self.duration, self._release[-1])
+        if done:
+            self._loading = None
+            self._cached = None
+            if self.trace.snapshot is not None:
+                self.duration = max(self.duration, self.trace.snapshot.ts)
 
     def _visible_at(self, ts: int) -> int:
         """How many events have ended by ``ts``."""
@@ -267,10 +307,10 @@ class ReplayFeed:
                 self._checkpoints[stop] = copy.deepcopy(self._state)
 
 
-def _running_max_end(events: list[Event]) -> list[int]:
-    """For each event, the latest end among it and the events before it."""
+def _running_max_end(events: list[Event], latest: int = 0) -> list[int]:
+    """For each event, the latest end among it and the events before it
+    (and ``latest``, the end of those before the list)."""
     out: list[int] = []
-    latest = 0
     for event in events:
         end = event.ts + event.dur
         if end > latest:

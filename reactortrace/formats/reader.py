@@ -7,6 +7,15 @@ first problem. Memory stays bounded by what the trace holds: JSON Lines are
 read a line at a time (a line may hold at most :data:`MAX_LINE` bytes), a JSON
 document at most :data:`MAX_DOCUMENT`; devices are refused and a FIFO without
 a writer reads as empty rather than waiting.
+
+:func:`scan` reads a trace without keeping its events: they are handed, a
+batch at a time, to whoever folds them into something smaller (``summary``,
+``view`` as it loads). A JSON trace laid out as reactortrace writes it (one
+line, ``"events":[`` then one object per event starting ``{"seq":``) is split
+between events and decoded a few megabytes at a time; any other layout of a
+valid document, and any problem, sends the reader back to decoding the whole
+document, so what is accepted and what is said of a broken file is the same
+either way.
 """
 
 from __future__ import annotations
@@ -14,10 +23,12 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from typing import IO, Any
 
 import msgspec
 
+from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.printable import printable
 from ..core.trace import Trace
@@ -33,18 +44,60 @@ _EVENT_LINE = b'{"type":"event",'
 _CHUNK = 16 * 1024 * 1024
 #: What is said of a broken file is one line of at most this many characters.
 MAX_MESSAGE = 300
+#: Bytes of a JSON trace read at a time when it is streamed.
+STREAM_BYTES = 4 * 1024 * 1024
+#: Events of a JSON Lines trace handed over at a time.
+LINES_BATCH = 10_000
+_EVENTS_AT = b'"events":['
+_NEXT_EVENT = b'},{"seq":'
+_EVENTS_END = b'],"snapshot":'
+
+#: Takes the events of a trace, a batch at a time, in ``seq`` order.
+EventSink = Callable[[list[Event]], None]
+#: Given a trace's ``meta``, the sink for its events.
+SinkFactory = Callable[[dict[str, Any]], EventSink]
 
 
 class _Invalid(Exception):
     """A part of the file is malformed; the caller says where."""
 
 
+class _Layout(Exception):
+    """The document is not laid out as streaming expects: decode it whole."""
+
+
 def load(path: str | os.PathLike[str]) -> Trace:
     """Read a JSON or JSON Lines trace (told apart by content, not by name)."""
+    events: list[Event] = []
+
+    def start(meta: dict[str, Any]) -> EventSink:
+        events.clear()
+        return events.extend
+
+    trace = scan(path, start)
+    trace.events = events
+    return trace
+
+
+def scan(
+    path: str | os.PathLike[str], start: SinkFactory, *, batch_bytes: int | None = None
+) -> Trace:
+    """Read a trace as :func:`load` does, without keeping its events.
+
+    ``start(meta)`` is called once the header is checked and returns the sink
+    the events go to, in batches; the trace returned has everything else (its
+    ``events`` are empty). If a JSON trace turns out to need decoding whole,
+    ``start`` is called again and gets every event from the first: whatever
+    the first sink built is to be dropped. A broken file raises
+    :class:`~reactortrace.errors.TraceFileError`, possibly after some events
+    went to the sink. ``batch_bytes``: how much of a JSON trace is decoded
+    at a time (default :data:`STREAM_BYTES`); smaller keeps another thread
+    waiting less for the interpreter.
+    """
     name = os.fspath(path)
     try:
         with _open(name) as source, gc_paused():
-            return _read(source, name)
+            return _read(source, name, start, batch_bytes or STREAM_BYTES)
     except OSError as exc:
         problem = f"cannot read trace file: {exc.strerror or exc}"
     except _Invalid as exc:
@@ -74,7 +127,7 @@ def _open(name: str) -> IO[bytes]:
         raise
 
 
-def _read(source: IO[bytes], name: str) -> Trace:
+def _read(source: IO[bytes], name: str, start: SinkFactory, batch_bytes: int) -> Trace:
     number = 0
     first = b""
     while not first.strip():
@@ -98,8 +151,103 @@ def _read(source: IO[bytes], name: str) -> Trace:
         except records.Invalid:
             header = None
     if header is not None and header.type is not None:
-        return _from_lines(header, first, number, source, name)
-    return _from_document(_read_rest(source, first), name)
+        return _from_lines(header, first, number, source, name, start)
+    if source.seekable():
+        try:
+            return _stream_document(source, first, name, start, batch_bytes)
+        except _Layout:
+            source.seek(0)
+            first = b""
+    trace = _from_document(_read_rest(source, first), name)
+    start(trace.meta)(trace.events)
+    trace.events = []
+    return trace
+
+
+def _stream_document(
+    source: IO[bytes], first: bytes, name: str, start: SinkFactory, batch_bytes: int
+) -> Trace:
+    """A JSON trace as reactortrace writes it, its events decoded a batch at a time.
+
+    Any departure from that layout, and any problem, raises :class:`_Layout`.
+    A batch split where the layout expects but not between two events of the
+    list is never valid JSON (its braces do not balance; the split mark
+    cannot occur inside a string, whose quotes are escaped), so every batch
+    that decodes holds whole events of the list, exactly as decoding the
+    whole document would give them.
+    """
+    buffer = bytearray(first)
+    total = len(buffer)
+
+    def more() -> bool:
+        nonlocal total
+        chunk = source.read(batch_bytes)
+        total += len(chunk)
+        if total > MAX_DOCUMENT:
+            raise _Invalid(f"a JSON trace larger than {MAX_DOCUMENT >> 30} GiB is not read")
+        buffer.extend(chunk)
+        return bool(chunk)
+
+    while (at := buffer.find(_EVENTS_AT)) < 0:
+        if len(buffer) > MAX_LINE or not more():
+            raise _Layout
+    opening = bytes(buffer[:at]) + b'"events":[]}'
+    try:
+        _check_header(records.header_decoder.decode(opening))
+        head = records.document_decoder.decode(opening)
+        meta = _meta(head.meta)
+    except (*records.Invalid, _Invalid):
+        raise _Layout from None
+    if bytes(head.snapshot) != b"null":
+        raise _Layout
+    del buffer[: at + len(_EVENTS_AT)]
+    sink = start(meta)
+    strings: dict[str, str] = {}
+    last_seq = -1
+    ended = False
+
+    def decode(batch: bytes) -> None:
+        nonlocal last_seq
+        try:
+            events = records.to_events(batch, strings)
+        except records.Invalid:
+            raise _Layout from None
+        if events:
+            if events[0].seq <= last_seq or any(
+                a.seq >= b.seq for a, b in zip(events, events[1:])
+            ):
+                raise _Layout
+            last_seq = events[-1].seq
+            sink(events)
+
+    while True:
+        if not ended and len(buffer) < batch_bytes:
+            ended = not more()
+            continue
+        if ended and 0 <= buffer.rfind(_EVENTS_END) <= batch_bytes:
+            break  # what is left is the last batch
+        # Up to about batch_bytes of whole events (or one event longer than that).
+        cut = buffer.rfind(_NEXT_EVENT, 0, batch_bytes + len(_NEXT_EVENT))
+        if cut < 0:
+            cut = buffer.find(_NEXT_EVENT)
+        if cut < 0:
+            if ended:
+                break
+            ended = not more()
+            continue
+        decode(b"[" + bytes(buffer[: cut + 1]) + b"]")
+        del buffer[: cut + 2]
+    end = buffer.rfind(_EVENTS_END)
+    if end < 0:
+        raise _Layout
+    decode(b"[" + bytes(buffer[:end]) + b"]")
+    del buffer[: end + 2]
+    try:
+        tail = records.tail_decoder.decode(b"{" + bytes(buffer))
+        snapshot = _snapshot(tail.snapshot)
+    except (*records.Invalid, _Invalid):
+        raise _Layout from None
+    return Trace(meta=meta, snapshot=snapshot, dropped=head.dropped, complete=True, path=name)
 
 
 def _read_rest(source: IO[bytes], first: bytes) -> bytearray:
@@ -160,7 +308,8 @@ def _from_document(data: bytes | bytearray, name: str) -> Trace:
 
 
 def _from_lines(
-    header: records.Header, first: bytes, number: int, source: IO[bytes], name: str
+    header: records.Header, first: bytes, number: int, source: IO[bytes], name: str,
+    start: SinkFactory,
 ) -> Trace:
     _check_header(header)
     if header.type != "meta":
@@ -170,7 +319,9 @@ def _from_lines(
     except records.Invalid as exc:
         raise _Invalid(f"line {number}: {_problem(exc)}") from None
     trace = Trace(meta=meta, complete=False, path=name)
-    append = trace.events.append
+    sink = start(meta)
+    batch: list[Event] = []
+    append = batch.append
     strings: dict[str, str] = {}
     last_seq = -1
     try:
@@ -198,8 +349,14 @@ def _from_lines(
                     raise _Invalid(f"event seq {event.seq} does not follow {last_seq}")
                 last_seq = event.seq
                 append(event)
+                if len(batch) >= LINES_BATCH:
+                    sink(batch)
+                    batch = []
+                    append = batch.append
     except _Invalid as exc:
         raise _Invalid(f"line {number}: {exc}") from None
+    if batch:
+        sink(batch)
     return trace
 
 

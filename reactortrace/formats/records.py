@@ -410,6 +410,12 @@ class Document(msgspec.Struct):
     snapshot: msgspec.Raw = NULL
 
 
+class Tail(msgspec.Struct, forbid_unknown_fields=True):
+    """What follows the events of a JSON trace as reactortrace writes it."""
+
+    snapshot: msgspec.Raw = NULL
+
+
 class MetaLine(msgspec.Struct):
     meta: dict[str, Any]
 
@@ -431,8 +437,10 @@ document_decoder = msgspec.json.Decoder(Document)
 meta_line_decoder = msgspec.json.Decoder(MetaLine)
 snapshot_line_decoder = msgspec.json.Decoder(SnapshotLine)
 end_line_decoder = msgspec.json.Decoder(EndLine)
+tail_decoder = msgspec.json.Decoder(Tail)
 _EVENT_UNION: Any = Union[tuple(_EVENT_TYPES.values())]  # noqa: UP007 - built from a tuple
 _event_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_EVENT_UNION)
+_events_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(list[_EVENT_UNION])
 _snapshot_decoder = msgspec.json.Decoder(_Snapshot | None)
 
 
@@ -449,6 +457,11 @@ def to_event(raw: bytes | msgspec.Raw, strings: dict[str, str]) -> Event:
     ``strings`` keeps one copy of each name, the same for every event named so.
     """
     return _event(_event_decoder.decode(raw), strings)
+
+
+def to_events(raw: bytes, strings: dict[str, str]) -> list[Event]:
+    """:func:`to_event` for a JSON list of records, decoded at once."""
+    return [_event(record, strings) for record in _events_decoder.decode(raw)]
 
 
 def event_from_dict(data: Any, strings: dict[str, str]) -> Event:

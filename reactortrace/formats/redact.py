@@ -15,6 +15,10 @@ without them:
   looked up;
 * heap addresses in names (``0x7f...``) become ``0x…``, and Deferred ids
   (object ids) are renumbered 1, 2, 3 in order of appearance.
+
+A :class:`Redactor` also redacts a trace as it is written (``run --redact``):
+addresses are learnt from each batch of events before it is redacted, so an
+address is hashed in text from its connection's first event on.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import hashlib
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -39,15 +44,24 @@ _ADDRESS_KEYS = ("local", "peer")
 class Redactor:
     """Redacts the strings of one trace consistently (one salt, one id map).
 
-    ``addresses`` are those the trace holds: they are hashed wherever they
-    appear, warning messages included.
+    ``addresses`` (those the trace holds, and those :meth:`learn` is told
+    later) are hashed wherever they appear, warning messages included.
     """
 
-    def __init__(self, addresses: set[str]) -> None:
+    def __init__(self, addresses: Iterable[str] = ()) -> None:
         self._salt = secrets.token_bytes(16)
         self._ids: dict[Any, int] = {}
-        ordered = sorted(addresses, key=len, reverse=True)  # longest first
-        self._addresses = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._known: set[str] = set()
+        self._addresses: re.Pattern[str] | None = None
+        self.learn(addresses)
+
+    def learn(self, addresses: Iterable[str]) -> None:
+        """Hash these addresses too wherever they appear in text from now on."""
+        new = {a for a in addresses if a} - self._known
+        if new:
+            self._known |= new
+            ordered = sorted(self._known, key=len, reverse=True)  # longest first
+            self._addresses = re.compile("|".join(map(re.escape, ordered)))
 
     def text(self, value: Any) -> Any:
         """A string without directories of absolute paths, addresses or heap addresses."""
@@ -87,6 +101,12 @@ class Redactor:
         return Event(event.seq, event.ts, event.dur, event.kind, self.text(event.name),
                      self.args(event.args))
 
+    def events(self, events: Iterable[Event]) -> list[Event]:
+        """A batch of events redacted, once the addresses it holds are learnt."""
+        batch = list(events)
+        self.learn(_event_addresses(batch))
+        return [self.event(event) for event in batch]
+
     def meta(self, meta: dict[str, Any]) -> dict[str, Any]:
         out = {key: value for key, value in meta.items() if key != "host"}
         argv = meta.get("argv")
@@ -99,6 +119,7 @@ class Redactor:
     def snapshot(self, snapshot: Snapshot | None) -> Snapshot | None:
         if snapshot is None:
             return None
+        self.learn(a for c in snapshot.connections for a in (c.local, c.peer) if a)
         return replace(
             snapshot,
             timers=tuple(replace(t, name=self.text(t.name), site=self.text(t.site))
@@ -117,20 +138,26 @@ class Redactor:
         return out
 
 
-def addresses_in(trace: Trace) -> set[str]:
-    """Every local and peer address of the trace's connections."""
-    found = {
-        value for event in trace.events for key in _ADDRESS_KEYS
+def _event_addresses(events: Iterable[Event]) -> set[str]:
+    return {
+        value for event in events for key in _ADDRESS_KEYS
         if isinstance(value := event.args.get(key), str) and value
     }
+
+
+def addresses_in(trace: Trace) -> set[str]:
+    """Every local and peer address of the trace's connections."""
+    found = _event_addresses(trace.events)
     if trace.snapshot is not None:
         found |= {a for c in trace.snapshot.connections for a in (c.local, c.peer) if a}
     return found
 
 
-def redact(trace: Trace) -> Trace:
-    """A copy of ``trace`` fit to share (see the module docstring)."""
-    redactor = Redactor(addresses_in(trace))
+def redact(trace: Trace, redactor: Redactor | None = None) -> Trace:
+    """A copy of ``trace`` fit to share (see the module docstring), by ``redactor``
+    if given (one that redacted part of the same run before)."""
+    redactor = redactor or Redactor()
+    redactor.learn(addresses_in(trace))
     return Trace(
         meta=redactor.meta(trace.meta),
         events=[redactor.event(event) for event in trace.events],

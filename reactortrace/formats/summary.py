@@ -44,26 +44,79 @@ snapshot's own bound), ``unscanned`` those the recorder did not walk.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from ..core.awaiting import sorted_infos
 from ..core.diagnose import RECORDING_OFF, Thresholds
+from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..core.state import LoopState
 from ..core.trace import Trace
 from ..core.units import duration
+from .reader import EventSink, scan
 
 DEFAULT_TOP = 10
+
+
+class Summarizer:
+    """Folds a trace's events into a :class:`LoopState` as they come, keeping none.
+
+    ``thresholds_for(meta)`` gives the thresholds to judge by (by default
+    those the trace was recorded with). :meth:`start` is the sink factory of
+    :func:`~reactortrace.formats.reader.scan`; each call starts afresh.
+    """
+
+    def __init__(self, thresholds_for: Callable[[dict[str, Any]], Thresholds] | None = None):
+        self._thresholds_for = thresholds_for or Thresholds.from_meta
+        self.thresholds = Thresholds()
+        self.state = LoopState(thresholds=self.thresholds)
+        #: How many events were folded in.
+        self.events = 0
+
+    def start(self, meta: dict[str, Any]) -> EventSink:
+        """Begin again, for a trace with this ``meta``; returns the sink of its events."""
+        self.thresholds = self._thresholds_for(meta)
+        self.state = LoopState(thresholds=self.thresholds)
+        self.events = 0
+        return self.feed
+
+    def feed(self, events: list[Event]) -> None:
+        """Fold in the next events (in ``seq`` order)."""
+        self.state.feed(events)
+        self.events += len(events)
+
+    def result(self, trace: Trace, top: int = DEFAULT_TOP) -> dict[str, Any]:
+        """The summary, once every event of ``trace`` (its meta and snapshot) is in."""
+        return _summary(self, trace, top)
 
 
 def summarize(
     trace: Trace, thresholds: Thresholds | None = None, top: int = DEFAULT_TOP
 ) -> dict[str, Any]:
-    """The summary of ``trace`` as the JSON document described above."""
-    thresholds = thresholds or Thresholds.from_meta(trace.meta)
-    state = LoopState(thresholds=thresholds)
+    """The summary of a loaded ``trace`` as the JSON document described above."""
+    summarizer = Summarizer(None if thresholds is None else lambda meta: thresholds)
+    summarizer.start(trace.meta)(trace.events)
+    return summarizer.result(trace, top)
+
+
+def summarize_file(
+    path: str | os.PathLike[str],
+    thresholds_for: Callable[[dict[str, Any]], Thresholds] | None = None,
+    top: int = DEFAULT_TOP,
+) -> tuple[Trace, dict[str, Any]]:
+    """The summary of the trace at ``path``, read without keeping its events
+    (memory stays that of the state, not of the trace); and the trace
+    without its events."""
+    summarizer = Summarizer(thresholds_for)
+    trace = scan(path, summarizer.start)
+    return trace, summarizer.result(trace, top)
+
+
+def _summary(summarizer: Summarizer, trace: Trace, top: int) -> dict[str, Any]:
+    state, thresholds = summarizer.state, summarizer.thresholds
     state.dropped = trace.dropped
-    state.feed(trace.events)
     end = max(state.last_end, trace.snapshot.ts if trace.snapshot is not None else 0)
     snapshot = state.snapshot(end)
     diagnostics = state.diagnostics
@@ -95,7 +148,7 @@ def summarize(
             "program": meta.get("program"),
             "reactor": meta.get("reactor"),
             "complete": trace.complete,
-            "events": len(trace.events),
+            "events": summarizer.events,
             "dropped": trace.dropped,
             "duration": end,
             "recording_off": off,

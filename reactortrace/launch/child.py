@@ -2,8 +2,11 @@
 
 The child runs in its own session (the TUI owns the terminal; keys typed there
 never reach the program), with stdin from ``/dev/null`` and stdout and stderr
-on one pipe, so their lines keep their order. A reader thread cuts the pipe
-into lines for the output pane. Stopping is SIGINT, then SIGTERM, then
+on one pipe, so their lines keep their order. That pipe goes to a relay
+process (:mod:`.forward`) and on to the viewer: if the viewer dies without a
+word (SIGKILL), the relay appends the rest of the output to the file a
+detached program's would go to, and the program never gets a broken pipe.
+A reader thread cuts the pipe into lines for the output pane. Stopping is SIGINT, then SIGTERM, then
 SIGKILL, each after a grace period. Detaching hands the pipe to a small
 forwarder process that appends it to a file, so the program can go on
 printing after the viewer has gone.
@@ -117,22 +120,36 @@ class ChildProgram:
     def __init__(self, argv: list[str], env: dict[str, str], directory: str) -> None:
         self.argv = argv
         self.directory = directory
+        program_output, output = os.pipe()
         try:
             self.process = subprocess.Popen(
                 argv,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stdout=output,
+                stderr=output,
                 start_new_session=True,
                 # A runner started in the background may ignore SIGINT; the
                 # program must not inherit that, or quitting could not stop it.
                 preexec_fn=_default_signals,
             )
         except OSError as exc:
+            os.close(program_output)
             raise ReactorTraceError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-        assert self.process.stdout is not None
-        self._pipe_file = self.process.stdout
+        finally:
+            os.close(output)
+        try:
+            relay = subprocess.Popen(
+                [sys.executable, "-m", "reactortrace.launch.forward", "--relay",
+                 output_path(self.process.pid, directory)],
+                stdin=program_output, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            os.close(program_output)
+        assert relay.stdout is not None
+        self._relay = relay
+        self._pipe_file = relay.stdout
         self.output = OutputPipe(self._pipe_file.fileno())
         self.detached_to: str | None = None
 
@@ -216,6 +233,11 @@ class ChildProgram:
             self.output.wait_eof(1.0)
             self.output.stop()
             self._pipe_file.close()
+            if not self.running():
+                try:
+                    self._relay.wait(1.0)  # it ends at the end of the output
+                except subprocess.TimeoutExpired:
+                    pass
         if not self.running():
             try:
                 os.unlink(self.socket)

@@ -76,6 +76,7 @@ class Session:
         #: Decides the path this process writes (None: no trace file).
         self.claim = OutputClaim(output) if output else None
         self._stream_tried = False
+        self._redacting: Any = None
         # Forks: this process records for itself (a forked child does once it
         # goes on with its reactor); the process it was forked from; the
         # ring's count at the fork (then: how far a child has looked for
@@ -120,6 +121,7 @@ class Session:
         # Twisted (and twistd, and many programs) put their signal handlers
         # in place as the reactor starts: wrap them then.
         self.guard.install()
+        self.guard.install_where_default()
         self._carry_on()
         self._open_output()
 
@@ -141,6 +143,10 @@ class Session:
         from ..instrumentation.capture import Capture
 
         fmt = self.config.get("format")  # `run` names it, from the extension if need be
+        if self._redactor() is not None:  # redacted in the program, never shipped raw
+            if fmt == "jsonl":
+                self._stream(tracer, path)
+            return
         if fmt not in ("json", "jsonl"):
             return
 
@@ -158,8 +164,12 @@ class Session:
 
         limit = max(500_000, tracer.recorder.ring.size)
         drain = tracer.subscribe(limit, history=True)
+        meta, redactor = tracer.meta, self._redactor()
+        if redactor is not None:
+            meta = redactor.meta(meta)
+            drain = _RedactedDrain(drain, redactor)
         try:
-            self.stream = StreamWriter(path, tracer.meta, drain, on_error=self._say_once)
+            self.stream = StreamWriter(path, meta, drain, on_error=self._say_once)
         except Exception as exc:  # noqa: BLE001 - never raise into the program
             drain.close()
             self._failed(path, exc)
@@ -343,9 +353,13 @@ class Session:
                 return
             meta = None if on_signal is None else {"written_on_signal": on_signal}
             try:
-                written = self._written_by_capture(meta, final=on_signal is None)
-                if written is None:
-                    written = tracer.export(path, self.config.get("format"), meta=meta)
+                redactor = self._redactor()
+                if redactor is None:
+                    written = self._written_by_capture(meta, final=on_signal is None)
+                    if written is None:
+                        written = tracer.export(path, self.config.get("format"), meta=meta)
+                else:
+                    written = self._write_redacted(tracer, path, meta, redactor)
             except Exception as exc:  # noqa: BLE001 - never raise into the program
                 self._failed(path, exc)
                 return
@@ -355,6 +369,20 @@ class Session:
         elif not self.config.get("quiet"):
             dropped = f", {tracer.dropped} dropped" if tracer.dropped else ""
             say(f"wrote {path} ({written} events{dropped})")
+
+    def _write_redacted(
+        self, tracer: Any, path: str, meta: dict[str, Any] | None, redactor: Any,
+    ) -> int:
+        """With ``--redact`` the trace is redacted whole, in the program (no
+        writer process sees the raw recording); returns the events written."""
+        from ..formats import write
+        from ..formats.redact import redact
+
+        trace = tracer.trace()
+        trace.meta.update(meta or {})
+        trace = redact(trace, redactor)
+        write(trace, path, self.config.get("format"))
+        return len(trace.events)
 
     def _written_by_capture(self, meta: dict[str, Any] | None, final: bool) -> int | None:
         """Events the writer process wrote, or None if it cannot (the ring
@@ -378,8 +406,13 @@ class Session:
         with self._lock:
             if self.stream.closed:
                 return
+            redactor = self._redactor()
+            snapshot = tracer.snapshot
+            if redactor is not None:
+                def snapshot() -> Any:
+                    return redactor.snapshot(tracer.snapshot())
             try:
-                self.stream.close(tracer.snapshot, tracer.dropped)
+                self.stream.close(snapshot, tracer.dropped)
             except Exception as exc:  # noqa: BLE001
                 self._failed(path, exc)
                 return
@@ -387,6 +420,17 @@ class Session:
             self._say_once(f"{path} was removed while it was being written: the trace is lost")
         elif not self.config.get("quiet"):
             say(f"wrote {path} ({self.stream.events_written} events)")
+
+    def _redactor(self) -> Any:
+        """With ``--redact``, the run's one Redactor (the same hashes and ids in
+        every write); else None."""
+        if not self.config.get("redact"):
+            return None
+        if self._redacting is None:
+            from ..formats.redact import Redactor
+
+            self._redacting = Redactor()
+        return self._redacting
 
     def _failed(self, path: str, exc: Exception) -> None:
         """Writing ``path`` failed: say it once (trace file errors name the file)."""
@@ -400,6 +444,20 @@ class Session:
         if message not in self._said:
             self._said.add(message)
             say(message)
+
+
+class _RedactedDrain:
+    """A stream's subscription whose events come out redacted."""
+
+    def __init__(self, drain: Any, redactor: Any) -> None:
+        self._drain = drain
+        self._redactor = redactor
+
+    def __call__(self) -> list[Any]:
+        return self._redactor.events(self._drain())
+
+    def close(self) -> None:
+        self._drain.close()
 
 
 class TracerSource:
@@ -441,7 +499,7 @@ def start_from_environment() -> Session | None:
     watch_installs(installed)
     atexit.register(session.finish)
     # A program that leaves SIGTERM to its default action (a reactor on
-    # another thread, say) would end without a word: write the trace first.
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        session.guard.install((signal.SIGTERM,))
+    # another thread, say), or SIGHUP (the terminal closed), would end
+    # without a word: write the trace first.
+    session.guard.install_where_default()
     return session

@@ -22,6 +22,10 @@ from typing import Any
 
 #: The signals that ask a program to stop.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Signals that end a program only by their default action (the terminal hung
+#: up): guarded while left to it, never when the program has a handler of its
+#: own (a reload on SIGHUP is no stop).
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 #: ``on_stop(signum, ends_now)``: ``ends_now`` when the default action will
 #: end the process as soon as the handler returns.
@@ -58,6 +62,12 @@ class StopGuard:
         except (OSError, ValueError, RuntimeError):
             return False
         return True
+
+    def install_where_default(self, signals: tuple[int, ...] = ENDING_SIGNALS) -> bool:
+        """Wrap those of ``signals`` still left to their default action."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        return self.install(tuple(s for s in signals if signal.getsignal(s) == signal.SIG_DFL))
 
     def _wrap(self, original: Any) -> Callable[[int, FrameType | None], Any]:
         guard = self

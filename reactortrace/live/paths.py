@@ -60,8 +60,22 @@ def private_dir(path: str | None = None) -> str:
 
 
 def socket_path(pid: int, directory: str | None = None) -> str:
-    """The socket a process with ``pid`` listens on."""
-    return os.path.join(directory or runtime_dir(), f"{pid}{SOCKET_SUFFIX}")
+    """The socket a process with ``pid`` (as this process sees it) listens on."""
+    return os.path.join(directory or runtime_dir(), f"{_process_name(pid)}{SOCKET_SUFFIX}")
+
+
+def _process_name(pid: int) -> str:
+    """``PID-NS`` (see the module docstring), or ``PID`` where /proc cannot tell."""
+    proc = "/proc/self" if pid == os.getpid() else f"/proc/{pid}"
+    try:
+        namespace = os.stat(f"{proc}/ns/pid").st_ino
+        with open(f"{proc}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"NSpid:"):
+                    return f"{int(line.split()[-1])}-{namespace}"  # the innermost pid
+    except (OSError, ValueError):
+        pass
+    return str(pid)
 
 
 def output_path(pid: int, directory: str | None = None) -> str:

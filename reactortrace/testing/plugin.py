@@ -45,6 +45,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="format of the per-test traces (default: json)",
     )
     group.addoption(
+        "--reactortrace-redact",
+        action="store_true",
+        help="write the per-test traces fit to share: argv after the program's name, the "
+             "host name, directories of paths, network addresses (hashed) and object ids "
+             "removed",
+    )
+    group.addoption(
         "--reactortrace-slow",
         metavar="MS",
         type=duration_in(MS, "--reactortrace-slow"),
@@ -66,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--reactortrace: cannot create {directory}: {exc}") from None
     from .recorder import PerTestRecorder
 
-    recorder = PerTestRecorder(directory, config.getoption("reactortrace_format"), slow_ms)
+    recorder = PerTestRecorder(directory, config.getoption("reactortrace_format"), slow_ms,
+                               redact=config.getoption("reactortrace_redact"))
     config.pluginmanager.register(recorder, "reactortrace-recorder")
     recorder.start()

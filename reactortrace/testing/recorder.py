@@ -59,9 +59,12 @@ class _Recording:
 class PerTestRecorder:
     """Instruments the reactor once and cuts its recording per test."""
 
-    def __init__(self, directory: str | None, format: str, slow_ms: float | None) -> None:
+    def __init__(
+        self, directory: str | None, format: str, slow_ms: float | None, *, redact: bool = False
+    ) -> None:
         self.directory = directory
         self.format = format
+        self.redact = redact
         self.slow_ms = slow_ms
         self.tracer: Any = None
         self.instrumented = False
@@ -312,6 +315,10 @@ class PerTestRecorder:
         }
         try:
             trace = Trace(meta, recording.events, snapshot, dropped=recording.lost)
+            if self.redact:
+                from ..formats.redact import redact
+
+                trace = redact(trace)
             write(trace, path, self.format)
         except ReactorTraceError as exc:
             self.failure = f"cannot write {path}: {exc}"

@@ -229,6 +229,39 @@ def test_usage_errors_are_one_line_and_status_2(workdir: Path, args: list[str], 
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("python_args", [["-I"], ["-Es"], ["-X", "dev", "-S"], ["-bI"]])
+def test_python_skipping_the_bootstrap_is_refused(workdir: Path, python_args: list[str]) -> None:
+    """``python -I``/``-E``/``-S`` would run untraced: one line, status 2, nothing run."""
+    marker = workdir / "ran"
+    script = workdir / "prog.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    done = run_cli(["run", "--no-tui", "-o", "t.json", "--", sys.executable, *python_args,
+                    str(script)], cwd=workdir)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    option = "-" + next(c for c in "".join(python_args) if c in "IES")
+    assert len(lines) == 1 and f"runs Python with {option}" in lines[0], done.stderr
+    assert not marker.exists() and not (workdir / "t.json").exists()
+
+
+def test_a_script_whose_interpreter_line_isolates_python_is_refused(workdir: Path) -> None:
+    script = workdir / "tool"
+    script.write_text(f"#!{sys.executable} -I\nprint('ran')\n")
+    script.chmod(0o755)
+    done = run_cli(["run", "--no-tui", "-o", "t.json", "--", str(script)], cwd=workdir)
+    assert done.returncode == 2 and "runs Python with -I" in done.stderr, done.stderr
+
+
+def test_python_options_that_keep_the_bootstrap_are_traced(workdir: Path) -> None:
+    """``-W error``, ``-X dev``, ``-u`` (and a program's own ``-I`` after ``-c``) run traced."""
+    done = run_cli(["run", "--no-tui", "-q", "-o", "t.json", "--", sys.executable, "-u",
+                    "-W", "default", "-X", "dev", "-c",
+                    "from twisted.internet import reactor; reactor.callLater(0, reactor.stop); "
+                    "reactor.run()", "-I"], cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert reactortrace.load(str(workdir / "t.json")).events
+
+
 def test_programs_started_by_the_program_are_not_traced(workdir: Path) -> None:
     script = workdir / "parent.py"
     script.write_text(textwrap.dedent(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import platform
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reactortrace.formats import load
 
-from .conftest import Recorded
+from .conftest import PROGRAMS, Recorded
 from .hostile import as_json, base, run_cli
 
 SECRETS = ("hunter2", "secret-host", "/home/ann", "10.1.2.3", "192.168.7.7", "140234567890",
@@ -82,3 +87,32 @@ def test_a_real_trace_redacted_has_no_directory_or_host(
     trace = load(out)
     assert len(trace.events) == len(recorded.trace.events)
     assert trace.meta["argv"] == ["busy.py"]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".chrome.json"])
+def test_run_redact_writes_the_trace_redacted(tmp_path: Path, suffix: str) -> None:
+    """``run --redact``: the file as written (streamed, for jsonl) holds no argv
+    after the program's name, no directory, no host, no address; each address
+    has one hash throughout; the program is unchanged."""
+    out = tmp_path / f"talk{suffix}"
+    done = subprocess.run(
+        [sys.executable, "-m", "reactortrace", "run", "--no-tui", "--redact", "-o", str(out),
+         str(PROGRAMS / "talk.py"), "hunter2", "--token=swordfish"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "argv ['hunter2', '--token=swordfish']" in done.stdout
+    data = out.read_text()
+    for secret in ("hunter2", "swordfish", str(PROGRAMS), "127.0.0.1", f'"{platform.node()}"'):
+        assert secret not in data, secret
+    assert re.search(r"0x[0-9a-fA-F]{6,}", data) is None
+    if suffix == ".chrome.json":
+        assert "addr-" in data
+        return
+    trace = load(out)
+    assert trace.complete and trace.meta["argv"] == ["talk.py"] and "host" not in trace.meta
+    opened = {e.args["conn"]: e.args for e in trace.by_kind("conn.open")}
+    addresses = {a[key] for a in opened.values() for key in ("local", "peer") if a.get(key)}
+    assert addresses and all(a.startswith("addr-") for a in addresses)
+    # The client's peer is the server's local address: one address, one hash.
+    assert len(addresses) < sum(1 for a in opened.values() for k in ("local", "peer") if a.get(k))

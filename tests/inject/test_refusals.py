@@ -14,6 +14,7 @@ import pytest
 import reactortrace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.inject import process
+from reactortrace.live.paths import socket_path
 
 from .conftest import PLAIN, ROOT, Program
 
@@ -168,7 +169,7 @@ def test_a_program_served_by_run_listen_is_not_recorded_twice_but_can_be_saved(
     runtime = os.path.join(env["XDG_RUNTIME_DIR"], "reactortrace")
     from ..live.fakes import wait_until
 
-    wait_until(lambda: os.path.exists(os.path.join(runtime, f"{program.pid}.sock")))
+    wait_until(lambda: os.path.exists(socket_path(program.pid, runtime)))
     # Nothing is injected: the program's own recording comes over its socket.
     saved = tmp_path / "saved.json"
     done = attach(str(program.pid), "--no-tui", "-o", str(saved))

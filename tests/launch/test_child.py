@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -14,6 +15,7 @@ from reactortrace.launch.child import ChildProgram, ProgramFeed
 from reactortrace.launch.env import program_environment
 from reactortrace.launch.program import session_config
 from reactortrace.launch.target import Target
+from reactortrace.live.paths import output_path
 
 from ..live.fakes import wait_until
 
@@ -152,3 +154,42 @@ def test_program_feed_brings_the_live_state_the_output_and_the_end(sock_dir: str
     assert output[-1] == "[reactortrace] the program exited with status 0"
     assert "__main__.Echo" in connections
     assert not os.path.exists(child.socket)
+
+
+def test_a_killed_viewer_leaves_the_program_writing_without_errors(
+    sock_dir: str, tmp_path: Path
+) -> None:
+    """The viewer dies with SIGKILL: the program goes on printing (to the file a
+    detached program's output goes to) and never sees a broken pipe."""
+    marker = tmp_path / "result"
+    program = textwrap.dedent(f"""
+        import sys, time
+        try:
+            for n in range(150):
+                print("line", n)
+                print("error", n, file=sys.stderr)
+                time.sleep(0.01)
+            result = "ok"
+        except BaseException as exc:
+            result = repr(exc)
+        open({str(marker)!r}, "w").write(result)
+    """)
+    viewer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from reactortrace.launch.child import ChildProgram
+            child = ChildProgram([sys.executable, "-u", "-c", {program!r}], {{}}, {sock_dir!r})
+            print(child.pid, flush=True)
+            time.sleep(120)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert viewer.stdout is not None
+    pid = int(viewer.stdout.readline())
+    viewer.kill()
+    viewer.wait()
+    wait_until(marker.exists, 60)
+    assert marker.read_text() == "ok"
+    kept = Path(output_path(pid, sock_dir))
+    wait_until(lambda: "line 149" in kept.read_text(), 30)
+    assert "error 149" in kept.read_text()

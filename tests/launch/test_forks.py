@@ -19,7 +19,7 @@ import pytest
 import reactortrace
 from reactortrace.core.trace import Trace
 from reactortrace.live.client import LiveFeed
-from reactortrace.live.paths import process_ended, resolve_target
+from reactortrace.live.paths import process_ended, resolve_target, socket_path
 
 from ..cli.conftest import ROOT
 from ..live.fakes import short_tempdir
@@ -122,7 +122,9 @@ def test_a_child_that_goes_on_with_the_reactor_records_into_its_own_file(
     # The parent's two timer ticks before the fork (the second ends in the
     # child, which forked in it), then the child's own five.
     assert len(ticks(child)) == 7
-    assert f"listening on {runtime}/reactortrace/{child_pid}.sock (forked from {pid})" in err
+    namespace = os.stat("/proc/self/ns/pid").st_ino  # the child's: the same as ours
+    socket = f"{runtime}/reactortrace/{child_pid}-{namespace}.sock"
+    assert f"listening on {socket} (forked from {pid})" in err
     assert sockets(runtime) == []  # each removed its own
 
 
@@ -209,7 +211,8 @@ def test_a_daemonizing_twistd_is_recorded_served_and_written_at_sigterm(
         finally:
             feed.close()
         # The launcher's socket (the twistd parent ended with os._exit) is removed.
-        wait_until(lambda: sockets(runtime) == [f"{daemon}.sock"], what="only the daemon's socket")
+        daemon_socket = os.path.basename(socket_path(daemon))
+        wait_until(lambda: sockets(runtime) == [daemon_socket], what="only the daemon's socket")
         if fmt == "jsonl":  # streamed as it runs: more than the meta line
             wait_until(lambda: BEAT_LINE in trace_path.read_bytes(), what="streamed beats")
     finally:

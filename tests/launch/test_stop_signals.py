@@ -89,3 +89,22 @@ def test_twistd_sigterm_while_blocked(tmp_path: Path) -> None:
     finally:
         program.kill()
         program.communicate(timeout=60)
+
+
+def test_sighup_with_no_handler_writes_the_trace_and_still_ends_the_program(
+    tmp_path: Path,
+) -> None:
+    """The terminal hangs up on a program that leaves SIGHUP to its default action:
+    it ends by SIGHUP as untraced, and the trace is written first."""
+    statuses = []
+    for trace in (None, tmp_path / "trace.json"):
+        marker = tmp_path / f"marker-{trace is not None}"
+        program = start([str(PROGRAMS / "ticking.py"), str(marker)], trace)
+        seconds_until_exists(marker, timeout=30)
+        program.send_signal(signal.SIGHUP)
+        program.communicate(timeout=60)
+        statuses.append(program.returncode)
+    assert statuses == [-signal.SIGHUP, -signal.SIGHUP]
+    written = load(tmp_path / "trace.json")
+    assert written["meta"]["written_on_signal"]["signal"] == "SIGHUP"
+    assert any(event["kind"] == "timer" for event in written["events"])

@@ -15,7 +15,7 @@ import reactortrace
 from reactortrace.core.feed import ENDED, Feed
 from reactortrace.launch import watch as tui_launch
 from reactortrace.launch.target import Target
-from reactortrace.live.paths import pid_alive
+from reactortrace.live.paths import pid_alive, socket_path
 
 from ..live.fakes import short_tempdir, wait_until
 
@@ -104,7 +104,7 @@ def test_detach_on_quit_leaves_it_running(
         assert pid_alive(tui.pid)
         err = capfd.readouterr().err
         assert f"reactortrace attach {tui.pid}" in err
-        assert os.path.exists(os.path.join(runtime, "reactortrace", f"{tui.pid}.sock"))
+        assert os.path.exists(socket_path(tui.pid, os.path.join(runtime, "reactortrace")))
     finally:
         kill(tui.pid)
 

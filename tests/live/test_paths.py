@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -42,11 +43,37 @@ def test_target_by_pid_and_by_path(sock_dir: str) -> None:
         paths.resolve_target(str(pid), sock_dir)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(paths.socket_path(pid, sock_dir))
+    namespace = os.stat("/proc/self/ns/pid").st_ino
+    named = f"{sock_dir}/{pid}-{namespace}.sock"
     try:
-        assert paths.resolve_target(str(pid), sock_dir) == f"{sock_dir}/{pid}.sock"
-        assert paths.resolve_target(f"{sock_dir}/{pid}.sock") == f"{sock_dir}/{pid}.sock"
+        assert paths.resolve_target(str(pid), sock_dir) == named
+        assert paths.resolve_target(named) == named
     finally:
         listener.close()
+
+
+def test_same_pid_in_two_pid_namespaces_gets_two_sockets(tmp_path: Path) -> None:
+    """Two programs, each pid 1 of its own PID namespace, sharing a directory: two
+    names; a viewer outside finds each by the pid it sees."""
+    code = ("import os, sys, time; from reactortrace.live.paths import socket_path; "
+            "print(socket_path(os.getpid(), sys.argv[1]), flush=True); time.sleep(60)")
+    programs = [
+        subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+                          code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        names = [program.stdout.readline().strip() for program in programs]  # type: ignore[union-attr]
+        assert names[0] != names[1]
+        assert all(os.path.basename(name).startswith("1-") for name in names), names
+        for program, name in zip(programs, names):
+            with open(f"/proc/{program.pid}/task/{program.pid}/children") as children:
+                inner = int(children.read().split()[0])
+            assert paths.socket_path(inner, str(tmp_path)) == name
+    finally:
+        for program in programs:
+            program.kill()
+            program.wait()
 
 
 def test_a_dead_pid_or_a_missing_or_wrong_path_is_refused(sock_dir: str) -> None:

@@ -252,6 +252,23 @@ def test_chrome_format_per_test(pytester: pytest.Pytester, run: Runner) -> None:
         assert any(name.endswith("alpha_marker") for name in slices)
 
 
+def test_redacted_per_test_traces(pytester: pytest.Pytester, run: Runner) -> None:
+    """``--reactortrace-redact``: no directory, host or argv beyond the program's
+    name in the files; the recording itself is whole."""
+    pytester.makepyfile(test_suite=TWISTED_TESTS)
+    out = pytester.path / "shared"
+    result = run(f"--reactortrace={out}", "--reactortrace-redact", "-k", "fast", twisted=True)
+    result.assert_outcomes(passed=2, deselected=1)
+    for path in sorted(out.iterdir()):
+        data = path.read_text()
+        assert str(pytester.path) not in data
+        trace = reactortrace.load(str(path))
+        assert "host" not in trace.meta and len(trace.meta["argv"]) <= 1
+        sites = {e.args.get("site") for e in trace.events if e.args.get("site")}
+        assert sites and all(not site.startswith("/") for site in sites), sites
+        assert any(e.name.endswith("alpha_marker") for e in trace.by_kind("timer"))
+
+
 def test_without_options_the_plugin_does_nothing(pytester: pytest.Pytester, run: Runner) -> None:
     pytester.makepyfile(
         test_quiet="""

@@ -13,7 +13,7 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
       "warnings": [{"code", "message", "where", "subject", "name", "ts"} (+ "duration",
                     "stack" for a slow callback)],
       "slowest": [{"name", "kind", "ts", "dur", "site", "made_at", "function", "stack"}],
-      "callables": [{"name", "kind", "count", "total", "mean", "max", "p95",
+      "callables": [{"name", "kind", "count", "total", "self", "mean", "max", "p95",
                      "errors"}],
       "timers": [{"site", "name", "looping", "interval", "count", "p50", "p95",
                   "max", "mean", "missed"}],
@@ -30,7 +30,8 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
 ``warnings`` are every finding, oldest first (see :mod:`reactortrace.core.diagnose`
 for the codes). ``slowest``: the longest dispatches, with the stack the watchdog
 saw (outermost first) when it saw them. ``callables``: busiest first by total
-time. ``timers``: lateness per creation site, latest first; ``missed`` counts
+time; ``self`` is ``total`` less the dispatches it ran itself (Deferred
+callbacks it fired). ``timers``: lateness per creation site, latest first; ``missed`` counts
 LoopingCall ticks skipped. ``connections``: every connection and port seen
 (not the reactor's wakers), most bytes first; ``closed`` is null for those
 still open. Lists hold at most ``--top`` entries; ``omitted`` counts the rest.
@@ -166,6 +167,7 @@ def _callable(stats: Any) -> dict[str, Any]:
         "kind": stats.kind,
         "count": stats.count,
         "total": stats.total,
+        "self": stats.self_time,
         "mean": stats.mean,
         "max": stats.max,
         "p95": stats.p95,

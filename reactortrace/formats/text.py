@@ -111,11 +111,11 @@ def _callables(rows: list[dict[str, Any]], more: int, console: Console) -> None:
     if not rows:
         return
     table = _table("Hottest callables", more, ("callable", "left"), ("kind", "left"),
-                   ("count", "right"), ("total", "right"), ("mean", "right"), ("max", "right"),
-                   ("p95", "right"), ("errors", "right"))
+                   ("count", "right"), ("total", "right"), ("self", "right"), ("mean", "right"),
+                   ("max", "right"), ("p95", "right"), ("errors", "right"))
     for row in rows:
         _row(table, row["name"], row["kind"], str(row["count"]),
-                      *(_took(row[k]) for k in ("total", "mean", "max", "p95")),
+                      *(_took(row[k]) for k in ("total", "self", "mean", "max", "p95")),
                       str(row["errors"] or ""))
     console.print(table)
 

@@ -108,6 +108,28 @@ def test_slowest_dispatches_keep_the_stack(traces: dict[tuple[str, str], Trace])
 
 
 @pytest.mark.parametrize("reactor", REACTORS)
+def test_hot_callables_count_every_dispatch_kind_with_self_time(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """The read handler is a hot callable; a timer whose Deferred callback
+    blocked 250 ms has that in its total, not in its self time."""
+    trace = traces[("slow", reactor)]
+    rows = {(c["name"].rpartition(".")[2], c["kind"]): (c["total"], c["self"])
+            for c in summarize(trace)["callables"]}
+    assert trace.snapshot is not None  # the live figures: the same (summary shows the top 10)
+    live = {(c.name.rpartition(".")[2], c.kind): (c.total, c.self_time)
+            for c in trace.snapshot.callables}
+    assert rows.items() <= live.items()
+    read_total, read_self = rows[("Server", "io.read")]
+    assert read_total >= 240_000_000 and read_self >= 240_000_000
+    callback_total, callback_self = rows[("block_in_callback", "deferred")]
+    assert callback_self >= 240_000_000
+    timer_total, timer_self = rows[("fire_deferred", "timer")]
+    assert timer_total >= callback_total and timer_self < 50_000_000
+    assert rows[("block_in_timer", "timer")][1] >= 240_000_000
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
 def test_errors_stuck_deferreds_backpressure_and_leftovers(
     traces: dict[tuple[str, str], Trace], reactor: str
 ) -> None:

@@ -48,7 +48,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.awaiting import sorted_infos
-from ..core.diagnose import RECORDING_OFF, Thresholds
+from ..core.diagnose import RECORDING_OFF, Thresholds, Warning
 from ..core.snapshot import Snapshot
 from ..core.state import LoopState
 from ..core.trace import Trace
@@ -68,19 +68,16 @@ def summarize(
     end = max(state.last_end, trace.snapshot.ts if trace.snapshot is not None else 0)
     snapshot = state.snapshot(end)
     diagnostics = state.diagnostics
-    warnings = list(snapshot.warnings)
+    warnings = [Warning.of(w) for w in snapshot.warnings]
     if trace.dropped and trace.snapshot is not None:
         # Events fell out of the ring: keep what the live run found in them.
-        seen = {(w.get("code"), w.get("where"), w.get("subject")) for w in warnings}
-        warnings += [
-            w for w in trace.snapshot.warnings
-            if (w.get("code"), w.get("where"), w.get("subject")) not in seen
-        ]
+        seen = {(w.code, w.where, w.subject) for w in warnings}
+        recorded = (Warning.of(w) for w in trace.snapshot.warnings)
+        warnings += [w for w in recorded if (w.code, w.where, w.subject) not in seen]
     off = recording_off(trace.meta)
-    told = {w.get("subject") for w in warnings if w.get("code") == RECORDING_OFF}
+    told = {w.subject for w in warnings if w.code == RECORDING_OFF}
     warnings += [
-        {"code": RECORDING_OFF, "message": f"{part} recording was off: {why}", "where": None,
-         "subject": part, "name": part, "ts": 0}
+        Warning(RECORDING_OFF, f"{part} recording was off: {why}", subject=part, name=part, ts=0)
         for part, why in off.items() if part not in told
     ]
     lists = {
@@ -103,7 +100,7 @@ def summarize(
             "written_early": written_early(meta),
         },
         "thresholds": thresholds.to_dict(),
-        "warnings": warnings,
+        "warnings": [w.to_dict() for w in warnings],
         **{key: rows[:top] for key, rows in lists.items()},
         "omitted": {key: max(0, len(rows) - top) for key, rows in lists.items()},
         "deferreds": pending_deferreds(trace.snapshot, top),

@@ -25,7 +25,7 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 from ..reactors import REACTORS
 
 #: Programs with nothing wrong: each must give no warning at all.
-HEALTHY = ("healthy", "chat", "poller", "web")
+HEALTHY = ("healthy", "chat", "poller", "web", "endpoint")
 NAMES = ("slow", "trouble", *HEALTHY)
 TIMEOUT = 60
 
@@ -212,3 +212,36 @@ def test_timers_are_sited_at_the_users_line(
     assert (site("web", "request"), "connection") in made  # Agent.request in it
     wakers = {s for name, s in opened if "Waker" in name}
     assert wakers == {None}  # made before the tracer came: no site, not the instrument() line
+    # Twisted's timers for a connection it accepted (HTTPChannel's TimeoutMixin,
+    # the file producer's cooperator): at the port's line; Agent's connection
+    # attempts after the name was resolved: at the request's line
+    assert sites["twisted.protocols.policies.TimeoutMixin.__timedOut"] == {site("web", "listen")}
+    assert sites["twisted.internet.task.Cooperator._tick"] == {site("web", "listen")}
+    for name, made in sites.items():
+        if name.startswith(("twisted.internet.tcp._BaseBaseClient", "twisted.internet.endpoints")):
+            assert made == {site("web", "request")}, name
+
+
+def schedules(trace: Trace) -> dict[str, set[tuple[str, bool]]]:
+    """Timer name -> {(site, whether flagged as Twisted's own)}."""
+    out: dict[str, set[tuple[str, bool]]] = {}
+    for event in trace.by_kind("timer.schedule"):
+        name = event.name.rpartition(".")[2]
+        out.setdefault(name, set()).add((event.args["site"], event.args.get("own") is True))
+    return out
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_timers_twisted_makes_after_an_asynchronous_step(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """``HostnameEndpoint.connect`` resolves the name on a thread, then its
+    attempts (a LoopingCall, the client's connect timers) come from callbacks;
+    ``TimeoutMixin`` timers come from the protocols: all at the user's lines."""
+    made = schedules(traces[("endpoint", reactor)])
+    connect = {(site("endpoint", "connect"), False)}
+    assert made["iterateEndpoint"] == connect
+    assert made["resolveAddress"] == connect and made["failIfNotConnected"] == connect
+    assert made["__timedOut"] == {
+        (site("endpoint", "server_timeout"), False), (site("endpoint", "client_timeout"), False)
+    }

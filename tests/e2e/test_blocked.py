@@ -94,3 +94,27 @@ def test_sigterm_while_blocked_writes_the_trace_without_the_tui(tmp_path: Path) 
         program.kill()
         _, err = program.communicate(timeout=30)
     assert "SIGTERM while the reactor is blocked in job_that_waits" in err, err
+
+
+LOCKED = str(Path(__file__).with_name("locked.py"))
+LOCKED_LINE = f"locked.py:{next(i for i, line in enumerate(open(LOCKED), 1) if 'the blocking line' in line)}"
+
+
+def test_a_block_holding_the_interpreter_lock_still_shows_its_stack(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """C code that never releases the GIL stops every thread of ours: the stack
+    comes from faulthandler's C thread, through the file beside the socket."""
+    marker = tmp_path / "blocked"
+    terminal.type(f"{sys.executable} -m reactortrace run {LOCKED} {marker}; echo EXIT=$?")
+    terminal.wait_for(lambda s: marker.exists(), timeout=30)
+    blocked_at = time.monotonic()
+    screen = terminal.wait_for(
+        lambda s: "NO UPDATE" in s and LOCKED_LINE in s and "match_the_log" in s, timeout=10)
+    assert time.monotonic() - blocked_at < 4.0, "the stack took too long to show"
+    assert "holding the interpreter lock" in screen, screen
+    assert re.search(r"→ .*locked\.py:\d+ +match_the_log", screen), screen  # the blocking line
+    terminal.wait_for(lambda s: "ENDED" in s or "exited" in s, timeout=60)  # it stops itself
+    terminal.press("q")
+    terminal.wait_for(lambda s: re.search(r"EXIT=0", s), timeout=30)
+    terminal.wait_for(at_prompt)

@@ -182,29 +182,21 @@ async def test_quitting_while_blocked_waits_for_the_program_and_says_so(
     assert feed.asked == ["stop"]
 
 
+@pytest.mark.parametrize(("blocked", "asked"), [(True, ["stop", "kill"]), (False, [])],
+                         ids=["blocked-q-twice", "not-blocked"])
 @async_test
-async def test_q_again_while_waiting_kills_the_program(
-    trace: Trace, clock: FakeClock, open_app: OpenApp
+async def test_q_again_kills_and_an_unblocked_program_is_left_to_the_launcher(
+    trace: Trace, clock: FakeClock, open_app: OpenApp, blocked: bool, asked: list[str]
 ) -> None:
+    """Blocked: the second q kills the program; not blocked: the viewer closes
+    at once and whoever started the program stops it, as before."""
     feed = StoppableFeed(trace, clock)
     async with open_app(feed, size=NARROW) as (app, pilot):
-        await blocked_app(app, clock, pilot)
-        await pilot.press("q")
-        await pilot.pause()
-        assert app.is_running
-        await pilot.press("q")
-        await wait_until(pilot, lambda: not app.is_running)
-    assert feed.asked == ["stop", "kill"]
-
-
-@async_test
-async def test_quitting_when_not_blocked_closes_at_once(
-    trace: Trace, clock: FakeClock, open_app: OpenApp
-) -> None:
-    feed = StoppableFeed(trace, clock)
-    async with open_app(feed, size=NARROW) as (app, pilot):
-        clock.advance(1.0)  # before the block
-        app.refresh_feed()
+        if blocked:
+            await blocked_app(app, clock, pilot)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running)
-    assert feed.asked == []  # whoever started the program stops it, as before
+    assert feed.asked == asked

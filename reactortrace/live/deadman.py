@@ -26,8 +26,8 @@ from collections.abc import Callable
 from typing import Any
 
 from reactortrace.core.faultdump import DUMP_START
+from reactortrace.live.paths import STACKS_SUFFIX
 
-STACKS_SUFFIX = ".stacks"
 #: Seconds without re-arming after which the C thread dumps the stacks.
 TIMEOUT = 1.0
 #: Seconds between re-arms (well within TIMEOUT on a loaded machine).

@@ -111,7 +111,8 @@ def test_a_block_holding_the_interpreter_lock_still_shows_its_stack(
     blocked_at = time.monotonic()
     screen = terminal.wait_for(
         lambda s: "NO UPDATE" in s and LOCKED_LINE in s and "match_the_log" in s, timeout=10)
-    assert time.monotonic() - blocked_at < 4.0, "the stack took too long to show"
+    # the switch waits 1 s; the rest is the viewer's polling and a loaded machine
+    assert time.monotonic() - blocked_at < 8.0, "the stack took too long to show"
     assert "holding the interpreter lock" in screen, screen
     assert re.search(r"→ .*locked\.py:\d+ +match_the_log", screen), screen  # the blocking line
     terminal.wait_for(lambda s: "ENDED" in s or "exited" in s, timeout=60)  # it stops itself

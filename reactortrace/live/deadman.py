@@ -12,7 +12,8 @@ thread. The viewer reads it when the updates stop (see
 
 faulthandler has one such timer per process: a program that arms its own
 (``faulthandler.dump_traceback_later``) takes it over and ours stands down for
-good. Around a fork ours is disarmed (a child inheriting an armed timer would
+good; ours is not started at all when a loaded module holds that function
+under a name of its own, since its calls would bypass us. Around a fork ours is disarmed (a child inheriting an armed timer would
 hang in faulthandler's next call: its C thread is not in the child), re-armed
 in the parent after, and never in the child.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -60,6 +62,22 @@ os.register_at_fork(
 )
 
 
+def _held_elsewhere() -> bool:
+    """Whether a loaded module holds faulthandler's timer function under a name
+    of its own (``from faulthandler import dump_traceback_later``): its calls
+    would not reach our wrapper, and our re-arming would replace its timer."""
+    for name, module in list(sys.modules.items()):
+        if name in ("faulthandler", __name__) or module is None:
+            continue
+        try:
+            values = vars(module).values()
+        except TypeError:
+            continue
+        if any(value is _original_arm for value in list(values)):
+            return True
+    return False
+
+
 def stacks_path(socket: str) -> str:
     """The stacks file beside a live socket ``DIR/PID.sock``."""
     return os.path.splitext(socket)[0] + STACKS_SUFFIX
@@ -84,8 +102,9 @@ class StackSwitch:
 
     def start(self) -> bool:
         """Arm it and start re-arming; False if it cannot (the file, or the program's own timer)."""
-        if faulthandler.dump_traceback_later is not _original_arm:
-            return False  # another switch (or someone's wrapper) is in place
+        if faulthandler.dump_traceback_later is not _original_arm or _held_elsewhere():
+            return False  # someone else's switch, wrapper, or a reference we could not see
+
         try:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,3 +108,17 @@ def test_a_forked_child_can_use_faulthandler(switch: StackSwitch) -> None:
 
 def test_the_stacks_file_sits_beside_the_socket() -> None:
     assert stacks_path("/run/rt/123.sock") == "/run/rt/123.stacks"
+
+
+def test_not_started_when_a_module_holds_faulthandlers_function_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``from faulthandler import dump_traceback_later`` would bypass our
+    wrapper, and our re-arming would replace that program's timer."""
+    program = types.ModuleType("program_with_its_own_watchdog")
+    program.dump_traceback_later = faulthandler.dump_traceback_later  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, program.__name__, program)
+    switch = StackSwitch(str(tmp_path / "2.stacks"), threading.get_ident)
+    assert not switch.start()
+    assert faulthandler.dump_traceback_later is deadman._original_arm
+    assert not (tmp_path / "2.stacks").exists()

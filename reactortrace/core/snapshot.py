@@ -60,6 +60,9 @@ class CallableStats:
     max: int
     p95: int
     errors: int
+    #: ns: ``total`` less the time in the dispatches it ran itself (Deferred
+    #: callbacks fired from a timer, ...): where the time really went.
+    self_time: int = 0
 
 
 @dataclass(frozen=True, slots=True)

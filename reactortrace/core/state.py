@@ -22,6 +22,7 @@ from typing import Any
 from reactortrace.core import events as ev
 from reactortrace.core.diagnose import DEFAULT_BUFFER_SIZE, Diagnostics, Thresholds
 from reactortrace.core.events import Event
+from reactortrace.core.nesting import Nesting
 from reactortrace.core.snapshot import (
     BlockedInfo,
     CallableStats,
@@ -84,6 +85,7 @@ class LoopState:
         self._closed: set[Any] = set()
         self._closed_order: deque[Any] = deque()
         self._callables: dict[tuple[str, str], CallableRecord] = {}
+        self._nesting = Nesting()
         self._warnings: deque[dict[str, Any]] = deque(maxlen=max_warnings)
         self.diagnostics = Diagnostics(thresholds)
         self._idle_ns = self.diagnostics.idle_ns
@@ -233,6 +235,7 @@ class LoopState:
             size = event.args.get("bytes")
             if size:
                 conn.bytes_in += size
+        self._count_call(event, False)
         self.diagnostics.dispatch(event)
 
     def _on_write(self, event: Event, bucket: list[int]) -> None:
@@ -252,6 +255,7 @@ class LoopState:
                     if before > limit and buffered > before and not conn.pauses:
                         # over the limit and still growing, and no producer throttled
                         self.diagnostics.backpressure(event, conn)
+        self._count_call(event, False)
         self.diagnostics.dispatch(event)
 
     def _on_open(self, event: Event, bucket: list[int]) -> None:
@@ -333,6 +337,14 @@ class LoopState:
         )
 
     def _count_call(self, event: Event, failed: bool) -> None:
+        """Count a dispatch for hot callables: its total and its self time.
+
+        Thread-pool jobs run on their own threads: they nest in nothing.
+        """
+        if event.kind == ev.THREAD and event.args.get("source") == "pool":
+            own = event.dur
+        else:
+            own = self._nesting.self_time(event.ts, event.dur)
         key = (event.name, event.kind)
         stats = self._callables.get(key)
         if stats is None:
@@ -342,12 +354,14 @@ class LoopState:
             if stats is None:
                 stats = self._callables[key] = CallableRecord()
         stats.add(event.dur)
+        stats.self_total += own
         if failed:
             stats.errors += 1
         stats.summary = None
 
     def _on_iteration(self, event: Event, bucket: list[int]) -> None:
         self.iterations += 1
+        self._nesting.clear()
         wait = event.args.get("wait") or 0
         busy = max(0, event.dur - wait)
         self.busy += busy
@@ -468,6 +482,7 @@ class LoopState:
                     stats.max,
                     stats.quantile(0.95),
                     stats.errors,
+                    stats.self_total,
                 )
             out.append(stats.summary)
         out.sort(key=lambda s: (-s.total, s.name))

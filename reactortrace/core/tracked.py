@@ -88,11 +88,13 @@ class ConnRecord:
 
 
 class CallableRecord(LogHistogram):
-    """Durations of one callable, its error count and its cached summary."""
+    """Durations of one callable, its error count, its self time (ns, its
+    durations less the nested dispatches it ran) and its cached summary."""
 
-    __slots__ = ("errors", "summary")
+    __slots__ = ("errors", "self_total", "summary")
 
     def __init__(self) -> None:
         super().__init__()
         self.errors = 0
+        self.self_total = 0
         self.summary: CallableStats | None = None

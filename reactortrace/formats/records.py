@@ -271,6 +271,7 @@ class _Callable(msgspec.Struct):
     max: Ns
     p95: Ns
     errors: Count
+    self_time: Ns = 0
 
 
 class _Loop(msgspec.Struct):

@@ -13,7 +13,7 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
       "warnings": [{"code", "message", "where", "subject", "name", "ts"} (+ "duration",
                     "stack" for a slow callback)],
       "slowest": [{"name", "kind", "ts", "dur", "site", "made_at", "function", "stack"}],
-      "callables": [{"name", "kind", "count", "total", "mean", "max", "p95",
+      "callables": [{"name", "kind", "count", "total", "self", "mean", "max", "p95",
                      "errors"}],
       "timers": [{"site", "name", "looping", "interval", "count", "p50", "p95",
                   "max", "mean", "missed"}],
@@ -30,7 +30,8 @@ keys (times and durations are integers in ns, ``ts`` since trace start)::
 ``warnings`` are every finding, oldest first (see :mod:`reactortrace.core.diagnose`
 for the codes). ``slowest``: the longest dispatches, with the stack the watchdog
 saw (outermost first) when it saw them. ``callables``: busiest first by total
-time. ``timers``: lateness per creation site, latest first; ``missed`` counts
+time; ``self`` is ``total`` less the dispatches it ran itself (Deferred
+callbacks it fired). ``timers``: lateness per creation site, latest first; ``missed`` counts
 LoopingCall ticks skipped. ``connections``: every connection and port seen
 (not the reactor's wakers), most bytes first; ``closed`` is null for those
 still open. Lists hold at most ``--top`` entries; ``omitted`` counts the rest.
@@ -49,7 +50,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.awaiting import sorted_infos
-from ..core.diagnose import RECORDING_OFF, Thresholds
+from ..core.diagnose import RECORDING_OFF, Thresholds, Warning
 from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..core.state import LoopState
@@ -120,19 +121,16 @@ def _summary(summarizer: Summarizer, trace: Trace, top: int) -> dict[str, Any]:
     end = max(state.last_end, trace.snapshot.ts if trace.snapshot is not None else 0)
     snapshot = state.snapshot(end)
     diagnostics = state.diagnostics
-    warnings = list(snapshot.warnings)
+    warnings = [Warning.of(w) for w in snapshot.warnings]
     if trace.dropped and trace.snapshot is not None:
         # Events fell out of the ring: keep what the live run found in them.
-        seen = {(w.get("code"), w.get("where"), w.get("subject")) for w in warnings}
-        warnings += [
-            w for w in trace.snapshot.warnings
-            if (w.get("code"), w.get("where"), w.get("subject")) not in seen
-        ]
+        seen = {(w.code, w.where, w.subject) for w in warnings}
+        recorded = (Warning.of(w) for w in trace.snapshot.warnings)
+        warnings += [w for w in recorded if (w.code, w.where, w.subject) not in seen]
     off = recording_off(trace.meta)
-    told = {w.get("subject") for w in warnings if w.get("code") == RECORDING_OFF}
+    told = {w.subject for w in warnings if w.code == RECORDING_OFF}
     warnings += [
-        {"code": RECORDING_OFF, "message": f"{part} recording was off: {why}", "where": None,
-         "subject": part, "name": part, "ts": 0}
+        Warning(RECORDING_OFF, f"{part} recording was off: {why}", subject=part, name=part, ts=0)
         for part, why in off.items() if part not in told
     ]
     lists = {
@@ -155,7 +153,7 @@ def _summary(summarizer: Summarizer, trace: Trace, top: int) -> dict[str, Any]:
             "written_early": written_early(meta),
         },
         "thresholds": thresholds.to_dict(),
-        "warnings": warnings,
+        "warnings": [w.to_dict() for w in warnings],
         **{key: rows[:top] for key, rows in lists.items()},
         "omitted": {key: max(0, len(rows) - top) for key, rows in lists.items()},
         "deferreds": pending_deferreds(trace.snapshot, top),
@@ -219,6 +217,7 @@ def _callable(stats: Any) -> dict[str, Any]:
         "kind": stats.kind,
         "count": stats.count,
         "total": stats.total,
+        "self": stats.self_time,
         "mean": stats.mean,
         "max": stats.max,
         "p95": stats.p95,

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..core.diagnose import Warning
 from ..core.units import duration, short_path, size
 
 
@@ -65,15 +66,14 @@ def _row(table: Table, *cells: str | Text) -> None:
     table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
 
 
-def _warnings(warnings: list[dict[str, Any]], console: Console) -> None:
-    if not warnings:
+def _warnings(rows: list[dict[str, Any]], console: Console) -> None:
+    if not rows:
         console.print(Text("No warnings.", style="green"))
         return
-    table = _table(f"Warnings ({len(warnings)})", 0, ("code", "left"), ("message", "left"),
+    table = _table(f"Warnings ({len(rows)})", 0, ("code", "left"), ("message", "left"),
                    ("where", "left"))
-    for w in warnings:
-        _row(table, Text(str(w.get("code")), style="bold dark_orange"),
-             str(w.get("message") or ""), short_path(w.get("where")))
+    for w in map(Warning.of, rows):  # read as the TUI reads them
+        _row(table, Text(w.code, style="bold dark_orange"), w.message, short_path(w.where))
     console.print(table)
 
 
@@ -111,11 +111,11 @@ def _callables(rows: list[dict[str, Any]], more: int, console: Console) -> None:
     if not rows:
         return
     table = _table("Hottest callables", more, ("callable", "left"), ("kind", "left"),
-                   ("count", "right"), ("total", "right"), ("mean", "right"), ("max", "right"),
-                   ("p95", "right"), ("errors", "right"))
+                   ("count", "right"), ("total", "right"), ("self", "right"), ("mean", "right"),
+                   ("max", "right"), ("p95", "right"), ("errors", "right"))
     for row in rows:
         _row(table, row["name"], row["kind"], str(row["count"]),
-                      *(_took(row[k]) for k in ("total", "mean", "max", "p95")),
+                      *(_took(row[k]) for k in ("total", "self", "mean", "max", "p95")),
                       str(row["errors"] or ""))
     console.print(table)
 

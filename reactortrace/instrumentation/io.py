@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -22,10 +21,11 @@ from twisted.internet import abstract, endpoints, tcp
 
 from . import records as R
 from . import specs
+from .owners import MADE_AT, owner_site, recorded_site
 from .recorder import Part, Recorder
 from .rewrite import rewrite
 from .shared import ACTIVE, disguise, shared_patch
-from .sites import LIMIT, LOOP_NAMES, caller_site, site_of
+from .sites import caller_site, site_of
 
 #: id(selectable) -> (recorder, connection id, selectable, fd) for open
 #: connections. The entry keeps the selectable alive, so its id stays its own,
@@ -39,8 +39,6 @@ FDS: dict[int, tuple[Recorder, int, Any, int]] = {}
 #: opening is recorded once they have one); the value keeps their connector
 #: alive, so the id stays theirs.
 UNNAMED: dict[int, Any] = {}
-#: Port or connector -> (code, offset) of the user's line that made it.
-MADE_AT: "weakref.WeakKeyDictionary[Any, tuple[Any, int]]" = weakref.WeakKeyDictionary()
 #: Reactor methods that make a port or a connector, sited at their caller.
 MAKERS = (
     "listenTCP", "connectTCP", "listenUNIX", "connectUNIX", "listenUDP",
@@ -167,37 +165,10 @@ def made_at(selectable: Any) -> tuple[Any, int]:
     """Where the user's code made ``selectable``: its own ``listenTCP`` (or other
     maker) line, its connector's, its port's (an accepted connection), else
     the nearest user frame now, unless that is past the reactor's loop."""
-    for owner in (
-        selectable, getattr(selectable, "connector", None), getattr(selectable, "server", None)
-    ):
-        if owner is None:
-            continue
-        try:
-            found = MADE_AT.get(owner)
-        except TypeError:  # not weakly referable: not one of ours
-            found = None
-        if found is not None:
-            return found if found[0] is not None else (None, -1)
+    found = recorded_site(selectable)
+    if found is not None:
+        return found if found[0] is not None else (None, -1)
     return caller_site(sys._getframe(2))
-
-
-def _owner_site(frame: Any) -> tuple[Any, int] | None:
-    """The site of the nearest object (``self``) on the stack whose making the
-    user's code asked for: a HostnameEndpoint connects after resolving its
-    name, from a callback, with no line of the user's on the stack."""
-    for _ in range(LIMIT):
-        if frame is None or frame.f_code.co_name in LOOP_NAMES:
-            break
-        owner = frame.f_locals.get("self")
-        if owner is not None:
-            try:
-                found = MADE_AT.get(owner)
-            except TypeError:
-                found = None
-            if found is not None and found[0] is not None:
-                return found
-        frame = frame.f_back
-    return None
 
 
 def _site(frame: Any) -> tuple[Any, int]:
@@ -232,7 +203,7 @@ def _make_maker(original: Any, part: Part, target: list[Any]) -> Any:
                 frame = sys._getframe(1)
                 code, offset = caller_site(frame)
                 if code is None:  # Twisted made it later, on behalf of an endpoint?
-                    owner = _owner_site(frame)
+                    owner = owner_site(frame)
                     code, offset = owner if owner is not None else _site(frame)
                 if code is not None:
                     MADE_AT[result] = (code, offset)

@@ -19,6 +19,7 @@ from twisted.internet import base, task
 
 from . import records as R
 from . import specs, versions
+from .owners import owner_site
 from .recorder import Part, Recorder
 from .rewrite import RewriteError, rewrite
 from .shared import ACTIVE, disguise, shared_patch
@@ -55,9 +56,13 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
         """(site ref, offset) of a timer Twisted made: the nearest user frame, or,
         when the walk out reaches the reactor loop first, the site of the timer
         whose dispatch made this one (HTTPFactory's log-date clock, a chain of
-        Twisted timers), never the line that called ``reactor.run()``.
+        Twisted timers), else the user's line that
+        made an object on the stack (the endpoint connecting once its name is
+        resolved, the port of a connection whose protocol arms a TimeoutMixin
+        timer); never the line that called ``reactor.run()``.
         """
         frame, best, best_kind = caller, None, INTERNAL + 1
+        chained: tuple[int, int] | None = None
         for _ in range(LIMIT):
             if frame is None:
                 break
@@ -67,7 +72,7 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
                 if record:
                     code_ref, offset = R.SCHEDULE_FMT.unpack(record)[4:6]
                     if code_ref:
-                        return code_ref, offset
+                        chained = code_ref, offset
                 break
             kind = code_kind(code)
             if kind == USER:
@@ -77,6 +82,11 @@ def install(rec: Recorder, reactor: Any, reactor_class: Any, queued: deque[float
             if kind < best_kind:
                 best, best_kind = frame, kind
             frame = frame.f_back
+        if chained is not None:
+            return chained
+        owner = owner_site(caller)  # only here: reading frames' locals costs
+        if owner is not None:
+            return rec.interner.ref(owner[0]), owner[1]
         if best is None:
             return 0, -1
         return rec.interner.ref(best.f_code), best.f_lasti

@@ -348,6 +348,11 @@ class Watchdog:
         return found
 
 
+def reactor_thread() -> int | None:
+    """The ident of the thread running the reactor (None before one runs it)."""
+    return threadable.ioThread
+
+
 def roots_of(reactor: Any) -> dict[CodeType, str]:
     """The timed functions now on ``reactor``'s class (and Deferred's), by code."""
     from twisted.internet import defer

@@ -200,6 +200,10 @@ class ChildProgram:
                 continue
         return self.wait()
 
+    def kill(self) -> None:
+        """SIGKILL, at once."""
+        self._signal(signal.SIGKILL)
+
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the program to end; its exit status (128+N if killed by signal N)."""
         code = self.process.wait(timeout)
@@ -261,6 +265,8 @@ class ProgramFeed:
     Once the program has exited, the state is ``ended`` and one more output
     line tells its exit status. ``detachable``: the program can be left
     running when the viewer goes (the app returns ``"detach"`` to ask for it).
+    The viewer can also stop it and wait for it (:meth:`stop_program`), as it
+    does when quitting while the reactor is blocked.
     """
 
     detachable = True
@@ -284,6 +290,22 @@ class ProgramFeed:
     def save_trace(self) -> Any:
         """The program's whole recording, asked for over its live socket."""
         return self.live.save_trace()
+
+    def stop_program(self) -> None:
+        """Ask the program to stop, on a thread of its own (SIGINT, then SIGTERM
+        and SIGKILL if it does not end): the viewer stays open meanwhile. A
+        blocked program writes its trace from reactortrace's thread first."""
+        threading.Thread(
+            target=self.child.stop, name="reactortrace-stop", daemon=True
+        ).start()
+
+    def kill_program(self) -> None:
+        """End the program now (SIGKILL)."""
+        self.child.kill()
+
+    def program_ended(self) -> bool:
+        """Whether the program has exited."""
+        return not self.child.running()
 
     def pause(self) -> None:
         self.live.pause()

@@ -65,6 +65,7 @@ class Session:
         self.config = config
         self.tracer: Any = None  # the Tracer, once the program has a reactor
         self.live: Any = None  # the LiveServer, when listening
+        self.stacks: Any = None  # the StackSwitch beside it (see live.deadman)
         self.stream: Any = None  # the StreamWriter, when writing JSON Lines in-process
         self.capture: Any = None  # the Capture, when a writer process writes the trace
         self._written_upto = -1
@@ -190,9 +191,19 @@ class Session:
             say(f"cannot listen on {path}: {exc}")
             return
         self.live = server
+        self._watch_the_lock(path)
         if not self.config.get("quiet") and not self.config.get("tui"):
             forked = f" (forked from {self._parent})" if self._parent else ""
             say(f"listening on {path}{forked}; watch with: reactortrace attach {os.getpid()}")
+
+    def _watch_the_lock(self, socket: str) -> None:
+        """Let viewers see the reactor's stack even while C code holds the GIL."""
+        from ..instrumentation.watchdog import reactor_thread
+        from ..live.deadman import StackSwitch, stacks_path
+
+        switch = StackSwitch(stacks_path(socket), reactor_thread)
+        if switch.start():
+            self.stacks = switch
 
     def _export_metrics(self, tracer: Any) -> None:
         """Serve ``/metrics`` and/or push to an OTLP collector; say where."""
@@ -219,6 +230,9 @@ class Session:
         self._ended = True
         if self.live is not None:
             self.live.finish(reason)
+        stacks, self.stacks = self.stacks, None
+        if stacks is not None:
+            stacks.stop()
         exports = self.tracer.exports if self.tracer is not None else None
         if exports is not None:
             exports.finish(wait=reason != "stopped")
@@ -242,6 +256,7 @@ class Session:
             if writer is not None:
                 writer.abandon()
         self.stream = self.capture = None
+        self.stacks = None  # forgotten in the child by the switch's own fork hook
         live, self.live = self.live, None
         if live is not None:
             orphan = live.orphaned()

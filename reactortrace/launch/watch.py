@@ -63,7 +63,8 @@ def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = Fal
                 f"watch it again with: reactortrace attach {child.pid}"
             )
             return 0
-        _say_if_blocked(name, live.latest.blocked)
+        if child.running():  # the viewer waited for a blocked program unless it was killed
+            _say_if_blocked(name, live.latest.blocked)
         status = _stop(child, ended=live.ended)
     except KeyboardInterrupt:  # while waiting for the reactor
         status = child.stop(grace=0.5)

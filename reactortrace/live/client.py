@@ -18,14 +18,17 @@ import socket
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 from reactortrace.core.events import Event
+from reactortrace.core.faultdump import blocked_from_dump, reactor_stack
 from reactortrace.core.feed import ENDED, LIVE, PAUSED, FeedUpdate
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.trace import Trace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.live import paths, protocol
+from reactortrace.live.deadman import TIMEOUT, read_dump, stacks_path
 
 #: Events one poll hands over at most (the UI shows the latest anyway).
 MAX_EVENTS_PER_POLL = 500
@@ -98,14 +101,15 @@ class LiveFeed:
                 self._shown_position = self._position
             events = tuple(self._events)
             self._events.clear()
+            silent = 0.0 if self._ended else time.monotonic() - self._heard
             return FeedUpdate(
-                snapshot=self._shown,
+                snapshot=held_lock(self._shown, self.path, silent),
                 events=events,
                 state=self.state,
                 viewer_dropped=self.viewer_dropped,
                 position=self._shown_position,
                 duration=self._position,
-                silent=0.0 if self._ended else time.monotonic() - self._heard,
+                silent=silent,
             )
 
     def save_trace(self, timeout: float = SAVE_TIMEOUT) -> Trace:
@@ -330,3 +334,21 @@ def _connect(path: str, timeout: float) -> socket.socket:
             f"{path} is served by a process of another user (uid {peer}): not trusted"
         )
     return sock
+
+
+def held_lock(snapshot: Snapshot, socket: str, silent: float) -> Snapshot:
+    """``snapshot`` with the block faulthandler saw, when the program has been
+    silent longer than its dead man's switch waits (C code holding the GIL:
+    see :mod:`reactortrace.live.deadman`); as it is otherwise."""
+    if silent < TIMEOUT:
+        return snapshot
+    stack = reactor_stack(read_dump(stacks_path(socket)))
+    if stack is None:
+        return snapshot
+    now = snapshot.ts + int(silent * 1e9)
+    seen = snapshot.blocked
+    since = seen.since if seen is not None else snapshot.ts
+    blocked = blocked_from_dump(stack, since, now - since)
+    if seen is not None:  # the watchdog saw it start: it knows what was dispatched
+        blocked = replace(blocked, name=seen.name, kind=seen.kind, made_at=seen.made_at)
+    return replace(snapshot, blocked=blocked)

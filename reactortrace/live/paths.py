@@ -22,6 +22,8 @@ from reactortrace.errors import ReactorTraceError
 
 SOCKET_SUFFIX = ".sock"
 OUTPUT_SUFFIX = ".out"
+#: Beside a socket: the stacks faulthandler dumps while the GIL is held.
+STACKS_SUFFIX = ".stacks"
 #: sun_path holds 108 bytes on Linux, 104 on macOS (with the final NUL).
 MAX_SOCKET_PATH = 100
 
@@ -117,7 +119,8 @@ def socket_ident(path: str) -> tuple[int, int, int] | None:
 
 
 def remove_stale(path: str, owner: int, ident: tuple[int, int, int] | None) -> bool:
-    """Remove the socket ``owner`` bound at ``path`` once ``owner`` has ended.
+    """Remove the socket ``owner`` bound at ``path`` (and its stacks file)
+    once ``owner`` has ended.
 
     Only that very socket (``ident``): one bound there since by a process
     that got the same pid is left alone. True once there is nothing left to do.
@@ -132,6 +135,10 @@ def remove_stale(path: str, owner: int, ident: tuple[int, int, int] | None) -> b
         pass
     except OSError:
         return False
+    try:  # and the stacks file beside it (see reactortrace.live.deadman)
+        os.unlink(os.path.splitext(path)[0] + STACKS_SUFFIX)
+    except OSError:
+        pass
     return True
 
 

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Log, TabbedContent, TabPane
 
 from reactortrace.core.events import SLOW
-from reactortrace.core.feed import DETACH, PAUSED, Feed
+from reactortrace.core.feed import DETACH, ENDED, PAUSED, Feed
 from reactortrace.core.replay import ReplayControls
 from reactortrace.errors import ReactorTraceError
 from reactortrace.tui.keys import app_bindings
@@ -109,6 +109,7 @@ class ReactorTraceApp(App[Any]):
         self._feed_closed = False
         self._feed_failed = False
         self._quitting = False
+        self._stopping = False  # asked a blocked program to stop; waiting for it
 
     # -- layout ------------------------------------------------------------
 
@@ -292,9 +293,34 @@ class ReactorTraceApp(App[Any]):
         return True
 
     async def action_quit(self) -> None:
+        """Quit; a program whose reactor is blocked is asked to stop first and
+        waited for (it writes its trace meanwhile), unless asked again."""
+        if self._stopping:
+            self.feed.kill_program()  # type: ignore[attr-defined]
+        elif self._wait_for_blocked_program():
+            return
         self._quitting = True
         self.close_feed()
         self.exit()
+
+    def _wait_for_blocked_program(self) -> bool:
+        """Ask the program to stop and keep the viewer open until it has; False
+        if there is no such program (a replay, ``attach``) or it is not blocked."""
+        blocked = self.model.snapshot.blocked
+        if blocked is None or self.model.state == ENDED or not hasattr(self.feed, "stop_program"):
+            return False
+        self._stopping = True
+        self.feed.stop_program()
+        self._blocked.say(f"The reactor is blocked in {blocked.name}: writing the trace, "
+                          "then stopping the program; press q again to kill it")
+        self.set_interval(0.1, self._exit_when_ended)
+        return True
+
+    async def _exit_when_ended(self) -> None:
+        if self.feed.program_ended() and not self._quitting:  # type: ignore[attr-defined]
+            self._quitting = True
+            self.close_feed()
+            self.exit()
 
     async def action_detach(self) -> None:
         """Leave the watched program running; whoever started it detaches it."""

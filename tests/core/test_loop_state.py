@@ -240,7 +240,9 @@ def test_callable_stats_count_total_mean_max_errors(log: EventLog) -> None:
     )
     log.add("io.read", 8 * MS, 900, name="app.P", conn=1, fd=1, bytes=1, error=None)
     stats = {(c.name, c.kind): c for c in fed(log).snapshot().callables}
-    assert set(stats) == {("app.tick", "timer"), ("app.job", "thread"), ("app.cb", "deferred")}
+    assert set(stats) == {
+        ("app.tick", "timer"), ("app.job", "thread"), ("app.cb", "deferred"), ("app.P", "io.read")
+    }
     tick = stats["app.tick", "timer"]
     assert (tick.count, tick.total, tick.mean, tick.max, tick.errors) == (
         3,
@@ -251,6 +253,36 @@ def test_callable_stats_count_total_mean_max_errors(log: EventLog) -> None:
     )
     assert (stats["app.job", "thread"].errors, stats["app.cb", "deferred"].errors) == (1, 1)
     assert stats["app.cb", "deferred"].count == 2
+
+
+def deferred(log: EventLog, ts: int, dur: int, name: str) -> None:
+    log.add("deferred", ts, dur, name=name, outcome="success", failure=None, errback=False,
+            site=None, line=None)
+
+
+def test_self_time_leaves_out_the_dispatches_a_callable_ran(log: EventLog) -> None:
+    """A timer fires a Deferred whose callback fires another: events come as each
+    ends (innermost first); each callable's self time is its own share only."""
+    log.add("thread", 200 * MS, 5_000 * MS, name="app.job", source="pool", wait=0,
+            thread=None, error=None)  # on a worker thread, overlapping: nests in nothing
+    deferred(log, 150 * MS, 50 * MS, "app.inner")
+    deferred(log, 100 * MS, 250 * MS, "app.outer")
+    deferred(log, 400 * MS, 100 * MS, "app.second")
+    log.add("timer", 0, 1_000 * MS, name="app.tick", timer=1, site=None, delay=0, late=0,
+            looping=False, error=None)
+    log.add("iteration", 0, 1_010 * MS, name="iteration", wait=0)
+    log.add("io.read", 1_100 * MS, 300 * MS, name="app.Echo", conn=1, fd=1, bytes=1, error=None)
+    deferred(log, 1_500 * MS, 100 * MS, "app.outer")  # after the read, not within it
+    stats = {c.name: c for c in fed(log).snapshot().callables}
+    own = {name: (c.total // MS, c.self_time // MS) for name, c in stats.items()}
+    assert own == {
+        "app.job": (5_000, 5_000),
+        "app.tick": (1_000, 650),  # less outer (250) and second (100), not inner twice
+        "app.outer": (350, 300),  # 200 + 100, less inner (50)
+        "app.inner": (50, 50),
+        "app.second": (100, 100),
+        "app.Echo": (300, 300),  # I/O handlers are hot callables too
+    }
 
 
 def test_same_name_of_different_kinds_is_counted_apart(log: EventLog) -> None:

@@ -2,8 +2,9 @@
 
 The program (``stuck.py``) blocks in ``wait_for_the_disk`` one second in. In a
 real terminal the TUI must name the callable and the blocking function with an
-elapsed time that grows; quitting while it is blocked must leave the trace file
-within 3 s, holding the slow event with the blocking line. Without the TUI,
+elapsed time that grows; quitting while it is blocked must keep the TUI open,
+saying so, and leave the trace file within 3 s, holding the slow event with the
+blocking line; a second ``q`` kills the program. Without the TUI,
 SIGTERM must do the same.
 """
 
@@ -54,13 +55,20 @@ def test_tui_shows_the_block_growing_and_q_keeps_the_trace(
     assert "util 100%" in screen, screen
 
     terminal.press("q")
+    # The TUI stays open and says what it does while the program stops.
+    screen = terminal.wait_for("press q again to kill", timeout=3)
+    assert "blocked in" in screen and "job_that_waits" in screen and "writing the trace" in screen
+    assert not re.search(r"EXIT=\d+", screen)
     assert seconds_until_exists(trace, timeout=3.0) <= 3.0
     slow = slow_events(trace)
     assert slow and slow[0]["args"]["site"].endswith(BLOCKING_LINE), slow
     assert slow[0]["name"].endswith("job_that_waits")
-    screen = terminal.wait_for("EXIT=", timeout=30)
+    terminal.press("q")  # do not wait for SIGTERM and SIGKILL: kill it now
+    killed_at = time.monotonic()
+    screen = terminal.wait_for(lambda s: re.search(r"EXIT=\d+", s), timeout=30)
+    assert time.monotonic() - killed_at < 3.0, "the second q did not kill it at once"
     terminal.wait_for(at_prompt)
-    assert "writes its trace first" in screen, screen
+    assert "EXIT=137" in screen, screen  # SIGKILL
 
 
 def test_sigterm_while_blocked_writes_the_trace_without_the_tui(tmp_path: Path) -> None:
@@ -86,3 +94,28 @@ def test_sigterm_while_blocked_writes_the_trace_without_the_tui(tmp_path: Path) 
         program.kill()
         _, err = program.communicate(timeout=30)
     assert "SIGTERM while the reactor is blocked in job_that_waits" in err, err
+
+
+LOCKED = str(Path(__file__).with_name("locked.py"))
+LOCKED_LINE = f"locked.py:{next(i for i, line in enumerate(open(LOCKED), 1) if 'the blocking line' in line)}"
+
+
+def test_a_block_holding_the_interpreter_lock_still_shows_its_stack(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """C code that never releases the GIL stops every thread of ours: the stack
+    comes from faulthandler's C thread, through the file beside the socket."""
+    marker = tmp_path / "blocked"
+    terminal.type(f"{sys.executable} -m reactortrace run {LOCKED} {marker}; echo EXIT=$?")
+    terminal.wait_for(lambda s: marker.exists(), timeout=30)
+    blocked_at = time.monotonic()
+    screen = terminal.wait_for(
+        lambda s: "NO UPDATE" in s and LOCKED_LINE in s and "match_the_log" in s, timeout=10)
+    # the switch waits 1 s; the rest is the viewer's polling and a loaded machine
+    assert time.monotonic() - blocked_at < 8.0, "the stack took too long to show"
+    assert "holding the interpreter lock" in screen, screen
+    assert re.search(r"→ .*locked\.py:\d+ +match_the_log", screen), screen  # the blocking line
+    terminal.wait_for(lambda s: "ENDED" in s or "exited" in s, timeout=60)  # it stops itself
+    terminal.press("q")
+    terminal.wait_for(lambda s: re.search(r"EXIT=0", s), timeout=30)
+    terminal.wait_for(at_prompt)

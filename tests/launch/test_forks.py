@@ -44,9 +44,14 @@ def environment(runtime: Path, **extra: str) -> dict[str, str]:
     return {**env, "XDG_RUNTIME_DIR": str(runtime), **extra}
 
 
-def sockets(runtime: Path) -> list[str]:
+def files(runtime: Path) -> list[str]:
+    """Everything in the runtime directory (sockets, the stacks files beside them)."""
     directory = runtime / "reactortrace"
     return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def sockets(runtime: Path) -> list[str]:
+    return [name for name in files(runtime) if name.endswith(".sock")]
 
 
 def traces(directory: Path) -> list[str]:
@@ -100,7 +105,7 @@ def test_a_child_that_never_runs_the_reactor_leaves_the_parents_trace_alone(
     assert trace.meta["pid"] == pid and "forked_from" not in trace.meta
     assert len(ticks(trace)) == 29  # the first tick is run by LoopingCall.start itself
     assert err.count("reactortrace: wrote") == 1, err
-    assert sockets(runtime) == []
+    assert files(runtime) == []
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -125,7 +130,7 @@ def test_a_child_that_goes_on_with_the_reactor_records_into_its_own_file(
     namespace = os.stat("/proc/self/ns/pid").st_ino  # the child's: the same as ours
     socket = f"{runtime}/reactortrace/{child_pid}-{namespace}.sock"
     assert f"listening on {socket} (forked from {pid})" in err
-    assert sockets(runtime) == []  # each removed its own
+    assert files(runtime) == []  # each removed its own
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -147,7 +152,7 @@ def test_a_daemon_style_child_of_a_running_reactor_records_into_its_own_file(
         assert len(ticks(parent)) <= 2
     else:  # the path was the parent's (its reactor ran first); it wrote nothing
         assert not (tmp_path / "trace.json").exists()
-    assert sockets(runtime) == []  # the child removed its own and its parent's
+    assert files(runtime) == []  # the child removed its own and its parent's
 
 
 BEAT_LINE = b'"kind":"timer","name":"daemon.beat"'  # a beat run, in a jsonl stream
@@ -225,7 +230,7 @@ def test_a_daemonizing_twistd_is_recorded_served_and_written_at_sigterm(
     # The watchdog ran in the daemon: it took the stack of the blocking beat.
     assert [e.args["function"] for e in trace.by_kind("slow")] == ["beat"]
     assert any(e.name == "shutdown" for e in trace.by_kind("system"))
-    assert sockets(runtime) == []
+    assert files(runtime) == []
 
 
 @pytest.mark.parametrize("reactor", REACTORS)

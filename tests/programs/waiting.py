@@ -98,7 +98,9 @@ def make_cycle():
 def snapshot_from_a_thread(label, then):
     def take():
         try:
-            view = kit.tracer.snapshot().deferreds
+            # Walked now: a snapshot may hand out the last walk again when that
+            # one was slow (a loaded machine), and this one comes 10 ms after it.
+            view = kit.tracer.pending_deferreds(fresh=True)
             facts = dataclasses.asdict(view) if view is not None else None
         except Exception as exc:  # noqa: BLE001 - the facts say what went wrong
             facts = {"error": repr(exc)}

@@ -1,4 +1,6 @@
-"""Findings on real Twisted programs, on every reactor family, live and replayed.
+"""Findings on real Twisted programs, on every reactor family, live and replayed:
+a healthy corpus that must give none, and a troubled one, a program per
+warning code, that must give exactly its own.
 
 Each program in ``programs/`` runs in its own interpreter, traced, and writes
 its trace. Lines the findings must point at carry a ``# @name`` comment. The
@@ -25,9 +27,20 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 from ..reactors import REACTORS
 
 #: Programs with nothing wrong: each must give no warning at all.
-HEALTHY = ("healthy", "chat", "poller", "web")
-NAMES = ("slow", "trouble", *HEALTHY)
+HEALTHY = ("healthy", "chat", "poller", "web", "endpoint")
+#: One program per warning code not shown above, and exactly what it must give:
+#: (code, the marker of the line it points at, the end of the name it is about).
+TROUBLED: dict[str, list[tuple[str, str, str]]] = {
+    "ticks": [("missed-ticks", "loop_start", "tick")],
+    "pending": [("deferred-pending", "never", "Deferred")],
+    "buffering": [("backpressure", "port", "Firehose")],  # no producer, the buffer grows
+    "idle": [("idle-connection", "port", "Listener"), ("idle-connection", "connect", "Greeter")],
+    "halfclosed": [("half-closed", "port", "Patient"), ("half-closed", "connect", "Quitter")],
+}
+NAMES = ("slow", "trouble", "crowd", *TROUBLED, *HEALTHY)
 TIMEOUT = 60
+#: Programs running at once.
+AT_ONCE = 8
 
 
 def site(program: str, marker: str) -> str:
@@ -41,18 +54,22 @@ def site(program: str, marker: str) -> str:
 
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Trace]:
-    """Every program on every reactor, all started at once."""
+    """Every program on every reactor, AT_ONCE at a time: timing findings
+    (late timers, slow callbacks) must come from the programs, not from a
+    machine starved by dozens of interpreters starting together."""
     out = tmp_path_factory.mktemp("diagnosis")
-    started = {}
-    for name in NAMES:
-        for reactor in REACTORS:
+    waiting = [(name, reactor) for name in NAMES for reactor in REACTORS]
+    running: list[tuple[tuple[str, str], Path, subprocess.Popen[str]]] = []
+    loaded = {}
+    while waiting or running:
+        while waiting and len(running) < AT_ONCE:
+            name, reactor = key = waiting.pop(0)
             path = out / f"{name}-{reactor}.json"
             command = [sys.executable, str(PROGRAMS / f"{name}.py"), reactor, str(path)]
-            started[(name, reactor)] = (path, subprocess.Popen(
+            running.append((key, path, subprocess.Popen(
                 command, cwd=PROGRAMS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            ))
-    loaded = {}
-    for key, (path, process) in started.items():
+            )))
+        key, path, process = running.pop(0)
         try:
             _, stderr = process.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -108,6 +125,28 @@ def test_slowest_dispatches_keep_the_stack(traces: dict[tuple[str, str], Trace])
 
 
 @pytest.mark.parametrize("reactor", REACTORS)
+def test_hot_callables_count_every_dispatch_kind_with_self_time(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """The read handler is a hot callable; a timer whose Deferred callback
+    blocked 250 ms has that in its total, not in its self time."""
+    trace = traces[("slow", reactor)]
+    rows = {(c["name"].rpartition(".")[2], c["kind"]): (c["total"], c["self"])
+            for c in summarize(trace)["callables"]}
+    assert trace.snapshot is not None  # the live figures: the same (summary shows the top 10)
+    live = {(c.name.rpartition(".")[2], c.kind): (c.total, c.self_time)
+            for c in trace.snapshot.callables}
+    assert rows.items() <= live.items()
+    read_total, read_self = rows[("Server", "io.read")]
+    assert read_total >= 240_000_000 and read_self >= 240_000_000
+    callback_total, callback_self = rows[("block_in_callback", "deferred")]
+    assert callback_self >= 240_000_000
+    timer_total, timer_self = rows[("fire_deferred", "timer")]
+    assert timer_total >= callback_total and timer_self < 50_000_000
+    assert rows[("block_in_timer", "timer")][1] >= 240_000_000
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
 def test_errors_stuck_deferreds_backpressure_and_leftovers(
     traces: dict[tuple[str, str], Trace], reactor: str
 ) -> None:
@@ -134,6 +173,33 @@ def test_errors_stuck_deferreds_backpressure_and_leftovers(
     (pressure,) = [w for w in short if w["code"] == "backpressure"]
     assert pressure["name"].endswith("Flood") and "paused 1 time" in pressure["message"]
     assert not [w for w in found(trace, Thresholds()) if w["code"].startswith("leftover")]
+
+
+@pytest.mark.parametrize("name", sorted(TROUBLED))
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_each_troubled_program_gives_exactly_its_warnings(
+    traces: dict[tuple[str, str], Trace], reactor: str, name: str
+) -> None:
+    """Live and replayed (see :func:`found`), each at the user's line."""
+    warnings = found(traces[(name, reactor)])
+    got = sorted((w["code"], w["where"], w["name"].rpartition(".")[2]) for w in warnings)
+    expected = sorted((code, site(name, marker), who) for code, marker, who in TROUBLED[name])
+    assert got == expected, [w["message"] for w in warnings]
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_too_many_warnings_of_one_code_are_counted(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """61 connections and the port left open, as a test: 100 warnings kept, the rest counted."""
+    warnings = found(traces[("crowd", reactor)])
+    (many,) = [w for w in warnings if w["code"] == "too-many-warnings"]
+    kept = [w for w in warnings if w["code"] == "leftover-connection"]
+    assert len(kept) == 100 and len(warnings) == 101
+    assert {w["where"] for w in kept} <= {site("crowd", "port"), site("crowd", "connect")}
+    assert many["name"] == "leftover-connection" and many["where"] is None
+    more = re.match(r"(\d+) more leftover-connection warnings were not kept", many["message"])
+    assert more and 1 <= int(more.group(1)) <= 2 * 60 + 1 - 100
 
 
 @pytest.mark.parametrize("name", HEALTHY)
@@ -190,3 +256,36 @@ def test_timers_are_sited_at_the_users_line(
     assert (site("web", "request"), "connection") in made  # Agent.request in it
     wakers = {s for name, s in opened if "Waker" in name}
     assert wakers == {None}  # made before the tracer came: no site, not the instrument() line
+    # Twisted's timers for a connection it accepted (HTTPChannel's TimeoutMixin,
+    # the file producer's cooperator): at the port's line; Agent's connection
+    # attempts after the name was resolved: at the request's line
+    assert sites["twisted.protocols.policies.TimeoutMixin.__timedOut"] == {site("web", "listen")}
+    assert sites["twisted.internet.task.Cooperator._tick"] == {site("web", "listen")}
+    for name, made in sites.items():
+        if name.startswith(("twisted.internet.tcp._BaseBaseClient", "twisted.internet.endpoints")):
+            assert made == {site("web", "request")}, name
+
+
+def schedules(trace: Trace) -> dict[str, set[tuple[str, bool]]]:
+    """Timer name -> {(site, whether flagged as Twisted's own)}."""
+    out: dict[str, set[tuple[str, bool]]] = {}
+    for event in trace.by_kind("timer.schedule"):
+        name = event.name.rpartition(".")[2]
+        out.setdefault(name, set()).add((event.args["site"], event.args.get("own") is True))
+    return out
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_timers_twisted_makes_after_an_asynchronous_step(
+    traces: dict[tuple[str, str], Trace], reactor: str
+) -> None:
+    """``HostnameEndpoint.connect`` resolves the name on a thread, then its
+    attempts (a LoopingCall, the client's connect timers) come from callbacks;
+    ``TimeoutMixin`` timers come from the protocols: all at the user's lines."""
+    made = schedules(traces[("endpoint", reactor)])
+    connect = {(site("endpoint", "connect"), False)}
+    assert made["iterateEndpoint"] == connect
+    assert made["resolveAddress"] == connect and made["failIfNotConnected"] == connect
+    assert made["__timedOut"] == {
+        (site("endpoint", "server_timeout"), False), (site("endpoint", "client_timeout"), False)
+    }

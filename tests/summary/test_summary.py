@@ -204,6 +204,34 @@ def test_a_healthy_trace_says_no_warnings(
     assert "No warnings." in capsys.readouterr().out
 
 
+def test_hot_callables_have_total_and_self_time(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A 250 ms callback fired by a timer counts once: in its own self time, not the timer's."""
+    events = [
+        Event(0, 10 * MS, 250 * MS, "deferred", "shop.slow_callback",
+              {"outcome": "success", "failure": None, "errback": False, "site": None}),
+        Event(1, 0, 300 * MS, "timer", "shop.tick",
+              {"timer": 1, "site": "shop.py:10", "delay": 0, "late": 0, "error": None}),
+        Event(2, 400 * MS, 20 * MS, "io.read", "shop.Echo", {"conn": 3, "bytes": 5}),
+    ]
+    path = tmp_path / "nested.json"
+    write_json(Trace(META, events, None), path)
+    doc = summary_json(capsys, str(path))
+    rows = {c["name"]: (c["kind"], c["total"], c["self"]) for c in doc["callables"]}
+    assert rows == {
+        "shop.tick": ("timer", 300 * MS, 50 * MS),
+        "shop.slow_callback": ("deferred", 250 * MS, 250 * MS),
+        "shop.Echo": ("io.read", 20 * MS, 20 * MS),
+    }
+    assert cmd_summary([str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("callable"))
+    assert header.split()[:6] == ["callable", "kind", "count", "total", "self", "mean"]
+    tick = next(line for line in lines if line.lstrip().startswith("shop.tick"))
+    assert tick.split()[3:7] == ["300", "ms", "50", "ms"]
+
+
 def test_jsonl_trace_and_one_cut_short(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     whole = tmp_path / "whole.jsonl"
     write_jsonl(Trace(META, shop_events(), None), whole)

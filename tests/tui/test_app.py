@@ -213,7 +213,7 @@ async def test_tab_labels_count_what_they_hold(open_app: OpenApp, replay: Replay
     async with open_app(replay, at=6 * S) as (app, pilot):
         tabs = app._tabs
         labels = [tabs.get_tab(t).label.plain for t in app_module.TABS]
-    assert labels == ["Loop", "Timers 3", "Conns 4", "Callables 7", "Warnings 1", "Output",
+    assert labels == ["Loop", "Timers 3", "Conns 4", "Callables 11", "Warnings 1", "Output",
                       "Deferreds"]
 
 
@@ -304,7 +304,13 @@ async def test_callables_sort_with_keys(open_app: OpenApp, replay: ReplayFeed) -
         by_total = sorted(stats, key=lambda s: (-s.total, s.name))
         assert column(calls, "name") == [s.name for s in by_total]
         assert column_label(calls, "total") == "total ▼"
-        await pilot.press("s")  # total -> mean
+        await pilot.press("s")  # total -> self
+        await pilot.pause()
+        assert calls.sort_column == "self"
+        by_self = sorted(stats, key=lambda s: -s.self_time)
+        assert column(calls, "self") == [units.duration(s.self_time) for s in by_self]
+        assert {s.kind for s in stats} >= {"timer", "io.read", "deferred"}
+        await pilot.press("s")  # self -> mean
         await pilot.pause()
         assert calls.sort_column == "mean"
         assert (column_label(calls, "mean"), column_label(calls, "total")) == ("mean ▼", "total")
@@ -760,7 +766,7 @@ async def test_a_large_terminal_shows_more_panes_at_once(open_app: OpenApp, repl
         assert all(app_module._displayed(table(app, w)) for w in side)
         assert table(app, "side-timers").row_count == 3
         assert table(app, "side-connections").row_count == 4
-        assert table(app, "side-callables").row_count == 7
+        assert table(app, "side-callables").row_count == 11  # timers, I/O, Deferred callbacks
         assert table(app, "side-warnings").row_count == 1
         assert table(app, "log").size.height > 20
 

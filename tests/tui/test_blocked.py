@@ -120,3 +120,83 @@ async def test_a_silent_program_is_said_to_hold_the_interpreter_lock(
         assert banner_text(app).startswith(" NO UPDATE 1.5s "), banner_text(app)
         assert "interpreter lock" in banner_text(app)
         assert "▲ NO UPDATE" in header_text(app)
+
+
+class StoppableFeed(BlockedLiveFeed):
+    """A program run under the TUI, blocked: it can be asked to stop, and killed."""
+
+    def __init__(self, trace: Trace, clock: FakeClock) -> None:
+        super().__init__(trace, clock, since=BLOCK_AT)
+        self.asked: list[str] = []
+        self.ended = False
+
+    def stop_program(self) -> None:
+        self.asked.append("stop")
+
+    def kill_program(self) -> None:
+        self.asked.append("kill")
+        self.ended = True
+
+    def program_ended(self) -> bool:
+        return self.ended
+
+
+async def blocked_app(app: Any, clock: FakeClock, pilot: Any) -> None:
+    clock.advance(5.0)
+    app.refresh_feed()
+    await pilot.pause()
+    assert "BLOCKED" in banner_text(app)
+
+
+async def wait_until(pilot: Any, condition: Any) -> None:
+    for _ in range(100):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("not in time")
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+@async_test
+async def test_quitting_while_blocked_waits_for_the_program_and_says_so(
+    trace: Trace, clock: FakeClock, open_app: OpenApp, key: str
+) -> None:
+    feed = StoppableFeed(trace, clock)
+    async with open_app(feed, size=NARROW) as (app, pilot):
+        await blocked_app(app, clock, pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        assert feed.asked == ["stop"] and app.is_running  # open while the program stops
+        said = banner_text(app).splitlines()[0]
+        assert "blocked in app.jobs.job_that_waits" in said and "writing the trace" in said
+        assert "press q again to kill" in said
+        before = banner_text(app).splitlines()[1]
+        assert before.startswith(" BLOCKED 2s "), before
+        clock.advance(1.0)
+        app.refresh_feed()  # updates go on meanwhile
+        await pilot.pause()
+        lines = banner_text(app).splitlines()
+        assert lines[0] == said and lines[1].startswith(" BLOCKED 3s "), lines
+        feed.ended = True  # it wrote its trace and exited
+        await wait_until(pilot, lambda: not app.is_running)
+    assert feed.asked == ["stop"]
+
+
+@pytest.mark.parametrize(("blocked", "asked"), [(True, ["stop", "kill"]), (False, [])],
+                         ids=["blocked-q-twice", "not-blocked"])
+@async_test
+async def test_q_again_kills_and_an_unblocked_program_is_left_to_the_launcher(
+    trace: Trace, clock: FakeClock, open_app: OpenApp, blocked: bool, asked: list[str]
+) -> None:
+    """Blocked: the second q kills the program; not blocked: the viewer closes
+    at once and whoever started the program stops it, as before."""
+    feed = StoppableFeed(trace, clock)
+    async with open_app(feed, size=NARROW) as (app, pilot):
+        if blocked:
+            await blocked_app(app, clock, pilot)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running)
+    assert feed.asked == asked

@@ -20,7 +20,9 @@ from reactortrace.core.diagnose import Warning
 from reactortrace.tui import describe
 from reactortrace.tui.model import Info, Subject, ViewModel
 
-DURATION_FIELDS = frozenset({"due_in", "delay", "age", "total", "mean", "max", "p95"})
+DURATION_FIELDS = frozenset(
+    {"due_in", "delay", "age", "total", "self_time", "mean", "max", "p95"}
+)
 TIME_FIELDS = frozenset({"opened", "last_activity"})
 SIZE_FIELDS = frozenset({"bytes_in", "bytes_out", "write_buffer"})
 SUBJECT_TITLES = {"timer": "Timer", "conn": "Connection", "callable": "Callable"}

@@ -75,7 +75,15 @@ class BlockedBanner(Widget):
         super().__init__(**kwargs)
         self._blocked: BlockedInfo | None = None
         self._silent = 0.0
+        #: What the viewer is doing about the block (quitting while it lasts).
+        self._notice: str | None = None
         self.display = False
+
+    def say(self, notice: str) -> None:
+        """Show ``notice`` on top of the banner from now on."""
+        self._notice = notice
+        self.display = True
+        self.refresh(layout=True)
 
     def show(self, model: ViewModel) -> None:
         """Redraw from the model; hide when nothing blocks and the program talks."""
@@ -84,11 +92,13 @@ class BlockedBanner(Widget):
         if blocked == self._blocked and silent == self._silent:
             return
         self._blocked, self._silent = blocked, silent
-        self.display = blocked is not None or silent > 0
+        self.display = blocked is not None or silent > 0 or self._notice is not None
         self.refresh(layout=True)
 
     def render(self) -> Text:
-        lines = [silent_line(self._silent)] if self._silent else []
+        lines = [Text(self._notice, style="bold yellow")] if self._notice else []
+        if self._silent:
+            lines.append(silent_line(self._silent))
         blocked = self._blocked
         if blocked is not None:
             lines += [headline(blocked), *stack_lines(blocked)]

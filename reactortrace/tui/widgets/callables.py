@@ -1,4 +1,5 @@
-"""Hot callables: how often and how long each ran, sortable by any column."""
+"""Hot callables: how often and how long each ran (in all, and itself: less the
+dispatches it ran), sortable by any column."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ SORT_KEYS: dict[str, Any] = {
     "kind": lambda s: s.kind,
     "count": lambda s: s.count,
     "total": lambda s: s.total,
+    "self": lambda s: s.self_time,
     "mean": lambda s: s.mean,
     "max": lambda s: s.max,
     "p95": lambda s: s.p95,
@@ -38,6 +40,7 @@ class CallablesTable(ModelTable):
         ("kind", "kind", 14),
         ("count", "count", 7),
         ("total", "total", 7),
+        ("self", "self", 7),
         ("mean", "mean", 7),
         ("max", "max", 7),
         ("p95", "p95", 7),
@@ -45,7 +48,7 @@ class CallablesTable(ModelTable):
     )
     NARROW_DROP = ("mean", "kind", "errors")
     MIN_SHARE = 24
-    NUMERIC = frozenset({"count", "total", "mean", "max", "p95", "errors"})
+    NUMERIC = frozenset({"count", "total", "self", "mean", "max", "p95", "errors"})
     COMPACT_COLUMNS = (
         ("name", "callable", 1.0),
         ("count", "count", 7),
@@ -77,6 +80,7 @@ class CallablesTable(ModelTable):
                 "kind": stats.kind,
                 "count": right(str(stats.count)),
                 "total": right(units.duration(stats.total)),
+                "self": right(units.duration(stats.self_time)),
                 "mean": right(units.duration(stats.mean)),
                 "max": right(units.duration(stats.max)),
                 "p95": right(units.duration(stats.p95)),

@@ -2,9 +2,9 @@
 
 The app polls its feed ten times a second on a Textual interval, hands the
 update to a :class:`ViewModel` and redraws what is on screen and changed: the
-header and the event log on every poll, the graph and tables at most
-:data:`VIEWS_INTERVAL` apart, the tabs' counts (which move the tab bar) at
-most :data:`LABELS_INTERVAL` apart. It never looks
+header and the event log on every poll, the graph and tables every
+:data:`VIEWS_INTERVAL` seconds' worth of polls, the tabs' counts (which lay the
+tab bar out again) every :data:`LABELS_INTERVAL` seconds' worth. It never looks
 at the instrumentation: everything it shows came through ``Feed.poll``. A feed
 that also has replay controls (:class:`ReplayControls`) gets the replay bar and
 the replay keys.
@@ -114,8 +114,9 @@ class ReactorTraceApp(App[Any]):
         self.poll_interval = poll_interval
         self._version = 0  # bumped whenever what the views show may have changed
         self._drawn: dict[Widget, int] = {}
-        self._views_due = 0.0  # monotonic time the graph and tables may be redrawn
-        self._labels_due = 0.0
+        self._polls = 0
+        self._views_every = max(1, round(VIEWS_INTERVAL / poll_interval))
+        self._labels_every = max(1, round(LABELS_INTERVAL / poll_interval))
         self._feed_closed = False
         self._feed_failed = False
         self._quitting = False
@@ -198,14 +199,13 @@ class ReactorTraceApp(App[Any]):
         self._blocked.show(self.model)
         if self._replay_bar is not None:
             self._replay_bar.show(self.model)
-        now = time.monotonic()
-        if changes.snapshot and (not throttle or changes.reset or now >= self._labels_due):
-            self._labels_due = now + LABELS_INTERVAL
+        polls, self._polls = self._polls, self._polls + 1
+        urgent = not throttle or changes.reset
+        if changes.snapshot and (urgent or polls % self._labels_every == 0):
             self._label_tabs()
         if _displayed(self._log):
             self._log.show(self.model)
-        if not throttle or changes.reset or now >= self._views_due:
-            self._views_due = now + VIEWS_INTERVAL
+        if urgent or polls % self._views_every == 0:
             self.redraw_views()
         if isinstance(self.screen, DetailScreen):
             self.screen.show(self.model)

@@ -157,6 +157,11 @@ class EventLog(ScrollView, can_focus=True):
         return self._strip(cells, width, style)
 
     def _row(self, entry: Entry, name: str, width: int, on_cursor: bool) -> Strip:
+        base = self.get_component_rich_style("event-log--cursor") if on_cursor else None
+        return self._strip(self.cells(entry, name), width, base)
+
+    def cells(self, entry: Entry, name: str) -> list[Text]:
+        """The row of ``entry``, a cell per column, named ``name``."""
         event = entry.event
         slow_ns = self._model.slow_ns if self._model is not None else 0
         slow = event.kind == ev.SLOW or (slow_ns and event.dur >= slow_ns)
@@ -165,7 +170,7 @@ class EventLog(ScrollView, can_focus=True):
         room = max(1, self._widths.get("name", 8) - len(indent))
         note = entry.note
         about = note if note is not None else describe.about(event)
-        cells = [
+        return [
             Text(units.clock(event.ts), style="dim"),
             Text(event.kind, style=describe.kind_style(event.kind)),
             Text(units.duration(event.dur) if event.dur else "", style=style, justify="right"),
@@ -173,8 +178,6 @@ class EventLog(ScrollView, can_focus=True):
             Text(cut(about, self._widths.get("about", 8), keep_end=False),
                  style=style or "dim"),
         ]
-        base = self.get_component_rich_style("event-log--cursor") if on_cursor else None
-        return self._strip(cells, width, base)
 
     def _strip(self, cells: list[Text], width: int, base: Style | None) -> Strip:
         segments: list[Segment] = []
@@ -186,7 +189,7 @@ class EventLog(ScrollView, can_focus=True):
             else:
                 cell.truncate(size, overflow="ellipsis", pad=True)
             segments.append(Segment(" "))
-            segments.extend(cell.render(self.app.console))
+            segments.extend(Text().append_text(cell).render(self.app.console))  # with its style
             segments.append(Segment(" "))
         strip = Strip(segments).adjust_cell_length(width)
         return strip.apply_style(self.rich_style if base is None else base)

@@ -48,7 +48,7 @@ from reactortrace.tui.widgets.warnings import WarningsTable
 #: Seconds between two polls: the refresh rate of the header and the event log.
 POLL_INTERVAL = 0.1
 #: Seconds between two redraws of the graph and the tables while updates come.
-VIEWS_INTERVAL = 0.5
+VIEWS_INTERVAL = 1.0
 #: Seconds between two updates of the counts in the tab labels.
 LABELS_INTERVAL = 2.0
 #: At this many columns the loop tab also shows timers, connections and callables.

@@ -27,7 +27,8 @@ LOOPING_PLUMBING = {
     "twisted.internet.task.LoopingCall.__call__.<locals>.eb": "LoopingCall: stopped by a failure",
     "twisted.internet.defer.passthru": "LoopingCall: result passed on",
 }
-#: Entries removed at once when the count bound is passed (amortizes the move).
+#: Entries over the count bound before they are removed, at once (amortizes
+#: the move): at most this many, and a tenth of the bound.
 TRIM_SLACK = 1_000
 
 
@@ -159,7 +160,7 @@ class EventHistory:
             return
         oldest = entries[-1].event.ts - self.keep_ns
         cut = bisect_left(entries, oldest, key=_ts) if entries[0].event.ts < oldest else 0
-        if len(entries) - cut > self.max_events + TRIM_SLACK:
+        if len(entries) - cut > self.max_events + min(TRIM_SLACK, self.max_events // 10):
             cut = len(entries) - self.max_events
         if not cut:
             return

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from functools import lru_cache
+
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -33,6 +36,22 @@ INDENT = 2
 NESTED = "└ "
 #: Rendered rows kept (a few screens' worth).
 CACHE_ROWS = 1_000
+
+
+@lru_cache(maxsize=256)
+def _parsed(style: str | Style) -> Style:
+    return style if isinstance(style, Style) else Style.parse(style) if style else Style.null()
+
+
+def _parts(cell: Text) -> list[tuple[str, str | Style]]:
+    """A cell's text in (text, style) pieces: the part before its spans, then each span
+    (the cells made here have consecutive spans, none overlapping)."""
+    plain, spans = cell.plain, cell.spans
+    if not spans:
+        return [(plain, cell.style)]
+    parts = [(plain[: spans[0].start], cell.style)] if spans[0].start else []
+    parts += [(plain[span.start : span.end], span.style) for span in spans]
+    return parts
 
 
 class EventLog(ScrollView, can_focus=True):
@@ -89,6 +108,7 @@ class EventLog(ScrollView, can_focus=True):
         self._shape: tuple[int, int, int] | None = None  # what was last drawn
         self._widths: dict[str, int] = {}
         self._cache: dict[tuple[int, int, str, int, bool], Strip] = {}
+        self._styles: dict[str, Style] | None = None
 
     # -- from the app ------------------------------------------------------
 
@@ -101,7 +121,7 @@ class EventLog(ScrollView, can_focus=True):
             return
         self._shape = shape
         self._rows = rows
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        self._set_rows(len(rows))
         self._keep_cursor_in_view()
         self.refresh()
 
@@ -129,8 +149,43 @@ class EventLog(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._widths = column_widths(self.COLUMNS, self.size.width)
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+        self._set_rows(len(self._rows))
         self._keep_cursor_in_view()
+
+    def _set_rows(self, rows: int) -> None:
+        """Make the scrollable height ``rows`` (and the header) without a layout.
+
+        Setting ``virtual_size`` would lay the whole screen out again, on every
+        new event; only the scrollbar depends on it, so it alone is updated
+        (a scrollbar appearing still changes the layout, once).
+        """
+        size = Size(self.size.width, rows + 1)
+        if size != self.virtual_size:
+            self.set_reactive(EventLog.virtual_size, size)
+            self._scroll_update(size)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._cache.clear()
+
+    def on_focus(self) -> None:
+        self.notify_style_update()  # the cursor's colour
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.on_focus()
+
+    def _style(self, which: str) -> Style:
+        """The widget's own style ("") or a component's, computed once per style change."""
+        styles = self._styles
+        if styles is None:
+            styles = self._styles = {
+                "": self.rich_style,
+                "header": self.get_component_rich_style("event-log--header"),
+                "cursor": self.get_component_rich_style("event-log--cursor"),
+            }
+        return styles[which]
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -138,7 +193,7 @@ class EventLog(ScrollView, can_focus=True):
             return self._header(width)
         index = int(self.scroll_offset.y) + y - 1
         if not 0 <= index < len(self._rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style(""))
         entry = self._rows[index]
         on_cursor = index == self.cursor_row
         name = entry.name
@@ -151,14 +206,13 @@ class EventLog(ScrollView, can_focus=True):
         return strip
 
     def _header(self, width: int) -> Strip:
-        style = self.get_component_rich_style("event-log--header")
         cells = [Text(label, justify="right" if key in self.NUMERIC else "left")
                  for key, label, _ in self.COLUMNS]
-        return self._strip(cells, width, style)
+        return self._strip(cells, width, self._style("header"))
 
     def _row(self, entry: Entry, name: str, width: int, on_cursor: bool) -> Strip:
-        base = self.get_component_rich_style("event-log--cursor") if on_cursor else None
-        return self._strip(self.cells(entry, name), width, base)
+        return self._strip(self.cells(entry, name), width, self._style("cursor" if on_cursor
+                                                                       else ""))
 
     def cells(self, entry: Entry, name: str) -> list[Text]:
         """The row of ``entry``, a cell per column, named ``name``."""
@@ -179,20 +233,25 @@ class EventLog(ScrollView, can_focus=True):
                  style=style or "dim"),
         ]
 
-    def _strip(self, cells: list[Text], width: int, base: Style | None) -> Strip:
+    def _strip(self, cells: list[Text], width: int, base: Style) -> Strip:
+        """One line: each cell cut or padded to its column, a space either side.
+
+        Segments are made here, not by Rich's renderer: a busy log draws a
+        screenful of new rows ten times a second."""
         segments: list[Segment] = []
         for (key, _, _), cell in zip(self.COLUMNS, cells):
             size = self._widths.get(key, 8)
-            if cell.justify == "right":
-                cell.truncate(size, overflow="ellipsis")
-                cell.pad_left(size - cell.cell_len)
-            else:
-                cell.truncate(size, overflow="ellipsis", pad=True)
-            segments.append(Segment(" "))
-            segments.extend(Text().append_text(cell).render(self.app.console))  # with its style
-            segments.append(Segment(" "))
-        strip = Strip(segments).adjust_cell_length(width)
-        return strip.apply_style(self.rich_style if base is None else base)
+            parts = _parts(cell)
+            room = size - cell_len(cell.plain)
+            if room < 0:
+                parts, room = [(cut(cell.plain, size, keep_end=False), parts[-1][1])], 0
+            segments.append(Segment(" " + " " * room if cell.justify == "right" and room > 0
+                                    else " "))
+            for part, part_style in parts:
+                segments.append(Segment(part, _parsed(part_style)))
+            segments.append(Segment(" " * (room + 1) if cell.justify != "right" and room > 0
+                                    else " "))
+        return Strip(segments).adjust_cell_length(width).apply_style(base)
 
     # -- the cursor --------------------------------------------------------
 

@@ -29,7 +29,7 @@ from reactortrace.core import units
 from reactortrace.tui import describe
 from reactortrace.tui.history import Entry
 from reactortrace.tui.model import Subject, ViewModel, subjects_of
-from reactortrace.tui.widgets.table import ColumnSpec, column_widths, cut
+from reactortrace.tui.widgets.table import SCROLLBAR, ColumnSpec, column_widths, cut
 
 #: Spaces per level of nesting, and the mark before a nested name.
 INDENT = 2
@@ -147,10 +147,16 @@ class EventLog(ScrollView, can_focus=True):
     # -- drawing -----------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        self._widths = column_widths(self.COLUMNS, self.size.width)
+        # column_widths leaves a cell for a scrollbar: the content width has none
+        self._widths = column_widths(self.COLUMNS, self._content_width + SCROLLBAR)
         self._cache.clear()
         self._set_rows(len(self._rows))
         self._keep_cursor_in_view()
+
+    @property
+    def _content_width(self) -> int:
+        """Cells a row has: the width less the scrollbar's."""
+        return self.scrollable_content_region.width
 
     def _set_rows(self, rows: int) -> None:
         """Make the scrollable height ``rows`` (and the header) without a layout.
@@ -159,7 +165,7 @@ class EventLog(ScrollView, can_focus=True):
         new event; only the scrollbar depends on it, so it alone is updated
         (a scrollbar appearing still changes the layout, once).
         """
-        size = Size(self.size.width, rows + 1)
+        size = Size(self._content_width, rows + 1)
         if size != self.virtual_size:
             self.set_reactive(EventLog.virtual_size, size)
             self._scroll_update(size)
@@ -188,7 +194,7 @@ class EventLog(ScrollView, can_focus=True):
         return styles[which]
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._content_width
         if y == 0:
             return self._header(width)
         index = int(self.scroll_offset.y) + y - 1

@@ -154,7 +154,7 @@ async def watch(path: str, program: subprocess.Popen[str], keys: bool = False) -
         tabs = [("2", "timers"), ("1", "loop")]
         while program.poll() is None:
             if not keys:
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.25)
                 continue
             for _ in range(10):
                 started = time.monotonic()

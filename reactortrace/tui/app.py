@@ -2,7 +2,8 @@
 
 The app polls its feed ten times a second on a Textual interval, hands the
 update to a :class:`ViewModel` and redraws what is on screen and changed: the
-header and the event log on every poll, the graph and tables every
+header and the event log on every poll while the program is busy (every
+:data:`QUIET_INTERVAL` seconds' worth while it is quiet), the graph and tables every
 :data:`VIEWS_INTERVAL` seconds' worth of polls, the tabs' counts (which lay the
 tab bar out again) every :data:`LABELS_INTERVAL` seconds' worth. It never looks
 at the instrumentation: everything it shows came through ``Feed.poll``. A feed
@@ -47,6 +48,10 @@ from reactortrace.tui.widgets.warnings import WarningsTable
 
 #: Seconds between two polls: the refresh rate of the header and the event log.
 POLL_INTERVAL = 0.1
+#: Below this many events a second the program is quiet: the header and the
+#: log are redrawn every QUIET_INTERVAL seconds' worth of polls, not every poll.
+BUSY_RATE = 1_000.0
+QUIET_INTERVAL = 0.5
 #: Seconds between two redraws of the graph and the tables while updates come.
 VIEWS_INTERVAL = 1.0
 #: Seconds between two updates of the counts in the tab labels.
@@ -117,6 +122,8 @@ class ReactorTraceApp(App[Any]):
         self._polls = 0
         self._views_every = max(1, round(VIEWS_INTERVAL / poll_interval))
         self._labels_every = max(1, round(LABELS_INTERVAL / poll_interval))
+        self._quiet_every = max(1, round(QUIET_INTERVAL / poll_interval))
+        self._labels_stale = True
         self._feed_closed = False
         self._feed_failed = False
         self._quitting = False
@@ -195,13 +202,18 @@ class ReactorTraceApp(App[Any]):
             self._version += 1
         if changes.output:
             self._output.write_lines(changes.output)
+        self._labels_stale = self._labels_stale or changes.snapshot
+        polls, self._polls = self._polls, self._polls + 1
+        urgent = not throttle or changes.reset
+        busy = self.model.snapshot.loop.events_per_second >= BUSY_RATE
+        if not (urgent or busy or polls % self._quiet_every == 0):
+            return  # a quiet program: the screen is redrawn a few times a second
         self._header.show(self.model)
         self._blocked.show(self.model)
         if self._replay_bar is not None:
             self._replay_bar.show(self.model)
-        polls, self._polls = self._polls, self._polls + 1
-        urgent = not throttle or changes.reset
-        if changes.snapshot and (urgent or polls % self._labels_every == 0):
+        if self._labels_stale and (urgent or polls % self._labels_every == 0):
+            self._labels_stale = False
             self._label_tabs()
         if _displayed(self._log):
             self._log.show(self.model)

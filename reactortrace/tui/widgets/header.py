@@ -53,11 +53,16 @@ class StatusHeader(Widget):
         self.meta = meta
         self.heading = heading
         self._model: ViewModel | None = None
+        self._shown: tuple[object, ...] = ()
         self.tooltip = DROPPED_EXPLAINED
 
     def show(self, model: ViewModel) -> None:
-        """Redraw from the model."""
-        self._model = model
+        """Redraw from the model, if what the header says may have changed."""
+        shown = (id(model.snapshot), model.state, model.viewer_dropped,
+                 model.silent >= SILENT_AFTER)
+        if model is self._model and shown == self._shown:
+            return
+        self._model, self._shown = model, shown
         self.refresh()
 
     def render(self) -> Text:

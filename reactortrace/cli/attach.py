@@ -129,7 +129,7 @@ def _save_served(path: str, args: object) -> int:
 
     status = 0
     if not getattr(args, "no_tui"):
-        status = _show_path(path)
+        status = _show_path(path, getattr(args, "history"))
     elif getattr(args, "duration"):
         try:
             time.sleep(getattr(args, "duration"))

@@ -171,7 +171,7 @@ class ReactorTraceApp(App[Any]):
         self._filter_bar = self.query_one(FilterBar)
         self._output = self.query_one("#output-log", Log)
         self._side_warnings = self.query_one("#side-warnings", WarningsTable)
-        self._log = self.query_one(EventLog)
+        self._event_log = self.query_one(EventLog)
         self._views: list[Widget] = [self.query_one(LoopGraph), *self.query(ModelTable)]
         for pane_id, title in PANE_TITLES.items():
             self.query_one(f"#{pane_id}").border_title = title
@@ -215,8 +215,8 @@ class ReactorTraceApp(App[Any]):
         if self._labels_stale and (urgent or polls % self._labels_every == 0):
             self._labels_stale = False
             self._label_tabs()
-        if _displayed(self._log):
-            self._log.show(self.model)
+        if _displayed(self._event_log):
+            self._event_log.show(self.model)
         if urgent or polls % self._views_every == 0:
             self.redraw_views()
         if isinstance(self.screen, DetailScreen):
@@ -263,7 +263,7 @@ class ReactorTraceApp(App[Any]):
         self._version += 1
         self._filter_bar.show(flt)
         self.model.log.set_filter(flt.shows_event)
-        self._log.show(self.model)
+        self._event_log.show(self.model)
         self.redraw_views()
 
     def set_kinds(self, kinds: frozenset[str]) -> None:
@@ -282,7 +282,7 @@ class ReactorTraceApp(App[Any]):
         self.call_after_refresh(self._redraw_all)
 
     def _redraw_all(self) -> None:
-        self._log.show(self.model)
+        self._event_log.show(self.model)
         self.redraw_views()
 
     def on_resize(self) -> None:

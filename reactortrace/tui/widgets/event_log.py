@@ -9,9 +9,8 @@ on the last row the log follows them, otherwise the cursor stays on its event.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from functools import lru_cache
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment

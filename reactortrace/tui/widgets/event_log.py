@@ -242,7 +242,7 @@ class EventLog(ScrollView, can_focus=True):
         """One line: each cell cut or padded to its column, a space either side.
 
         Segments are made here, not by Rich's renderer: a busy log draws a
-        screenful of new rows ten times a second."""
+        screenful of new rows on every poll."""
         segments: list[Segment] = []
         for (key, _, _), cell in zip(self.COLUMNS, cells):
             size = self._widths.get(key, 8)

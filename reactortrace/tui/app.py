@@ -4,7 +4,7 @@ The app polls its feed 12.5 times a second on a Textual interval, hands the
 update to a :class:`ViewModel` and redraws what is on screen and changed: the
 header and the event log on every poll while the program is busy (every
 :data:`QUIET_INTERVAL` seconds' worth while it is quiet), the graph and tables every
-:data:`VIEWS_INTERVAL` seconds' worth of polls, the tabs' counts (which lay the
+:data:`VIEWS_INTERVAL` seconds' worth of polls (twice that while quiet), the tabs' counts (which lay the
 tab bar out again) every :data:`LABELS_INTERVAL` seconds' worth. It never looks
 at the instrumentation: everything it shows came through ``Feed.poll``. A feed
 that also has replay controls (:class:`ReplayControls`) gets the replay bar and
@@ -53,6 +53,8 @@ POLL_INTERVAL = 0.08
 #: log are redrawn every QUIET_INTERVAL seconds' worth of polls, not every poll.
 BUSY_RATE = 1_000.0
 QUIET_INTERVAL = 0.5
+#: ...and the graph and tables every QUIET_VIEWS times VIEWS_INTERVAL.
+QUIET_VIEWS = 2
 #: Seconds between two redraws of the graph and the tables while updates come.
 VIEWS_INTERVAL = 1.0
 #: Seconds between two updates of the counts in the tab labels.
@@ -218,7 +220,8 @@ class ReactorTraceApp(App[Any]):
             self._label_tabs()
         if _displayed(self._event_log):
             self._event_log.show(self.model)
-        if urgent or polls % self._views_every == 0:
+        views_every = self._views_every if busy else QUIET_VIEWS * self._views_every
+        if urgent or polls % views_every == 0:
             self.redraw_views()
         if isinstance(self.screen, DetailScreen):
             self.screen.show(self.model)

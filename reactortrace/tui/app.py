@@ -126,6 +126,7 @@ class ReactorTraceApp(App[Any]):
         self._views_every = max(1, round(VIEWS_INTERVAL / poll_interval))
         self._labels_every = max(1, round(LABELS_INTERVAL / poll_interval))
         self._quiet_every = max(1, round(QUIET_INTERVAL / poll_interval))
+        self._quiet_views_every = max(1, round(QUIET_VIEWS * VIEWS_INTERVAL / poll_interval))
         self._labels_stale = True
         self._feed_closed = False
         self._feed_failed = False
@@ -220,7 +221,7 @@ class ReactorTraceApp(App[Any]):
             self._label_tabs()
         if _displayed(self._event_log):
             self._event_log.show(self.model)
-        views_every = self._views_every if busy else QUIET_VIEWS * self._views_every
+        views_every = self._views_every if busy else self._quiet_views_every
         if urgent or polls % views_every == 0:
             self.redraw_views()
         if isinstance(self.screen, DetailScreen):

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+VIEWER = RUN.parent / "viewer.py"
 
 
 def test_harness_reports_a_ratio_row_for_one_workload() -> None:
@@ -88,3 +89,21 @@ def test_readers_benchmark_reports_summary_and_first_screen() -> None:
         assert [row[1] == "--json" for row in summaries] == [False, True], result.stdout
         (view,) = [row for row in rows if row[:3] == ["view:", "first", "screen"] and fmt in row]
         assert float(view[4]) > 0
+
+
+def test_viewer_benchmark_reports_the_viewers_cost_for_each_program() -> None:
+    result = subprocess.run(
+        [sys.executable, str(VIEWER), "--rates", "100,2000", "--repeat", "1", "--seconds", "2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()
+            if line.split() and line.split()[0] in ("100", "2,000")]
+    assert [row[0] for row in rows] == ["100", "2,000"], result.stdout
+    for row in rows:
+        # rate, ev/s shown, viewer CPU (median, spread), polls/s (median, spread),
+        # redraws/s, ms/poll, program CPU in three setups, two ratios, drops
+        assert len(row) == 14, row
+        viewer_cpu, polls, redraws = float(row[2]), float(row[4]), float(row[6])
+        assert 0 < viewer_cpu < 2 and polls > 0 and redraws > 0
+        assert all(float(value) > 0 for value in row[8:13])

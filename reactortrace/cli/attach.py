@@ -34,7 +34,7 @@ def build_parser() -> opts.Parser:
     parser.add_argument("--duration", metavar="S", type=opts.duration_in(S, "--duration"),
                         help="with --no-tui: detach after this long (default: when the "
                              "program ends, or on Ctrl+C)")
-    opts.add(parser, "slow")
+    opts.add(parser, "slow", "history")
     return parser
 
 
@@ -46,7 +46,7 @@ def main(argv: Sequence[str]) -> int:
     if not args.target.isdigit():
         if args.no_tui or args.output:
             raise UsageError("--no-tui and -o need a pid, not a socket")
-        return _watch_socket(args.target)
+        return _watch_socket(args.target, args.history)
     pid = int(args.target)
     if args.output:
         from ..formats import format_for
@@ -80,7 +80,7 @@ def main(argv: Sequence[str]) -> int:
         if args.no_tui:
             _record(attached, args.duration)
         else:
-            _show(attached)
+            _show(attached, args.history)
         if args.output and attached.written is None:
             _said(attached.write())
     finally:
@@ -88,20 +88,20 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
-def _watch_socket(path: str) -> int:
+def _watch_socket(path: str, history: float | None) -> int:
     from ..live.paths import resolve_target
 
-    return _show_path(resolve_target(path))
+    return _show_path(resolve_target(path), history)
 
 
-def _show(attached: object) -> None:
+def _show(attached: object, history: float | None) -> None:
     from ..inject.attacher import Attached
 
     assert isinstance(attached, Attached)
-    _show_path(attached.socket)
+    _show_path(attached.socket, history)
 
 
-def _show_path(path: str) -> int:
+def _show_path(path: str, history: float | None) -> int:
     from ..live.client import LiveFeed
     from ..say import say
     from ..tui.run import UIFailed, require_terminal, show
@@ -113,7 +113,7 @@ def _show_path(path: str) -> int:
         feed.close()
         raise
     try:
-        show(feed)
+        show(feed, history=history)
     except UIFailed as exc:
         say(f"{exc}; the program goes on")
         return 1
@@ -129,7 +129,7 @@ def _save_served(path: str, args: object) -> int:
 
     status = 0
     if not getattr(args, "no_tui"):
-        status = _show_path(path)
+        status = _show_path(path, getattr(args, "history"))
     elif getattr(args, "duration"):
         try:
             time.sleep(getattr(args, "duration"))

@@ -113,6 +113,11 @@ OPTIONS: dict[str, Option] = {
              "appended to a file; otherwise quitting stops it (SIGINT, SIGTERM after 3 s, "
              "then SIGKILL)",
     )),
+    "history": Option(("--history",), dict(
+        metavar="MIN", type=duration_in(60 * S, "--history"),
+        help="minutes of events the TUI's event log keeps to browse (default 5; "
+             "at most 100,000 events)",
+    )),
     "slow": Option(("--slow",), dict(
         metavar="MS", type=duration_in(MS, "--slow"),
         help=f"dispatches this long are slow: the watchdog takes the blocking stack "

@@ -45,7 +45,7 @@ def build_parser() -> tuple[opts.Parser, dict[str, bool]]:
     takes.update(_add(parser, "--listen", action="store_true",
                       help="serve the live view for 'reactortrace attach PID' "
                            "(always on with the TUI)"))
-    takes.update(opts.add(parser, "detach_on_quit", *opts.THRESHOLDS))
+    takes.update(opts.add(parser, "detach_on_quit", "history", *opts.THRESHOLDS))
     takes.update(_add(parser, "--track-deferreds", action="store_true",
                       help="record every Deferred made and fired, to find those pending "
                            "too long (about 3 us more per Deferred)"))
@@ -102,7 +102,7 @@ def parse(argv: Sequence[str]) -> tuple[dict[str, Any], Target]:
         "detach_on_quit": args.detach_on_quit,
     }
     for name in ("output", "format", "redact", "listen", "track_deferreds", "deferred_view",
-                 "max_events", "metrics", "otlp"):
+                 "max_events", "metrics", "otlp", "history"):
         value = getattr(args, name)
         if value:
             options[name] = value
@@ -125,6 +125,7 @@ def main(argv: Sequence[str]) -> int:
         check_options(options.get("metrics"), options.get("otlp"))
     with_tui = not options.pop("no_tui") and sys.stdin.isatty() and sys.stdout.isatty()
     detach_on_quit = bool(options.pop("detach_on_quit", False))
+    history = options.pop("history", None)  # the TUI's, not the program's
     if not options.get("output") and not with_tui:
         options["output"] = os.path.abspath(f"reactortrace-{os.getpid()}.json")
     if options.get("output"):
@@ -137,7 +138,7 @@ def main(argv: Sequence[str]) -> int:
     if with_tui:
         from ..launch.watch import watch
 
-        return watch(target, options, detach_on_quit=detach_on_quit)
+        return watch(target, options, detach_on_quit=detach_on_quit, history=history)
     if options.get("listen"):
         from ..live.paths import private_dir
 

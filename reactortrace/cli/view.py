@@ -12,6 +12,7 @@ def main(argv: Sequence[str]) -> int:
     """Replay a recorded trace in the TUI (shown as soon as its first events are read)."""
     parser = opts.parser("view", "Replay a recorded trace in the TUI.")
     parser.add_argument("trace", help="a trace file (json or jsonl)")
+    opts.add(parser, "history")
     args = parser.parse_args(argv)
     from ..core.replay import ReplayFeed
     from ..formats.loading import BackgroundLoad
@@ -26,7 +27,7 @@ def main(argv: Sequence[str]) -> int:
             sys.stderr.write(note)
         require_terminal("view")
         try:
-            show(ReplayFeed(trace, loading=loading))
+            show(ReplayFeed(trace, loading=loading), history=args.history)
         except UIFailed as exc:
             say(str(exc))
             return 1

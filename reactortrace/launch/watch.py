@@ -23,8 +23,10 @@ from .target import Target
 WAIT_NOTICE = 2.0
 
 
-def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = False) -> int:
-    """Run the program as a child under the TUI; its exit status (0 if detached)."""
+def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = False,
+          history: float | None = None) -> int:
+    """Run the program as a child under the TUI; its exit status (0 if detached).
+    ``history``: minutes of events the event log keeps (None: its default)."""
     from ..live.paths import private_dir
     from .child import ChildProgram, ProgramFeed
 
@@ -43,7 +45,7 @@ def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = Fal
             say(f"{name} exited with status {status} before it started a Twisted reactor")
             return status
         try:
-            result = show(ProgramFeed(child, live))
+            result = show(ProgramFeed(child, live), history=history)
         except UIFailed as exc:
             # The program is not to blame: it goes on, as on a detaching quit.
             if child.running():

@@ -8,7 +8,9 @@ queue of new events; :meth:`LiveFeed.poll` only takes what is there.
 ``viewer_dropped`` counts every event that reached the program's record but
 not this viewer: left out of an update (only the newest of a busy interval
 are sent), thrown away by the server because this viewer read too slowly, or
-pushed out of the queue here because the UI polled too rarely.
+pushed out of the queue here because the UI polled too rarely. The recent
+history the hello brings is not new: what of it does not fit is no drop, so a
+fresh attach shows none.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from reactortrace.errors import ReactorTraceError
 from reactortrace.live import paths, protocol
 from reactortrace.live.deadman import TIMEOUT, read_dump, stacks_path
 
-#: Events one poll hands over at most (the UI shows the latest anyway).
-MAX_EVENTS_PER_POLL = 500
+#: Events one poll hands over at most (the UI keeps a sample of the rest).
+MAX_EVENTS_PER_POLL = 2_000
 CONNECT_TIMEOUT = 5.0
 #: Seconds to wait for a program's whole recording (a million events take a few).
 SAVE_TIMEOUT = 60.0
@@ -68,6 +70,7 @@ class LiveFeed:
         self._omitted = 0
         self._server_dropped = 0
         self._overflow = 0
+        self._history = 0  # events of the hello still queued (never counted as drops)
         self._paused = False
         self._ended = False
         self._closed = False
@@ -86,6 +89,7 @@ class LiveFeed:
         self._take_snapshot(protocol.read_snapshot(hello))
         # Recent history, not new events: what does not fit is not a drop.
         self._events.extend(protocol.read_events(hello)[-max_events:])
+        self._history = len(self._events)
         self._thread = threading.Thread(target=self._read, name="reactortrace-viewer", daemon=True)
         self._thread.start()
 
@@ -102,6 +106,7 @@ class LiveFeed:
             events = tuple(self._events)
             self._events.clear()
             silent = 0.0 if self._ended else time.monotonic() - self._heard
+            self._history = 0
             return FeedUpdate(
                 snapshot=held_lock(self._shown, self.path, silent),
                 events=events,
@@ -258,7 +263,9 @@ class LiveFeed:
             return
         excess = len(self._events) + len(events) - self._max_events
         if excess > 0:
-            self._overflow += excess
+            history = min(excess, self._history)  # the oldest queued: pushed out first
+            self._history -= history
+            self._overflow += excess - history
             if excess >= len(self._events):
                 self._events.clear()
                 events = events[-self._max_events :]

@@ -1,7 +1,11 @@
 """The reactortrace terminal UI: one app over any :class:`Feed`, live or replayed.
 
-The app polls its feed a few times a second on a Textual interval, hands the
-update to a :class:`ViewModel` and redraws what is on screen. It never looks
+The app polls its feed 12.5 times a second on a Textual interval, hands the
+update to a :class:`ViewModel` and redraws what is on screen and changed: the
+header and the event log on every poll while the program is busy (every
+:data:`QUIET_INTERVAL` seconds' worth while it is quiet), the graph and tables every
+:data:`VIEWS_INTERVAL` seconds' worth of polls (twice that while quiet), the tabs' counts (which lay the
+tab bar out again) every :data:`LABELS_INTERVAL` seconds' worth. It never looks
 at the instrumentation: everything it shows came through ``Feed.poll``. A feed
 that also has replay controls (:class:`ReplayControls`) gets the replay bar and
 the replay keys.
@@ -24,7 +28,7 @@ from reactortrace.core.feed import DETACH, ENDED, PAUSED, Feed
 from reactortrace.core.replay import ReplayControls
 from reactortrace.errors import ReactorTraceError
 from reactortrace.tui.keys import app_bindings
-from reactortrace.tui.model import Filter, ViewModel
+from reactortrace.tui.model import HISTORY_SECONDS, Filter, ViewModel
 from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.screens.help import HelpScreen
 from reactortrace.tui.screens.kinds import KindsScreen
@@ -42,8 +46,19 @@ from reactortrace.tui.widgets.table import ModelTable
 from reactortrace.tui.widgets.timers import TimersTable
 from reactortrace.tui.widgets.warnings import WarningsTable
 
-#: Polls per second: the UI's refresh rate.
-POLL_INTERVAL = 0.2
+#: Seconds between two polls: the refresh rate of the header and the event log
+#: (above 10 a second, as a loaded machine makes the interval skip a tick now and then).
+POLL_INTERVAL = 0.08
+#: Below this many events a second the program is quiet: the header and the
+#: log are redrawn every QUIET_INTERVAL seconds' worth of polls, not every poll.
+BUSY_RATE = 1_000.0
+QUIET_INTERVAL = 0.5
+#: ...and the graph and tables every QUIET_VIEWS times VIEWS_INTERVAL.
+QUIET_VIEWS = 2
+#: Seconds between two redraws of the graph and the tables while updates come.
+VIEWS_INTERVAL = 1.0
+#: Seconds between two updates of the counts in the tab labels.
+LABELS_INTERVAL = 2.0
 #: At this many columns the loop tab also shows timers, connections and callables.
 WIDE_COLUMNS = 120
 #: At this many rows it also shows warnings and a taller graph.
@@ -92,13 +107,14 @@ class ReactorTraceApp(App[Any]):
         *,
         title: str | None = None,
         poll_interval: float = POLL_INTERVAL,
+        history: float = HISTORY_SECONDS,
     ) -> None:
         super().__init__()
         self.feed = feed
         self.replay: ReplayControls | None = (
             feed if isinstance(feed, ReplayControls) else None
         )
-        self.model = ViewModel(meta=dict(feed.meta or {}))
+        self.model = ViewModel(meta=dict(feed.meta or {}), history_seconds=history)
         self.filter = Filter()
         self.heading = title
         if title:
@@ -106,6 +122,12 @@ class ReactorTraceApp(App[Any]):
         self.poll_interval = poll_interval
         self._version = 0  # bumped whenever what the views show may have changed
         self._drawn: dict[Widget, int] = {}
+        self._polls = 0
+        self._views_every = max(1, round(VIEWS_INTERVAL / poll_interval))
+        self._labels_every = max(1, round(LABELS_INTERVAL / poll_interval))
+        self._quiet_every = max(1, round(QUIET_INTERVAL / poll_interval))
+        self._quiet_views_every = max(1, round(QUIET_VIEWS * VIEWS_INTERVAL / poll_interval))
+        self._labels_stale = True
         self._feed_closed = False
         self._feed_failed = False
         self._quitting = False
@@ -154,6 +176,7 @@ class ReactorTraceApp(App[Any]):
         self._filter_bar = self.query_one(FilterBar)
         self._output = self.query_one("#output-log", Log)
         self._side_warnings = self.query_one("#side-warnings", WarningsTable)
+        self._event_log = self.query_one(EventLog)
         self._views: list[Widget] = [self.query_one(LoopGraph), *self.query(ModelTable)]
         for pane_id, title in PANE_TITLES.items():
             self.query_one(f"#{pane_id}").border_title = title
@@ -167,8 +190,9 @@ class ReactorTraceApp(App[Any]):
 
     # -- data --------------------------------------------------------------
 
-    def refresh_feed(self) -> None:
-        """Poll the feed once and redraw what changed (the interval calls this)."""
+    def refresh_feed(self, throttle: bool = True) -> None:
+        """Poll the feed once and redraw what changed (the interval calls this;
+        after a key, ``throttle=False`` redraws the graph and tables at once)."""
         if self._feed_failed or self._quitting:
             return  # the interval may still fire while the app shuts down
         try:
@@ -183,13 +207,24 @@ class ReactorTraceApp(App[Any]):
             self._version += 1
         if changes.output:
             self._output.write_lines(changes.output)
+        self._labels_stale = self._labels_stale or changes.snapshot
+        polls, self._polls = self._polls, self._polls + 1
+        urgent = not throttle or changes.reset
+        busy = self.model.snapshot.loop.events_per_second >= BUSY_RATE
+        if not (urgent or busy or polls % self._quiet_every == 0):
+            return  # a quiet program: the screen is redrawn a few times a second
         self._header.show(self.model)
         self._blocked.show(self.model)
         if self._replay_bar is not None:
             self._replay_bar.show(self.model)
-        if changes.snapshot:
+        if self._labels_stale and (urgent or polls % self._labels_every == 0):
+            self._labels_stale = False
             self._label_tabs()
-        self.redraw_views()
+        if _displayed(self._event_log):
+            self._event_log.show(self.model)
+        views_every = self._views_every if busy else self._quiet_views_every
+        if urgent or polls % views_every == 0:
+            self.redraw_views()
         if isinstance(self.screen, DetailScreen):
             self.screen.show(self.model)
 
@@ -233,6 +268,8 @@ class ReactorTraceApp(App[Any]):
         self.filter = flt
         self._version += 1
         self._filter_bar.show(flt)
+        self.model.log.set_filter(flt.shows_event)
+        self._event_log.show(self.model)
         self.redraw_views()
 
     def set_kinds(self, kinds: frozenset[str]) -> None:
@@ -248,7 +285,11 @@ class ReactorTraceApp(App[Any]):
     # -- events ------------------------------------------------------------
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self.call_after_refresh(self.redraw_views)
+        self.call_after_refresh(self._redraw_all)
+
+    def _redraw_all(self) -> None:
+        self._event_log.show(self.model)
+        self.redraw_views()
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.redraw_views)
@@ -267,6 +308,9 @@ class ReactorTraceApp(App[Any]):
         if subject is None and extra is None:
             return
         self.push_screen(DetailScreen(self.model, subject, extra))
+
+    def on_event_log_selected(self, event: EventLog.Selected) -> None:
+        self.push_screen(DetailScreen(self.model, event.subject, event.fields))
 
     def on_input_changed(self, event: FilterInput.Changed) -> None:
         if event.input.id == "name-filter":
@@ -373,29 +417,29 @@ class ReactorTraceApp(App[Any]):
             self.feed.resume()
         else:
             self.feed.pause()
-        self.refresh_feed()
+        self.refresh_feed(throttle=False)
 
     def action_step(self) -> None:
         assert self.replay is not None
         if self.replay.step() is None:
             self.notify("End of the trace", timeout=2)
-        self.refresh_feed()
+        self.refresh_feed(throttle=False)
 
     def action_next(self, kind: str = SLOW) -> None:
         assert self.replay is not None
         if self.replay.seek_next(kind) is None:
             self.notify(f"No {kind} event after this point", timeout=2)
-        self.refresh_feed()
+        self.refresh_feed(throttle=False)
 
     def action_speed(self, factor: float) -> None:
         assert self.replay is not None
         self.replay.speed = self.replay.speed * factor
-        self.refresh_feed()
+        self.refresh_feed(throttle=False)
 
     def action_seek_to(self, ts: int) -> None:
         assert self.replay is not None
         self.replay.seek(ts)
-        self.refresh_feed()
+        self.refresh_feed(throttle=False)
 
     def action_seek(self) -> None:
         def done(ts: int | None) -> None:

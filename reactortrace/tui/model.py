@@ -1,10 +1,12 @@
 """What the UI remembers between polls of a feed; pure Python, no Textual.
 
 A :class:`~reactortrace.core.feed.Feed` hands over the newest snapshot and the
-events since the last poll. The widgets need a little more: the latest events
-for the log, the recent events of each timer, connection and callable for the
-detail screen, a history of utilization and rate for the graph. All of it is
-bounded here. (Program output goes straight to its pane, which bounds it.)
+events since the last poll. The widgets need a little more: the last minutes
+of events for the log (:class:`~reactortrace.tui.history.EventHistory`), the
+recent events of each timer, connection and callable for the detail screen,
+a history of utilization and rate for the graph, one sample per second of the
+program's time. All of it is bounded here. (Program output goes straight to
+its pane, which bounds it.)
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from reactortrace.core.snapshot import (
     Snapshot,
     TimerInfo,
 )
+from reactortrace.core.units import S
+from reactortrace.tui.history import EventHistory
 
 #: What a detail screen is about: ("timer", id), ("conn", id) or ("callable", name).
 Subject = tuple[str, Union[int, str]]
@@ -37,6 +41,11 @@ NOT_CALLABLE_KINDS = frozenset(
 DEFAULT_KINDS = frozenset(ev.KINDS) - {ev.ITERATION}
 #: Slow threshold when the trace does not say (the recorder's default).
 DEFAULT_SLOW_NS = 100_000_000
+#: How long the event log keeps events by default, and how many at most.
+HISTORY_SECONDS = 300.0
+HISTORY_EVENTS = 100_000
+#: Program time per sample of the graph's history.
+SAMPLE_NS = S
 
 
 def subjects_of(event: Event) -> list[Subject]:
@@ -112,7 +121,8 @@ class ViewModel:
     """The bounded memory of the UI, fed with one :class:`FeedUpdate` at a time."""
 
     meta: dict[str, Any] = field(default_factory=dict)
-    log_size: int = 2_000
+    history_seconds: float = HISTORY_SECONDS
+    history_events: int = HISTORY_EVENTS
     history_size: int = 600
     per_subject: int = 50
     max_subjects: int = 5_000
@@ -125,9 +135,13 @@ class ViewModel:
         self.viewer_dropped = 0
         self.silent = 0.0  # seconds the live program has sent nothing
         self.updates = 0
-        self.events: deque[Event] = deque(maxlen=self.log_size)
+        self.log = EventHistory(int(self.history_seconds * S), self.history_events,
+                                Filter().shows_event)
+        #: One sample per SAMPLE_NS of program time, the newest last (the
+        #: newest one is replaced until its second is over).
         self.utilization: deque[float] = deque(maxlen=self.history_size)
         self.rate: deque[float] = deque(maxlen=self.history_size)
+        self._sampled_at: int | None = None  # the sample slot of the newest sample
         self._recent: OrderedDict[Subject, deque[Event]] = OrderedDict()
         self._index: dict[Subject, Info] | None = None
 
@@ -155,19 +169,40 @@ class ViewModel:
             self.snapshot = update.snapshot
             self._index = None
         if moved:
-            self.utilization.append(update.snapshot.loop.utilization)
-            self.rate.append(update.snapshot.loop.events_per_second)
+            self._sample(update.position, update.snapshot)
         self._take_events(update.events)
         return changes
 
+    def _sample(self, position: int, snapshot: Snapshot) -> None:
+        """Keep one graph sample per second of program time (gaps repeat the last)."""
+        loop = snapshot.loop
+        slot = position // SAMPLE_NS
+        last = self._sampled_at
+        if last is not None and slot <= last:
+            self.utilization[-1], self.rate[-1] = loop.utilization, loop.events_per_second
+            return
+        if last is not None:  # seconds nobody polled in (a paused UI, a stalled program)
+            for _ in range(min(slot - last - 1, self.history_size)):
+                self.utilization.append(self.utilization[-1])
+                self.rate.append(self.rate[-1])
+        self.utilization.append(loop.utilization)
+        self.rate.append(loop.events_per_second)
+        self._sampled_at = slot
+
     def _forget_history(self) -> None:
-        self.events.clear()
+        self.log.clear()
         self.utilization.clear()
         self.rate.clear()
+        self._sampled_at = None
         self._recent.clear()
 
+    @property
+    def events(self) -> list[Event]:
+        """The events the log keeps, in time order."""
+        return [entry.event for entry in self.log.entries]
+
     def _take_events(self, events: Iterable[Event]) -> None:
-        self.events.extend(events)
+        self.log.add(events)
         recent = self._recent
         for event in events:
             for subject in subjects_of(event):
@@ -200,14 +235,3 @@ class ViewModel:
     def recent(self, subject: Subject) -> list[Event]:
         """The subject's latest events, oldest first (bounded)."""
         return list(self._recent.get(subject, ()))
-
-    def filtered_events(self, flt: Filter, limit: int) -> list[Event]:
-        """The latest ``limit`` events the filter shows, oldest first."""
-        shown: list[Event] = []
-        for event in reversed(self.events):
-            if flt.shows_event(event):
-                shown.append(event)
-                if len(shown) >= limit:
-                    break
-        shown.reverse()
-        return shown

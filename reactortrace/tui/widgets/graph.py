@@ -1,4 +1,10 @@
-"""Loop utilization and events per second over time, as bar plots."""
+"""Loop utilization and events per second over time, as bar plots over a time axis.
+
+One column is one second of the program's time (the model keeps one sample a
+second), the newest on the right; the axis under the plots counts back from
+"now". Redrawing only repaints the plots and readings: their sizes never
+change, so no redraw makes Textual lay the screen out again.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,37 @@ from reactortrace.tui.model import ViewModel
 
 #: Eighths of a cell, from empty to full.
 BARS = " ▁▂▃▄▅▆▇█"
+#: Seconds between two labelled ticks: the smallest leaving TICK_ROOM columns.
+TICK_STEPS = (10, 15, 30, 60, 120, 300, 600)
+TICK_ROOM = 10
+
+
+def ago(seconds: int) -> str:
+    """A tick's label: ``-10s``, ``-1m``, ``-1m30s``."""
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"-{rest}s"
+    return f"-{minutes}m{rest}s" if rest else f"-{minutes}m"
+
+
+def axis(width: int, seconds_per_column: float = 1.0) -> str:
+    """A time axis ``width`` cells wide, "now" at the right end: ``╵-30s ... now``."""
+    if width <= 0:
+        return ""
+    cells = [" "] * width
+    step = next((s for s in TICK_STEPS if s / seconds_per_column >= TICK_ROOM), TICK_STEPS[-1])
+    end = max(0, width - len("now"))
+    cells[end:] = list("now"[: width - end])
+    back = step
+    while True:
+        column = width - 1 - round(back / seconds_per_column)
+        label = "╵" + ago(back)
+        if column < 0:
+            break
+        if column + len(label) < end:
+            cells[column : column + len(label)] = list(label)
+        back += step
+    return "".join(cells)
 
 
 class BarPlot:
@@ -61,10 +98,14 @@ class PlotArea(Widget):
 class SeriesPlot(Widget):
     """One series: its name, current value and maximum on the left, the bars on the right."""
 
+    #: Cells of the name and reading column (as styles.tcss sets it).
+    DEFAULT_LABEL_WIDTH = 16
+
     def __init__(self, label: str, style: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.label = label
         self.plot_style = style
+        self._shown: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.label, style="bold"), classes="series-label")
@@ -73,10 +114,22 @@ class SeriesPlot(Widget):
     def set_values(self, values: Sequence[float], top: float, reading: str) -> None:
         """Show ``values`` on a 0..``top`` scale, with ``reading`` under the name."""
         plot = self.query_one(PlotArea)
+        shown = (len(values), values[-1] if values else None, top, reading)
+        if shown == self._shown:
+            return  # the same second, the same numbers
+        self._shown = shown
         plot.values, plot.top = values, top
         plot.refresh()
         label = Text(self.label, style="bold").append("\n" + reading, style="")
-        self.query_one(".series-label", Static).update(label)
+        self.query_one(".series-label", Static).update(label, layout=False)
+
+
+class TimeAxis(Widget):
+    """The plots' time axis: one column a second, counting back from "now"."""
+
+    def render(self) -> Text:
+        label = SeriesPlot.DEFAULT_LABEL_WIDTH
+        return Text(" " * label + axis(self.size.width - label), style="dim")
 
 
 class LoopGraph(Widget):
@@ -85,6 +138,7 @@ class LoopGraph(Widget):
     def compose(self) -> ComposeResult:
         yield SeriesPlot("utilization", "green", id="graph-util")
         yield SeriesPlot("events/s", "cyan", id="graph-rate")
+        yield TimeAxis(id="graph-axis")
 
     def show(self, model: ViewModel) -> None:
         """Redraw from the model's history."""

@@ -21,6 +21,14 @@ STATE_BADGES: dict[str, tuple[str, str]] = {
     ENDED: ("■ ENDED", "bold white on red"),
 }
 BLOCKED_BADGE = ("▲ BLOCKED", "bold white on red")
+#: What the header's "dropped" figures mean (its tooltip, and the help screen).
+DROPPED_EXPLAINED = (
+    "dropped N: events the program recorded no room for (its ring was full), so no "
+    "file or viewer has them.\n"
+    "+M viewer: events this viewer did not receive because they came faster than it "
+    "shows them; the event log shows a sample of them. Counts, rates, timers, "
+    "connections and warnings come from the program itself and stay exact."
+)
 SILENT_BADGE = ("▲ NO UPDATE", "bold black on dark_orange")
 
 
@@ -45,10 +53,16 @@ class StatusHeader(Widget):
         self.meta = meta
         self.heading = heading
         self._model: ViewModel | None = None
+        self._shown: tuple[object, ...] = ()
+        self.tooltip = DROPPED_EXPLAINED
 
     def show(self, model: ViewModel) -> None:
-        """Redraw from the model."""
-        self._model = model
+        """Redraw from the model, if what the header says may have changed."""
+        shown = (id(model.snapshot), model.state, model.viewer_dropped,
+                 model.silent >= SILENT_AFTER)
+        if model is self._model and shown == self._shown:
+            return
+        self._model, self._shown = model, shown
         self.refresh()
 
     def render(self) -> Text:

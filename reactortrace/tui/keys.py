@@ -39,8 +39,17 @@ APP_KEYS: tuple[Key, ...] = (
     ),
     Key("p", "toggle_pause", "p", "Pause / resume", GENERAL),
     Key(
-        "slash", "focus_filter", "/", "Filter every view by name (Enter keeps, Esc clears)",
-        GENERAL, "Filter",
+        "slash", "focus_filter('search')", "/",
+        "Search every view: matches highlighted, ] and [ go to the next and previous",
+        GENERAL, "Search",
+    ),
+    Key(
+        "backslash", "focus_filter('filter')", "\\",
+        "Filter every view by name: other rows hidden (Enter keeps, Esc clears)", GENERAL,
+    ),
+    Key(
+        "i", "toggle_internal", "i",
+        "Show or hide the reactor's wakers and Twisted's own timers (hidden at first)", GENERAL,
     ),
     Key("k", "kinds", "k", "Choose the kinds of events the log shows", GENERAL, "Kinds"),
     Key(
@@ -69,8 +78,11 @@ OTHER_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ PgUp PgDn", "Move in a table or the log"),
     ("Tab Shift+Tab", "Move between panes"),
     ("Enter", "Details of the selected timer, connection, callable or event"),
-    ("s", "Callables: sort by the next column (or click a column header)"),
-    ("S", "Callables: reverse the sort order"),
+    ("Home End", "First or last row of a table"),
+    ("s", "Sort a table by the next column (or click a column header)"),
+    ("S", "Reverse the sort order"),
+    ("f", "Follow the selected row: the cursor stays on it as the table changes"),
+    ("] [ F3", "Next or previous row holding the search text"),
     ("s", "Deferreds: oldest or newest first"),
     ("v", "Deferreds: the table, or the awaited-by tree (deadlocks marked ⚠)"),
     ("Esc Backspace", "Close a detail, help, seek or kinds screen"),

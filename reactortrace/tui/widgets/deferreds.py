@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from reactortrace.core import units
 from reactortrace.core.awaiting import sorted_infos, tree
 from reactortrace.core.snapshot import DeferredInfo, PendingDeferreds
+from reactortrace.tui.ids import deferred_id
 from reactortrace.tui.model import Filter, Subject, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 
@@ -49,7 +50,7 @@ def fields_of(info: DeferredInfo) -> dict[str, Any]:
     """The Deferred's fields for the detail screen, in human units."""
     values = asdict(info)
     values["age"] = "before recording" if info.age is None else units.duration(info.age)
-    values["waits_on"] = ", ".join(f"#{i}" for i in info.waits_on) or "-"
+    values["waits_on"] = ", ".join(deferred_id(i) for i in info.waits_on) or "-"
     values["awaits"] = "\n".join(info.awaits) or "-"
     return {k: ("-" if v is None else v) for k, v in values.items()}
 
@@ -63,13 +64,14 @@ class DeferredsTable(ModelTable):
     ]
     COLUMNS = (
         ("age", "age", 7),
-        ("id", "#", 6),
+        ("id", "id", 4),
         ("name", "Deferred", 0.3),
         ("where", "at", 0.22),
         ("waits", "waits on", 0.24),
         ("fired", "fired in the end by", 0.24),
     )
     NUMERIC = frozenset({"age", "id"})
+    PROSE = frozenset({"waits", "fired", "name"})
     NARROW_DROP = ("fired", "where")
     MIN_SHARE = 14
     MAX_ROWS = MAX_LINES
@@ -106,7 +108,7 @@ class DeferredsTable(ModelTable):
                     style="bold red")
         return (key, {
             "age": right("?" if info.age is None else units.duration(info.age)),
-            "id": right(f"#{info.id}", "bold red" if info.deadlock else ""),
+            "id": right(deferred_id(info.id), "bold red" if info.deadlock else "", info.id),
             "name": mark + (name if isinstance(name, Text) else Text(name)),
             "where": self.fit("where", where(info)),
             "waits": waits if waits is not None else Text(
@@ -138,7 +140,7 @@ class DeferredsTable(ModelTable):
             yield self._note("unscanned", f"… {pending.unscanned} Deferreds not looked at "
                                           "(too many to walk in one snapshot)")
         if pending.deadlocks:
-            cycles = "; ".join("→".join(f"#{m}" for m in (*c, c[0])) for c in pending.deadlocks)
+            cycles = "; ".join("→".join(deferred_id(m) for m in (*c, c[0])) for c in pending.deadlocks)
             yield self._note("deadlocks", f"{DEADLOCK_MARK} deadlock {cycles}", "bold red")
 
     def _note(self, key: str, text: str, style: str = "dim italic") -> Row:
@@ -150,29 +152,20 @@ class DeferredsTable(ModelTable):
 
     def action_toggle_order(self) -> None:
         self.newest_first = not self.newest_first
-        self._label_columns()
+        self._label_sort()
         self.redraw()
 
     def action_toggle_tree(self) -> None:
         self.tree_view = not self.tree_view
-        self._label_columns()
+        self._label_sort()
         self.redraw()
 
-    def columns_added(self) -> None:
-        self._label_columns()
-
-    def _label_columns(self) -> None:
-        for key, label, _ in self.shown_columns:
-            column = self.columns.get(key)  # type: ignore[call-overload]
-            if column is None:
-                continue
-            if key == "age":
-                label = f"age {'▲' if self.newest_first else '▼'}"
-            elif key == "name" and self.tree_view:
-                label = "Deferred ▸ what it waits on"
-            column.label = self.header(key, label)
-        self._require_update_dimensions = True
-        self.refresh()
+    def column_label(self, key: str, label: str) -> str:
+        if key == "age":
+            return f"age {'▲' if self.newest_first else '▼'}"
+        if key == "name" and self.tree_view:
+            return "Deferred ▸ what it waits on"
+        return label
 
 
 def _named(info: DeferredInfo) -> str:

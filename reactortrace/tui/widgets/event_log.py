@@ -7,7 +7,7 @@ from rich.text import Text
 from reactortrace.core import events as ev
 from reactortrace.core import units
 from reactortrace.tui import describe
-from reactortrace.tui.model import Filter, ViewModel, subjects_of
+from reactortrace.tui.model import Filter, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 
 
@@ -31,7 +31,7 @@ class EventLog(ModelTable):
             slow = event.kind == ev.SLOW or event.dur >= slow_ns
             style = describe.SLOW_STYLE if slow else ""
             key = str(event.seq)
-            subjects = subjects_of(event)
+            subjects = model.subjects_of(event)
             self.aim(key, subjects[0] if subjects else None, describe.fields(event))
             rows.append(
                 (
@@ -42,7 +42,7 @@ class EventLog(ModelTable):
                         "dur": right(units.duration(event.dur) if event.dur else "", style),
                         "name": Text(self.fit("name", event.name), style=style),
                         "about": Text(
-                            self.fit("about", describe.about(event), keep_end=False),
+                            self.fit("about", describe.about(event, model.event_id(event)), keep_end=False),
                             style=style or "dim",
                         ),
                     },

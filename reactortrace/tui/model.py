@@ -46,6 +46,8 @@ GONE_NS = 2_500_000_000
 MAX_YOUNG = 1_000
 #: Connection types that are the reactor's own plumbing, hidden unless asked for.
 INTERNAL_TYPES = frozenset({"waker"})
+#: Callables of Twisted itself: its own timers running them are hidden unless asked for.
+INTERNAL_PREFIX = "twisted."
 
 
 def subjects_of(event: Event) -> list[Subject]:
@@ -261,8 +263,9 @@ class ViewModel:
                 gone.popitem(last=False)
 
     def shows_timer(self, info: TimerInfo) -> bool:
-        """Whether the views list this timer (Twisted's own only when asked)."""
-        return self.show_internal or not info.own
+        """Whether the views list this timer: Twisted's own housekeeping (no user
+        code asked for it, and it runs Twisted's code) only when asked."""
+        return self.show_internal or not (info.own and info.name.startswith(INTERNAL_PREFIX))
 
     def shows_conn(self, info: ConnectionInfo) -> bool:
         """Whether the views list this connection (wakers only when asked)."""

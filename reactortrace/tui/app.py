@@ -49,9 +49,16 @@ WIDE_COLUMNS = 120
 #: At this many rows it also shows warnings and a taller graph.
 TALL_ROWS = 36
 OUTPUT_LINES = 5_000
+#: The Output tab of a feed without the program's output (attach).
+NO_OUTPUT = (
+    "(No program output here: reactortrace did not start this program, so its output "
+    "goes where the program writes it, not to this viewer. `reactortrace run` shows it.)"
+)
 #: Share of the screen (%) the side panes of the wide loop tab take: at least
-#: the first, more (to the second) when their columns need it.
+#: the first, more (to the second) when their columns need it, leaving the log
+#: LOG_MIN columns.
 SIDE_SHARE = (40, 62)
+LOG_MIN = 60
 
 #: Tab id -> (label, id of the widget that takes focus on it).
 TABS: dict[str, tuple[str, str]] = {
@@ -160,6 +167,8 @@ class ReactorTraceApp(App[Any]):
         for pane_id, title in PANE_TITLES.items():
             self.query_one(f"#{pane_id}").border_title = title
         self._filter_bar.show(self.filter)
+        if not getattr(self.feed, "shows_output", True):
+            self._output.write_line(NO_OUTPUT)
         self.refresh_feed()
         self.set_interval(self.poll_interval, self.refresh_feed)
         self.query_one("#log").focus()
@@ -361,8 +370,8 @@ class ReactorTraceApp(App[Any]):
         side = screen.query_one("#loop-side")
         wanted = max(t.wanted_width for t in side.query(ModelTable))
         width = self.size.width
-        side.styles.width = max(SIDE_SHARE[0] * width // 100,
-                                min(wanted, SIDE_SHARE[1] * width // 100))
+        most = min(SIDE_SHARE[1] * width // 100, width - LOG_MIN)
+        side.styles.width = max(SIDE_SHARE[0] * width // 100, min(wanted, most))
 
     def action_kinds(self) -> None:
         self.push_screen(KindsScreen(self.filter.kinds, self.set_kinds))

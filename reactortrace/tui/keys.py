@@ -28,7 +28,11 @@ class Key:
 #: Keys bound on the app itself.
 APP_KEYS: tuple[Key, ...] = (
     Key("question_mark,f1", "help", "? F1", "Help: this list of keys", GENERAL, "Help"),
-    Key("q", "quit", "q", "Quit (stops watching; closes the feed)", GENERAL, "Quit"),
+    Key(
+        "q", "quit", "q",
+        "Quit: under run this stops the program (d leaves it running); under attach "
+        "the program goes on; under view and demo, the viewer closes", GENERAL, "Quit",
+    ),
     Key("ctrl+c", "quit", "Ctrl+C", "Quit, like q", GENERAL, priority=True),
     Key(
         "d", "detach", "d", "Quit but leave the program running (run only)", GENERAL,

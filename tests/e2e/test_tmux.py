@@ -90,6 +90,7 @@ def test_run_shows_the_program_keys_work_and_q_leaves_a_clean_terminal(
     screen = terminal.wait_for("EXIT=0")
     screen = terminal.wait_for(at_prompt)
     assert "shop closed" in screen  # its last words, printed after the TUI had closed
+    assert "shop open on port" in screen  # what the Output tab showed, kept in the terminal
     assert_clean_exit(terminal, pid, screen)
 
 

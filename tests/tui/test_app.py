@@ -446,6 +446,25 @@ async def test_output_pane_shows_the_programs_lines(open_app: OpenApp, trace: Tr
         assert list(log.lines) == ["listening on 8000", "GET / 200", "client gone"]
 
 
+@async_test
+async def test_output_pane_says_why_it_is_empty_when_the_feed_has_no_output(
+    open_app: OpenApp, trace: Trace, clock: FakeClock
+) -> None:
+    feed = RecordedLiveFeed(trace, clock)
+    feed.shows_output = False  # type: ignore[attr-defined]  # as attach's feed
+    async with open_app(feed) as (app, pilot):
+        await pilot.press("6")
+        await pilot.pause()
+        lines = list(app._main_screen.query_one("#output-log", Log).lines)
+        assert lines == [app_module.NO_OUTPUT] and "reactortrace run" in lines[0]
+
+
+def test_q_says_what_it_does_under_each_command() -> None:
+    [quit_key] = [key for key in APP_KEYS if key.keys == "q"]
+    assert "stops the program" in quit_key.description
+    assert "stops watching" not in quit_key.description
+
+
 # -- detail screens ------------------------------------------------------------
 
 
@@ -529,7 +548,7 @@ async def test_detail_follows_the_feed_while_open(
 @async_test
 async def test_name_filter_applies_to_every_view(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
-        await pilot.press("slash")
+        await pilot.press("backslash")
         assert isinstance(app.focused, FilterInput)
         await pilot.press(*"echo")
         await pilot.pause()
@@ -537,11 +556,11 @@ async def test_name_filter_applies_to_every_view(open_app: OpenApp, replay: Repl
         assert log.row_count > 0
         assert all("echo" in " ".join(row).lower() for row in rows(log))
         assert table(app, "side-timers").row_count == 0
-        assert column(table(app, "side-connections"), "id") == ["2", "3"]
+        assert column(table(app, "side-connections"), "id") == ["c2", "c3"]
         await pilot.press("enter")  # keeps the filter, back to the view
         await pilot.pause()
         assert app.focused is log and app.filter.text == "echo"
-        await pilot.press("slash", "escape")  # clears it
+        await pilot.press("backslash", "escape")  # clears it
         await pilot.pause()
         assert app.filter.text == "" and app.focused is log
         assert table(app, "side-timers").row_count == 3

@@ -39,8 +39,9 @@ Row = tuple[str, dict[str, Any]]
 #: What Enter on a row opens: a subject and/or fields of its own (an event, a warning).
 Target = tuple[Union[Subject, None], Union[dict[str, Any], None]]
 
-#: Narrowest a shared column gets.
+#: Narrowest a shared column gets, and the most of it a table asks room for.
 MIN_SHARED = 8
+WANT_SHARED = 30
 #: Cell padding on each side of a column, the vertical scrollbar and a pane's border.
 PADDING = 1
 SCROLLBAR = 1
@@ -184,7 +185,8 @@ class ModelTable(DataTable):
         """A table hidden at the last update got room on screen: it needs the model."""
 
     class Wants(Message):
-        """The width (with borders) at which every column of the table shows whole."""
+        """The width (with borders) at which the key columns of the table show
+        whole, and its shared ones up to WANT_SHARED."""
 
         def __init__(self, table: "ModelTable", width: int) -> None:
             super().__init__()
@@ -331,9 +333,10 @@ class ModelTable(DataTable):
         if not grew:
             return
         specs = self.column_spec
-        wanted = sum(
-            max(cell_len(label), natural.get(key, 0)) + 2 * PADDING for key, label, _ in specs
-        ) + SCROLLBAR + BORDER
+        wanted = SCROLLBAR + BORDER
+        for key, label, share in specs:
+            width = max(cell_len(label), natural.get(key, 0))
+            wanted += 2 * PADDING + (width if isinstance(share, int) else min(width, WANT_SHARED))
         if wanted != self.wanted_width:
             self.wanted_width = wanted
             self.post_message(self.Wants(self, wanted))

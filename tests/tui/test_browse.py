@@ -11,7 +11,7 @@ from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.widgets.table import SEARCH_STYLE, ModelTable
 
 from .helpers import WIDE, OpenApp, async_test, column, static_text
-from .sample import CLIENT_CLOSED_AT, S, FakeClock, RecordedLiveFeed
+from .sample import CLIENT_CLOSED_AT, FakeClock, RecordedLiveFeed, S
 
 HEARTBEAT = "demo.program.heartbeat"
 

@@ -40,8 +40,10 @@ NOT_CALLABLE_KINDS = frozenset(
 DEFAULT_KINDS = frozenset(ev.KINDS) - {ev.ITERATION}
 #: Slow threshold when the trace does not say (the recorder's default).
 DEFAULT_SLOW_NS = 100_000_000
-#: Closed connections and fired one-shot timers stay listed (dimmed) this long.
+#: Closed connections and fired one-shot timers stay listed (dimmed) this long,
+#: the latest MAX_GONE of each at most.
 GONE_NS = 2_500_000_000
+MAX_GONE = 100
 #: Connections opened in events and not yet in a snapshot, remembered at most.
 MAX_YOUNG = 1_000
 #: Connection types that are the reactor's own plumbing, hidden unless asked for.
@@ -259,7 +261,9 @@ class ViewModel:
         for opened in open_now:
             self._young.pop(opened, None)
         for gone in (self.gone_timers, self.gone_conns):
-            while gone and now - next(iter(gone.values()))[1] > GONE_NS:
+            while gone and (
+                len(gone) > MAX_GONE or now - next(iter(gone.values()))[1] > GONE_NS
+            ):
                 gone.popitem(last=False)
 
     def shows_timer(self, info: TimerInfo) -> bool:

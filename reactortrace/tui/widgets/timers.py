@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterator
 
 from rich.text import Text
@@ -37,21 +38,24 @@ class TimersTable(ModelTable):
 
     def rows_for(self, model: ViewModel, flt: Filter) -> Iterator[Row]:
         now = model.snapshot.ts
+        cwd = os.getcwd()
         for timer in model.snapshot.timers:  # the snapshot keeps them sorted by due time
             if model.shows_timer(timer) and flt.shows_text(timer.name, timer.site):
-                yield self._row(model, timer, None)
+                yield self._row(model, timer, None, cwd)
         for timer, fired in reversed(model.gone_timers.values()):
             if model.shows_timer(timer) and flt.shows_text(timer.name, timer.site):
-                yield self._row(model, timer, now - fired)
+                yield self._row(model, timer, now - fired, cwd)
 
-    def _row(self, model: ViewModel, timer: TimerInfo, fired_ago: int | None) -> Row:
+    def _row(
+        self, model: ViewModel, timer: TimerInfo, fired_ago: int | None, cwd: str
+    ) -> Row:
         short = model.timer_id(timer)
         self.aim(short, ("timer", timer.timer))
         cells: dict[str, Any] = {
             "id": short,
             "loop": Text(LOOPING_MARK if timer.looping else "", style="bold cyan"),
             "name": timer.name,
-            "site": timer.site,
+            "site": units.short_path(timer.site, cwd) if timer.site else None,
             "delay": right(units.duration(timer.delay), value=timer.delay),
         }
         if fired_ago is None:

@@ -80,8 +80,10 @@ class DeferredsTable(ModelTable):
         super().__init__(**kwargs)
         self.newest_first = False
         self.tree_view = False
+        self._model = ViewModel()
 
     def rows_for(self, model: ViewModel, flt: Filter) -> Iterator[Row]:
+        self._model = model
         pending = model.snapshot.deferreds
         if pending is None:
             yield self._note("off", "No Deferreds view (run with --deferred-view)")
@@ -104,6 +106,7 @@ class DeferredsTable(ModelTable):
 
     def _row(self, key: str, info: DeferredInfo, name: Any, waits: Any = None) -> Row:
         self.aim(key, subject_of(info), fields_of(info))
+        detail, fired_by = self._short_ids(info.detail, info), self._short_ids(info.fired_by, info)
         mark = Text(f"{DEADLOCK_MARK} " if info.deadlock and not self.tree_view else "",
                     style="bold red")
         return (key, {
@@ -112,11 +115,16 @@ class DeferredsTable(ModelTable):
             "name": mark + (name if isinstance(name, Text) else Text(name)),
             "where": self.fit("where", where(info)),
             "waits": waits if waits is not None else Text(
-                self.fit("waits", info.detail, keep_end=False),
+                self.fit("waits", detail, keep_end=False),
                 style=SOURCE_STYLES.get(info.source, "")),
-            "fired": Text(self.fit("fired", info.fired_by, keep_end=False),
+            "fired": Text(self.fit("fired", fired_by, keep_end=False),
                           style="bold red" if info.deadlock else ""),
         })
+
+    def _short_ids(self, text: str, info: DeferredInfo) -> str:
+        """``text`` with the timer it names by the id the Timers view gives it."""
+        short = None if info.timer is None else self._model.ids.known(info.timer)
+        return text if short is None else text.replace(f"timer {info.timer}", f"timer {short}")
 
     def _tree_rows(self, pending: PendingDeferreds, flt: Filter) -> Iterator[Row]:
         for n, line in enumerate(tree(pending, flt.text, MAX_LINES)):

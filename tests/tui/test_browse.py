@@ -16,6 +16,12 @@ from .sample import CLIENT_CLOSED_AT, FakeClock, RecordedLiveFeed, S
 HEARTBEAT = "demo.program.heartbeat"
 
 
+def watching(open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock, seconds: float) -> Any:
+    """The app, wide, on the live sample ``seconds`` into the run."""
+    clock.advance(seconds)
+    return open_app(live, size=WIDE)
+
+
 def table(app: Any, widget_id: str) -> ModelTable:
     return app._main_screen.query_one(f"#{widget_id}", ModelTable)
 
@@ -47,8 +53,7 @@ async def enter_on(pilot: Any, widget: ModelTable, key: str) -> None:
 async def test_a_timer_has_one_short_id_in_the_list_the_log_and_the_detail(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    clock.advance(4.5)
-    async with open_app(live, size=WIDE) as (app, pilot):
+    async with watching(open_app, live, clock, 4.5) as (app, pilot):
         await pilot.pause()
         timers = table(app, "side-timers")
         names = column(timers, "name")
@@ -79,8 +84,7 @@ async def test_a_timer_has_one_short_id_in_the_list_the_log_and_the_detail(
 async def test_enter_on_an_old_tick_in_the_log_opens_its_looping_call(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    clock.advance(4.5)
-    async with open_app(live, size=WIDE) as (app, pilot):
+    async with watching(open_app, live, clock, 4.5) as (app, pilot):
         log = table(app, "log")
         first_tick = next(
             e for e in app.model.events if e.name == HEARTBEAT and e.kind == "timer"
@@ -90,20 +94,6 @@ async def test_enter_on_an_old_tick_in_the_log_opens_its_looping_call(
         assert f"Timer {short}  pending" in title(app)
 
 
-@async_test
-async def test_connections_and_deferreds_have_short_ids(
-    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
-) -> None:
-    clock.advance(6.0)
-    async with open_app(live, size=WIDE) as (app, pilot):
-        await pilot.press("3")
-        await pilot.pause()
-        conns = table(app, "connections-table")
-        assert column(conns, "id") == ["c1", "c2", "c3", "c4"]
-        await enter_on(pilot, conns, "c3")
-        assert "Connection c3" in title(app)
-
-
 # -- the cursor ----------------------------------------------------------------
 
 
@@ -111,8 +101,7 @@ async def test_connections_and_deferreds_have_short_ids(
 async def test_the_cursor_shows_in_focused_and_unfocused_tables(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    clock.advance(6.0)
-    async with open_app(live, size=WIDE) as (app, pilot):
+    async with watching(open_app, live, clock, 6.0) as (app, pilot):
         for widget_id in ("side-timers", "side-connections", "log"):
             widget = table(app, widget_id)
             widget.focus()
@@ -136,8 +125,7 @@ async def test_the_cursor_shows_in_focused_and_unfocused_tables(
 async def test_home_and_end_go_to_the_first_and_last_row(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    clock.advance(6.0)
-    async with open_app(live, size=WIDE) as (app, pilot):
+    async with watching(open_app, live, clock, 6.0) as (app, pilot):
         for tab, widget_id in (("2", "timers-table"), ("3", "connections-table"),
                                ("4", "callables-table")):
             await pilot.press(tab)
@@ -157,8 +145,7 @@ async def test_home_and_end_go_to_the_first_and_last_row(
 async def test_any_table_sorts_on_any_column_by_key_or_click(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    clock.advance(6.0)
-    async with open_app(live, size=WIDE) as (app, pilot):
+    async with watching(open_app, live, clock, 6.0) as (app, pilot):
         await pilot.press("3")
         await pilot.pause()
         conns = table(app, "connections-table")
@@ -205,8 +192,7 @@ def _header_at(widget: ModelTable, x: int) -> str | None:
 async def test_search_highlights_matches_and_goes_to_the_next_and_previous(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    clock.advance(6.0)
-    async with open_app(live, size=WIDE) as (app, pilot):
+    async with watching(open_app, live, clock, 6.0) as (app, pilot):
         await pilot.press("4")
         await pilot.pause()
         calls = table(app, "callables-table")
@@ -248,8 +234,7 @@ async def test_search_highlights_matches_and_goes_to_the_next_and_previous(
 async def test_a_followed_row_keeps_the_cursor_across_updates(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
-    clock.advance((CLIENT_CLOSED_AT - 1 * S) / S)
-    async with open_app(live, size=WIDE) as (app, pilot):
+    async with watching(open_app, live, clock, (CLIENT_CLOSED_AT - 1 * S) / S) as (app, pilot):
         await pilot.press("3")
         await pilot.pause()
         conns = table(app, "connections-table")

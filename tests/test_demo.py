@@ -112,3 +112,14 @@ def test_importing_the_demo_leaves_the_reactor_choice_open() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_demo_writes_no_file_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reactortrace.cli import demo, run
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(run, "main", lambda argv: seen.append(list(argv)) or 0)
+    assert demo.main(["--duration", "1"]) == 0
+    assert demo.main(["-o", "out.json"]) == 0
+    assert "-o" not in seen[0] and seen[0][-2:] == ["--duration", "1.0"]
+    assert seen[1][:2] == ["-o", "out.json"]

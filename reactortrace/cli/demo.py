@@ -13,13 +13,14 @@ def main(argv: Sequence[str]) -> int:
     parser = opts.parser(
         "demo", "Run the bundled demo program under the live TUI (or record it only)."
     )
-    parser.add_argument("-o", "--output", default="reactortrace-demo.json", metavar="FILE",
-                        help="write the demo's trace to FILE (default reactortrace-demo.json)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="also write the demo's trace to FILE (by default no file is "
+                             "written, except with --no-tui: reactortrace-PID.json)")
     parser.add_argument("--duration", type=opts.duration_in(opts.S, "--duration"),
                         metavar="S", help="stop the demo after S seconds (default: run until q)")
     opts.add(parser, "no_tui", "detach_on_quit")
     args = parser.parse_args(argv)
-    run_argv = ["-o", args.output]
+    run_argv = ["-o", args.output] if args.output else []
     if args.no_tui:
         run_argv.append("--no-tui")
     if args.detach_on_quit:

@@ -25,6 +25,7 @@ class TimerInfo:
     due_in: int  # ns from the snapshot time; negative when overdue
     delay: int  # ns asked for at scheduling
     looping: bool
+    own: bool = False  # Twisted's own housekeeping: no user code asked for it
 
 
 @dataclass(frozen=True, slots=True)

@@ -388,7 +388,8 @@ class LoopState:
         return Snapshot(
             ts=ts,
             timers=tuple(
-                TimerInfo(tid, t.name, t.site, t.due - ts, t.delay, t.looping) for tid, t in timers
+                TimerInfo(tid, t.name, t.site, t.due - ts, t.delay, t.looping, t.own)
+                for tid, t in timers
             ),
             connections=tuple(
                 ConnectionInfo(

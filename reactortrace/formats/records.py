@@ -242,6 +242,7 @@ class _Timer(msgspec.Struct):
     due_in: SignedNs
     delay: SignedNs
     looping: bool
+    own: bool = False
 
 
 class _Connection(msgspec.Struct):

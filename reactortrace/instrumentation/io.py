@@ -67,10 +67,14 @@ def pending_out(selectable: Any) -> int:
 
 
 def _protocol_classes(selectable: Any) -> tuple[Any, bool]:
-    """The application's protocol class, and whether TLS sits in between."""
+    """The application's protocol class (a listening port's: its factory's), and
+    whether TLS sits in between."""
     protocol = getattr(selectable, "protocol", None)
     if protocol is None:  # process pipes lead to the ProcessProtocol
         protocol = getattr(getattr(selectable, "proc", None), "proto", None)
+    factory = getattr(selectable, "factory", None)
+    if protocol is None and factory is not None and not hasattr(selectable, "connector"):
+        return _factory_class(factory)  # a listening port
     tls = False
     for _ in range(5):
         if protocol is None:
@@ -86,6 +90,24 @@ def _protocol_classes(selectable: Any) -> tuple[Any, bool]:
             break
         protocol = inner
     return (type(protocol) if protocol is not None else None), tls
+
+
+def _factory_class(factory: Any) -> tuple[Any, bool]:
+    """A listening port's factory class, under wrappers (TLS, policies), or the
+    protocol a plain Twisted factory makes; and whether TLS is one of the wrappers."""
+    tls = False
+    for _ in range(5):
+        inner = getattr(factory, "wrappedFactory", None)
+        if inner is None:
+            break
+        tls = tls or type(factory).__name__ == "TLSMemoryBIOFactory"
+        factory = inner
+    if factory is None:
+        return None, tls
+    made = getattr(factory, "protocol", None)
+    if type(factory).__module__ == "twisted.internet.protocol" and isinstance(made, type):
+        return made, tls  # Factory.forProtocol(P): P says more than "Factory"
+    return type(factory), tls
 
 
 def _address(selectable: Any, method: str) -> Any:

@@ -117,8 +117,12 @@ class OutputPipe:
 class ChildProgram:
     """The program, started with ``argv`` and ``env``; see the module docstring."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], directory: str) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str], directory: str, name: str | None = None
+    ) -> None:
         self.argv = argv
+        #: How messages name the program (its script), else its command.
+        self.name = name or os.path.basename(argv[0])
         self.directory = directory
         program_output, output = os.pipe()
         try:
@@ -191,7 +195,7 @@ class ChildProgram:
             if not self.running():
                 break
             if say is not None and signum != signal.SIGINT:
-                say(f"{os.path.basename(self.argv[0])} (pid {self.pid}) did not stop; "
+                say(f"{self.name} (pid {self.pid}) did not stop; "
                     f"sending {signal.Signals(signum).name}")
             self._signal(signum)
             try:
@@ -267,19 +271,24 @@ class ProgramFeed:
     running when the viewer goes (the app returns ``"detach"`` to ask for it).
     The viewer can also stop it and wait for it (:meth:`stop_program`), as it
     does when quitting while the reactor is blocked.
+    ``shown``: the program's latest output lines handed to the viewer, to print
+    in the terminal once it closes.
     """
 
     detachable = True
+    shows_output = True
 
     def __init__(self, child: ChildProgram, live: LiveFeed) -> None:
         self.child = child
         self.live = live
         self.meta: dict[str, Any] = live.meta
+        self.shown: deque[str] = deque(maxlen=MAX_OUTPUT_LINES)
         self._told_exit = False
 
     def poll(self) -> FeedUpdate:
         update = self.live.poll()
         output = self.child.output.take()
+        self.shown.extend(output)
         code = self.child.process.poll()
         if code is not None and not self._told_exit and self.child.output.eof:
             self._told_exit = True

@@ -34,8 +34,8 @@ def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = Fal
     config = session_config(target, {**options, "listen": directory, "tui": True}, None)
     env = program_environment(config)
     env.setdefault("PYTHONUNBUFFERED", "1")  # output lines as they are printed
-    child = ChildProgram(target.argv(), env, directory)
     name = target.label
+    child = ChildProgram(target.argv(), env, directory, name)
     try:
         live = child.connect(on_wait=_wait_notice(name, child.pid))
         if live is None:
@@ -44,8 +44,9 @@ def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = Fal
             _echo(child.output.take())
             say(f"{name} exited with status {status} before it started a Twisted reactor")
             return status
+        feed = ProgramFeed(child, live)
         try:
-            result = show(ProgramFeed(child, live), history=history)
+            result = show(feed, history=history)
         except UIFailed as exc:
             # The program is not to blame: it goes on, as on a detaching quit.
             if child.running():
@@ -65,6 +66,7 @@ def watch(target: Target, options: dict[str, Any], *, detach_on_quit: bool = Fal
                 f"watch it again with: reactortrace attach {child.pid}"
             )
             return 0
+        _echo(feed.shown)  # what the Output tab showed stays in the terminal
         if child.running():  # the viewer waited for a blocked program unless it was killed
             _say_if_blocked(name, live.latest.blocked)
         status = _stop(child, ended=live.ended)
@@ -115,7 +117,8 @@ def _wait_notice(name: str, pid: int) -> Callable[[float], None]:
 
 
 def _echo(lines: Iterable[str]) -> None:
-    """Program output the TUI did not show (it came after the TUI closed)."""
+    """Program output lines, printed in the terminal (those the TUI showed, once
+    it has closed, and those that came after)."""
     try:
         for line in lines:
             sys.stdout.write(line + "\n")

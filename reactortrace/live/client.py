@@ -43,9 +43,14 @@ _RECV = 262_144
 class LiveFeed:
     """The live state of a program that serves the stream on ``path``.
 
+    ``shows_output`` is False: the program's output goes wherever the program
+    writes it, not into the stream (``run`` shows it, through its own feed).
+
     Raises :class:`ReactorTraceError` if nothing answers there with a hello
     within ``timeout`` seconds.
     """
+
+    shows_output = False
 
     def __init__(
         self,

@@ -38,7 +38,7 @@ from reactortrace.tui.widgets.callables import CallablesTable
 from reactortrace.tui.widgets.connections import ConnectionsTable
 from reactortrace.tui.widgets.deferreds import DEADLOCK_MARK, DeferredsTable
 from reactortrace.tui.widgets.event_log import EventLog
-from reactortrace.tui.widgets.filter_bar import FilterBar, FilterInput
+from reactortrace.tui.widgets.filter_bar import SEARCH, FilterBar, FilterInput
 from reactortrace.tui.widgets.graph import LoopGraph
 from reactortrace.tui.widgets.header import StatusHeader
 from reactortrace.tui.widgets.replay_bar import ReplayBar
@@ -64,6 +64,16 @@ WIDE_COLUMNS = 120
 #: At this many rows it also shows warnings and a taller graph.
 TALL_ROWS = 36
 OUTPUT_LINES = 5_000
+#: The Output tab of a feed without the program's output (attach).
+NO_OUTPUT = (
+    "(No program output here: reactortrace did not start this program, so its output "
+    "goes where the program writes it, not to this viewer. `reactortrace run` shows it.)"
+)
+#: Share of the screen (%) the side panes of the wide loop tab take: at least
+#: the first, more (to the second) when their columns need it, leaving the log
+#: LOG_MIN columns.
+SIDE_SHARE = (40, 62)
+LOG_MIN = 60
 
 #: Tab id -> (label, id of the widget that takes focus on it).
 TABS: dict[str, tuple[str, str]] = {
@@ -88,7 +98,7 @@ REPLAY_ACTIONS = frozenset({"step", "seek", "next", "speed", "seek_to"})
 #: Actions that still work while a help, seek or kinds box is open.
 ANYWHERE_ACTIONS = frozenset({"quit", "help"})
 #: Actions on widgets of the main screen, not available on a detail screen.
-MAIN_SCREEN_ACTIONS = frozenset({"show_tab", "focus_filter"})
+MAIN_SCREEN_ACTIONS = frozenset({"show_tab", "focus_filter", "toggle_internal"})
 
 
 class ReactorTraceApp(App[Any]):
@@ -181,6 +191,8 @@ class ReactorTraceApp(App[Any]):
         for pane_id, title in PANE_TITLES.items():
             self.query_one(f"#{pane_id}").border_title = title
         self._filter_bar.show(self.filter)
+        if not getattr(self.feed, "shows_output", True):
+            self._output.write_line(NO_OUTPUT)
         self.refresh_feed()
         self.set_interval(self.poll_interval, self.refresh_feed)
         self.query_one("#log").focus()
@@ -292,6 +304,7 @@ class ReactorTraceApp(App[Any]):
         self.redraw_views()
 
     def on_resize(self) -> None:
+        self._size_side()
         self.call_after_refresh(self.redraw_views)
 
     def on_model_table_shown(self, event: ModelTable.Shown) -> None:
@@ -314,7 +327,11 @@ class ReactorTraceApp(App[Any]):
 
     def on_input_changed(self, event: FilterInput.Changed) -> None:
         if event.input.id == "name-filter":
-            self.set_filter(replace(self.filter, text=event.value.strip()))
+            text = event.value.strip()
+            if self._filter_bar.mode == SEARCH:
+                self.set_filter(replace(self.filter, search=text))
+            else:
+                self.set_filter(replace(self.filter, text=text))
 
     def on_filter_input_left(self, event: FilterInput.Left) -> None:
         self._focus_tab_view()
@@ -402,8 +419,29 @@ class ReactorTraceApp(App[Any]):
         self._tabs.active = tab
         self._focus_tab_view()
 
-    def action_focus_filter(self) -> None:
-        self._filter_bar.focus_input()
+    def action_focus_filter(self, mode: str = SEARCH) -> None:
+        self._filter_bar.focus_input(mode, self.filter)
+
+    def action_toggle_internal(self) -> None:
+        """Show or hide the reactor's wakers and Twisted's own timers."""
+        self.model.show_internal = not self.model.show_internal
+        self._version += 1
+        self.redraw_views()
+
+    def on_model_table_wants(self, event: ModelTable.Wants) -> None:
+        if event.table.compact_view:
+            self._size_side()
+
+    def _size_side(self) -> None:
+        """Give the side panes the width their widest table wants; the log gives way."""
+        screen = getattr(self, "_main_screen", None)
+        if screen is None:
+            return  # not mounted yet: the first update sizes it
+        side = screen.query_one("#loop-side")
+        wanted = max(t.wanted_width for t in side.query(ModelTable))
+        width = self.size.width
+        most = min(SIDE_SHARE[1] * width // 100, width - LOG_MIN)
+        side.styles.width = max(SIDE_SHARE[0] * width // 100, min(wanted, most))
 
     def action_kinds(self) -> None:
         self.push_screen(KindsScreen(self.filter.kinds, self.set_kinds))

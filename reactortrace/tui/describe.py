@@ -46,12 +46,16 @@ def kind_style(kind: str) -> str:
     return KIND_STYLES.get(kind, "")
 
 
-def about(event: Event) -> str:
-    """A short account of the event's own fields: connection, timer, outcome."""
+def about(event: Event, ident: str | None = None) -> str:
+    """A short account of the event's own fields: connection, timer, outcome.
+
+    ``ident``: the short id the views give its timer or connection (``t17``, ``c4``).
+    """
     args = event.args
     kind = event.kind
+    conn = ident or f"c{args.get('conn')}"
     if kind in (ev.IO_READ, ev.IO_WRITE):
-        parts = [f"conn #{args.get('conn')}"]
+        parts = [conn]
         if args.get("bytes") is not None:
             parts.append(units.size(args["bytes"]))
         if args.get("buffered"):
@@ -59,14 +63,14 @@ def about(event: Event) -> str:
         return _with_error(" ".join(parts), args)
     if kind == ev.CONN_OPEN:
         peer = args.get("peer") or args.get("local")
-        return f"conn #{args.get('conn')} {args.get('type') or ''} {peer or ''}".rstrip()
+        return f"{conn} {args.get('type') or ''} {peer or ''}".rstrip()
     if kind == ev.CONN_CLOSE:
-        return f"conn #{args.get('conn')} {args.get('reason') or ''}".rstrip()
+        return f"{conn} {args.get('reason') or ''}".rstrip()
     if kind in (ev.CONN_PAUSE, ev.CONN_RESUME):
         what = "producer paused" if kind == ev.CONN_PAUSE else "producer resumed"
-        return f"conn #{args.get('conn')} {what}, buffered {units.size(args.get('buffered'))}"
+        return f"{conn} {what}, buffered {units.size(args.get('buffered'))}"
     if kind == ev.CONN_HALFCLOSE:
-        return f"conn #{args.get('conn')} half-closed ({args.get('side') or '?'} side)"
+        return f"{conn} half-closed ({args.get('side') or '?'} side)"
     if kind == ev.DEFERRED_NEW:
         waits = f", waits on {args['waits']}" if args.get("waits") else ""
         return f"made at {args.get('site') or '?'}{waits}"
@@ -75,7 +79,7 @@ def about(event: Event) -> str:
     if kind in (ev.DEFERRED_FIRED, ev.DEFERRED_HANDLED):
         return "fired" if kind == ev.DEFERRED_FIRED else "error handled"
     if kind.startswith("timer"):
-        return _with_error(_timer_about(event), args)
+        return _with_error(_timer_about(event, ident or f"timer {args.get('timer')}"), args)
     if kind == ev.THREAD:
         text = f"{args.get('source') or 'thread'}"
         if args.get("wait") is not None:
@@ -99,9 +103,9 @@ def about(event: Event) -> str:
     return ""
 
 
-def _timer_about(event: Event) -> str:
+def _timer_about(event: Event, ident: str) -> str:
     args = event.args
-    text = f"timer #{args.get('timer')}"
+    text = ident
     if args.get("looping"):
         text += " ↻"
     if event.kind == ev.TIMER and args.get("late") is not None:
@@ -141,12 +145,14 @@ def fields(event: Event) -> dict[str, Any]:
 SUBJECT_WORDS = {"timer": "timer", "conn": "conn", "deferred": "Deferred"}
 
 
-def warning_subject(warning: Warning) -> str:
-    """What a warning is about, as the other views name it: ``timer #12 app.tick``."""
+def warning_subject(warning: Warning, ident: str | None = None) -> str:
+    """What a warning is about, as the other views name it: ``timer t12 app.tick``
+    (``ident``: the short id the views give its timer or connection)."""
     about = warning.about
     name = warning.name or ""
     if about in ("timer", "conn") and isinstance(warning.subject, int):
-        return f"{SUBJECT_WORDS[about]} #{warning.subject} {name}".rstrip()
+        ident = ident or f"#{warning.subject}"
+        return f"{SUBJECT_WORDS[about]} {ident} {name}".rstrip()
     if about == "deferred":
         return f"a Deferred ({name})" if name and name != "Deferred" else "a Deferred"
     return name or "-"
@@ -163,12 +169,12 @@ def source_line(where: str | None) -> str | None:
     return text or None
 
 
-def warning_fields(warning: Warning) -> dict[str, str]:
+def warning_fields(warning: Warning, ident: str | None = None) -> dict[str, str]:
     """A warning in words for the detail screen: no raw ids, nanoseconds or None."""
     out = {
         "warning": warning.code,
         "what": warning.message,
-        "about": warning_subject(warning),
+        "about": warning_subject(warning, ident),
     }
     if warning.where:
         out["where"] = units.short_path(warning.where)

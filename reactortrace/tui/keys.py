@@ -28,7 +28,11 @@ class Key:
 #: Keys bound on the app itself.
 APP_KEYS: tuple[Key, ...] = (
     Key("question_mark,f1", "help", "? F1", "Help: this list of keys", GENERAL, "Help"),
-    Key("q", "quit", "q", "Quit (stops watching; closes the feed)", GENERAL, "Quit"),
+    Key(
+        "q", "quit", "q",
+        "Quit: under run this stops the program (d leaves it running); under attach "
+        "the program goes on; under view and demo, the viewer closes", GENERAL, "Quit",
+    ),
     Key("ctrl+c", "quit", "Ctrl+C", "Quit, like q", GENERAL, priority=True),
     Key(
         "d", "detach", "d", "Quit but leave the program running (run only)", GENERAL,
@@ -39,8 +43,17 @@ APP_KEYS: tuple[Key, ...] = (
     ),
     Key("p", "toggle_pause", "p", "Pause / resume", GENERAL),
     Key(
-        "slash", "focus_filter", "/", "Filter every view by name (Enter keeps, Esc clears)",
-        GENERAL, "Filter",
+        "slash", "focus_filter('search')", "/",
+        "Search every view: matches highlighted, ] and [ go to the next and previous",
+        GENERAL, "Search",
+    ),
+    Key(
+        "backslash", "focus_filter('filter')", "\\",
+        "Filter every view by name: other rows hidden (Enter keeps, Esc clears)", GENERAL,
+    ),
+    Key(
+        "i", "toggle_internal", "i",
+        "Show or hide the reactor's wakers and Twisted's own timers (hidden at first)", GENERAL,
     ),
     Key("k", "kinds", "k", "Choose the kinds of events the log shows", GENERAL, "Kinds"),
     Key(
@@ -69,8 +82,11 @@ OTHER_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ PgUp PgDn", "Move in a table or the log"),
     ("Tab Shift+Tab", "Move between panes"),
     ("Enter", "Details of the selected timer, connection, callable or event"),
-    ("s", "Callables: sort by the next column (or click a column header)"),
-    ("S", "Callables: reverse the sort order"),
+    ("Home End", "First or last row of a table"),
+    ("s", "Sort a table by the next column (or click a column header)"),
+    ("S", "Reverse the sort order"),
+    ("f", "Follow the selected row: the cursor stays on it as the table changes"),
+    ("] [ F3", "Next or previous row holding the search text"),
     ("s", "Deferreds: oldest or newest first"),
     ("v", "Deferreds: the table, or the awaited-by tree (deadlocks marked ⚠)"),
     ("Esc Backspace", "Close a detail, help, seek or kinds screen"),

@@ -12,7 +12,7 @@ its pane, which bounds it.)
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Union
 
 from reactortrace.core import events as ev
@@ -26,8 +26,11 @@ from reactortrace.core.snapshot import (
 )
 from reactortrace.core.units import S
 from reactortrace.tui.history import EventHistory
+from reactortrace.tui.ids import ShortIds, conn_id
 
 #: What a detail screen is about: ("timer", id), ("conn", id) or ("callable", name).
+#: The model files a timer's events under its short id (``t17``), so a
+#: LoopingCall is one subject across its ticks; either id finds it.
 Subject = tuple[str, Union[int, str]]
 Info = Union[TimerInfo, ConnectionInfo, CallableStats]
 
@@ -46,6 +49,16 @@ HISTORY_SECONDS = 300.0
 HISTORY_EVENTS = 100_000
 #: Program time per sample of the graph's history.
 SAMPLE_NS = S
+#: Closed connections and fired one-shot timers stay listed (dimmed) this long,
+#: the latest MAX_GONE of each at most.
+GONE_NS = 2_500_000_000
+MAX_GONE = 100
+#: Connections opened in events and not yet in a snapshot, remembered at most.
+MAX_YOUNG = 1_000
+#: Connection types that are the reactor's own plumbing, hidden unless asked for.
+INTERNAL_TYPES = frozenset({"waker"})
+#: Callables of Twisted itself: its own timers running them are hidden unless asked for.
+INTERNAL_PREFIX = "twisted."
 
 
 def subjects_of(event: Event) -> list[Subject]:
@@ -72,10 +85,12 @@ def subject_of_info(info: Info) -> Subject:
 
 @dataclass(frozen=True)
 class Filter:
-    """Which events and rows to show: kinds for the log, a text for every table."""
+    """Which events and rows to show: kinds for the log, a text for every table,
+    and a text to search for (highlighted, not hiding anything)."""
 
     kinds: frozenset[str] = DEFAULT_KINDS
     text: str = ""
+    search: str = ""
 
     def shows_kind(self, kind: str) -> bool:
         """Whether the log shows events of ``kind``."""
@@ -144,6 +159,14 @@ class ViewModel:
         self._sampled_at: int | None = None  # the sample slot of the newest sample
         self._recent: OrderedDict[Subject, deque[Event]] = OrderedDict()
         self._index: dict[Subject, Info] | None = None
+        self.ids = ShortIds()
+        #: Whether the views list the reactor's wakers and Twisted's own timers.
+        self.show_internal = False
+        #: Rows gone by (closed, fired), with when they went, kept GONE_NS.
+        self.gone_timers: OrderedDict[int, tuple[TimerInfo, int]] = OrderedDict()
+        self.gone_conns: OrderedDict[Any, tuple[ConnectionInfo, int]] = OrderedDict()
+        self._young: OrderedDict[Any, ConnectionInfo] = OrderedDict()
+        self._cancelled: set[Any] = set()
 
     @property
     def slow_ns(self) -> int:
@@ -165,12 +188,14 @@ class ViewModel:
         self.duration = update.duration
         self.viewer_dropped = update.viewer_dropped
         self.silent = update.silent
+        self._take_events(update.events)
         if changes.snapshot:
+            self._note_gone(self.snapshot, update.snapshot)
             self.snapshot = update.snapshot
             self._index = None
+            self.ids.see_snapshot(update.snapshot)
         if moved:
             self._sample(update.position, update.snapshot)
-        self._take_events(update.events)
         return changes
 
     def _sample(self, position: int, snapshot: Snapshot) -> None:
@@ -195,6 +220,10 @@ class ViewModel:
         self.rate.clear()
         self._sampled_at = None
         self._recent.clear()
+        self.ids = ShortIds()
+        self.gone_timers.clear()
+        self.gone_conns.clear()
+        self._young.clear()
 
     @property
     def events(self) -> list[Event]:
@@ -204,8 +233,12 @@ class ViewModel:
     def _take_events(self, events: Iterable[Event]) -> None:
         self.log.add(events)
         recent = self._recent
+        see = self.ids.see_event
         for event in events:
-            for subject in subjects_of(event):
+            see(event)
+            if event.kind in CONN_KINDS or event.kind == ev.TIMER_CANCEL:
+                self._take_lifetime(event)
+            for subject in self.subjects_of(event):
                 bucket = recent.get(subject)
                 if bucket is None:
                     bucket = recent[subject] = deque(maxlen=self.per_subject)
@@ -214,6 +247,102 @@ class ViewModel:
                 else:
                     recent.move_to_end(subject)
                 bucket.append(event)
+
+    def _take_lifetime(self, event: Event) -> None:
+        """Remember connections that open and close between two snapshots (a short
+        HTTP request), and timers cancelled (they are not fired)."""
+        args = event.args
+        conn = args.get("conn")
+        kind = event.kind
+        if kind == ev.TIMER_CANCEL:
+            self._cancelled.add(args.get("timer"))
+        elif kind == ev.CONN_OPEN and isinstance(conn, int):
+            self._young[conn] = ConnectionInfo(
+                conn, str(args.get("type") or "unknown"), event.name, args.get("local"),
+                args.get("peer"), args.get("fd"), event.ts, 0, 0, 0, 0, 0, None, 0,
+                args.get("site"),
+            )
+            if len(self._young) > MAX_YOUNG:
+                self._young.popitem(last=False)
+        elif conn in self._young:
+            young = self._young[conn]
+            size = args.get("bytes") or 0
+            if kind == ev.IO_READ:
+                young = replace(young, bytes_in=young.bytes_in + size, reads=young.reads + 1,
+                                last_activity=event.ts)
+            elif kind == ev.IO_WRITE:
+                young = replace(young, bytes_out=young.bytes_out + size,
+                                writes=young.writes + 1, last_activity=event.ts)
+            self._young[conn] = young
+            if kind == ev.CONN_CLOSE:
+                del self._young[conn]
+                self.gone_conns[conn] = (replace(young, age=event.ts - young.opened), event.ts)
+
+    def _note_gone(self, old: Snapshot, new: Snapshot) -> None:
+        """Keep the connections and one-shot timers of ``old`` that ``new`` lacks."""
+        now = new.ts
+        if old.timers:
+            pending = {t.timer for t in new.timers}
+            for timer in old.timers:
+                if timer.timer not in pending and not timer.looping and (
+                    timer.timer not in self._cancelled
+                ):
+                    self.gone_timers[timer.timer] = (timer, now)
+        self._cancelled.clear()
+        open_now = {c.conn for c in new.connections}
+        for conn in old.connections:
+            if conn.conn not in open_now:
+                self.gone_conns[conn.conn] = (conn, now)
+        for opened in open_now:
+            self._young.pop(opened, None)
+        for gone in (self.gone_timers, self.gone_conns):
+            while gone and (
+                len(gone) > MAX_GONE or now - next(iter(gone.values()))[1] > GONE_NS
+            ):
+                gone.popitem(last=False)
+
+    def shows_timer(self, info: TimerInfo) -> bool:
+        """Whether the views list this timer: Twisted's own housekeeping (no user
+        code asked for it, and it runs Twisted's code) only when asked."""
+        return self.show_internal or not (info.own and info.name.startswith(INTERNAL_PREFIX))
+
+    def shows_conn(self, info: ConnectionInfo) -> bool:
+        """Whether the views list this connection (wakers only when asked)."""
+        return self.show_internal or info.type not in INTERNAL_TYPES
+
+    def subjects_of(self, event: Event) -> list[Subject]:
+        """:func:`subjects_of`, a timer named by its short id."""
+        return [self.subject(s) for s in subjects_of(event)]
+
+    def subject(self, subject: Subject) -> Subject:
+        """The subject as the model files it: a timer by its short id when known."""
+        if subject[0] == "timer" and not isinstance(subject[1], str):
+            short = self.ids.known(subject[1])
+            if short is not None:
+                return ("timer", short)
+        return subject
+
+    def short_id(self, subject: Subject) -> str:
+        """What the views call a timer or connection (``t17``, ``c4``)."""
+        kind, ident = self.subject(subject)
+        if kind == "conn":
+            return conn_id(ident)
+        if kind == "timer" and not isinstance(ident, str):
+            return f"timer {ident}"  # never seen: its raw id
+        return str(ident)
+
+    def timer_id(self, info: TimerInfo) -> str:
+        """The short id of a pending timer's row."""
+        return self.ids.of_info(info, self.snapshot.ts)
+
+    def event_id(self, event: Event) -> str | None:
+        """The short id of the timer or connection an event is about."""
+        args = event.args
+        if event.kind in TIMER_KINDS and args.get("timer") is not None:
+            return self.short_id(("timer", args["timer"]))
+        if args.get("conn") is not None:
+            return conn_id(args["conn"])
+        return None
 
     def infos(self) -> Iterable[Info]:
         """Every row of the current snapshot."""
@@ -229,9 +358,20 @@ class ViewModel:
         detail screen asks, so polls without one do not pay for it.
         """
         if self._index is None:
-            self._index = {subject_of_info(i): i for i in self.infos()}
-        return self._index.get(subject)
+            self._index = {self.subject(subject_of_info(i)): i for i in self.infos()}
+        return self._index.get(self.subject(subject))
 
     def recent(self, subject: Subject) -> list[Event]:
         """The subject's latest events, oldest first (bounded)."""
-        return list(self._recent.get(subject, ()))
+        return list(self._recent.get(self.subject(subject), ()))
+
+    def filtered_events(self, flt: Filter, limit: int) -> list[Event]:
+        """The latest ``limit`` events the filter shows, oldest first."""
+        shown: list[Event] = []
+        for event in reversed(self.events):
+            if flt.shows_event(event):
+                shown.append(event)
+                if len(shown) >= limit:
+                    break
+        shown.reverse()
+        return shown

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 PROMPT = "e2e$ "
-WIDTH, HEIGHT = 120, 40
+WIDTH, HEIGHT = 160, 48
 #: Terminal modes a full-screen app turns on and must turn off again.
 MODES = ("alternate_on", "mouse_any_flag", "mouse_button_flag", "mouse_standard_flag",
          "mouse_sgr_flag")

@@ -11,6 +11,7 @@ it): without it these tests fail, they are not skipped.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,6 +38,11 @@ def start_shop(terminal: Terminal, pidfile: Path) -> int:
     return int(pidfile.read_text())
 
 
+def side_panes(screen: str) -> str:
+    """The panes right of the event log on the wide loop tab (timers, connections)."""
+    return "\n".join(line.split("││", 1)[1] for line in screen.splitlines() if "││" in line)
+
+
 def assert_clean_terminal(terminal: Terminal, screen: str) -> None:
     assert at_prompt(screen), screen
     assert "● LIVE" not in screen and "Quit" not in screen, screen
@@ -54,18 +60,27 @@ def test_run_shows_the_program_keys_work_and_q_leaves_a_clean_terminal(
     terminal: Terminal, tmp_path: Path
 ) -> None:
     pid = start_shop(terminal, tmp_path / "shop.pid")
-    # Wide terminal: the loop tab shows timers and connections beside the log.
-    terminal.wait_for(lambda s: "Shop.expire_carts" in s and "ShopProtocol" in s)
+    # Wide terminal: the loop tab shows timers and connections beside the log,
+    # the connections' addresses whole: the port listening, and the client's peer.
+    first = terminal.wait_for(lambda s: "Shop.expire_carts" in s and "ShopProtocol" in s
+                              and len(re.findall(r"127\.0\.0\.1:\d+", side_panes(s))) >= 3)
+    side = side_panes(first)
+    assert "…" not in "".join(re.findall(r"\S*127\.0\.0\.1\S*", side)), first
+    ports = re.findall(r"(?<![\d.…])127\.0\.0\.1:(\d+)", side)
     terminal.press("2")
-    screen = terminal.wait_for("created at")  # a column of the full timers view
+    # a column of the full timers view, and its rows
+    screen = terminal.wait_for(lambda s: "created at" in s and "Shop.restock" in s)
     for name in ("Shop.expire_carts", "Shop.restock", "CustomerProtocol.browse", "shop.py:"):
         assert name in screen, screen
     terminal.press("3")
-    screen = terminal.wait_for("last active")  # a column of the full connections view
-    for name in (".listen", "twisted.internet.tcp.Port", "ShopProtocol", "0.0.1:"):
+    # a column of the full connections view, and its rows
+    screen = terminal.wait_for(lambda s: "last active" in s and "listening 127.0.0.1:" in s)
+    for name in (".listen", "ShopProtocol", "listening 127.0.0.1:"):
         assert name in screen, screen
     terminal.press("6")
-    terminal.wait_for("shop open on port")
+    screen = terminal.wait_for("shop open on port")
+    port = re.search(r"shop open on port (\d+)", screen)
+    assert port is not None and ports.count(port.group(1)) >= 2, (ports, first)
     terminal.press("?")
     screen = terminal.wait_for("Pending timers")
     assert "Quit" in screen
@@ -75,6 +90,7 @@ def test_run_shows_the_program_keys_work_and_q_leaves_a_clean_terminal(
     screen = terminal.wait_for("EXIT=0")
     screen = terminal.wait_for(at_prompt)
     assert "shop closed" in screen  # its last words, printed after the TUI had closed
+    assert "shop open on port" in screen  # what the Output tab showed, kept in the terminal
     assert_clean_exit(terminal, pid, screen)
 
 
@@ -105,7 +121,7 @@ def test_attach_to_a_plain_program_shows_it_and_q_detaches(
         screen = terminal.wait_for(lambda s: "far_away" in s and "before attach" in s)
         assert "tick" in screen, screen
         terminal.press("3")
-        screen = terminal.wait_for("last active")
+        screen = terminal.wait_for(lambda s: "last active" in s and "__main__.Talker" in s)
         for name in (".listen", "__main__.Echo", "__main__.Talker"):
             assert name in screen, screen
         terminal.press("q")

@@ -39,6 +39,7 @@ def test_echo_connections_are_opened_with_types_addresses_and_protocols(echo: Ru
     listening = _only(echo.opened(type="tcp.listen"), "listening port")
     assert listening.args["local"] == f"127.0.0.1:{port}"
     assert listening.args["transport"] == "twisted.internet.tcp.Port"
+    assert listening.name == "__main__.EchoServer"  # Factory.forProtocol(EchoServer)
     server, client = _server_and_client(echo, "tcp", "tcp.client")
     assert server.name == "__main__.EchoServer"
     assert server.args["transport"] == "twisted.internet.tcp.Server"

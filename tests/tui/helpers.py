@@ -18,6 +18,7 @@ from reactortrace.core.feed import Feed
 from reactortrace.tui.app import ReactorTraceApp
 
 NARROW = (80, 24)
+MEDIUM = (120, 36)
 WIDE = (160, 48)
 
 
@@ -42,6 +43,12 @@ def column(table: DataTable, key: str) -> list[str]:
     keys = [str(k.value) for k in table.columns]
     index = keys.index(key)
     return [row[index] for row in rows(table)]
+
+
+def screen_text(app: Any) -> str:
+    """What the screen shows, as plain text lines."""
+    update = app.screen._compositor.render_update(full=True)
+    return "\n".join("".join(strip.text for strip in line) for line in update.strips)
 
 
 def static_text(static: Static, width: int = 160) -> str:

@@ -18,7 +18,7 @@ from reactortrace.errors import ReactorTraceError
 from reactortrace.tui import app as app_module
 from reactortrace.tui import describe
 from reactortrace.tui.keys import APP_KEYS, OTHER_KEYS
-from reactortrace.tui.model import DEFAULT_KINDS
+from reactortrace.tui.model import DEFAULT_KINDS, GONE_NS
 from reactortrace.tui.run import show
 from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.screens.help import HelpScreen
@@ -183,9 +183,8 @@ async def test_event_log_shows_latest_dispatches_coloured_by_kind(
             slow = event.kind == ev.SLOW or event.dur >= 100 * MS
             name_style = str(cells[3].spans[-1].style) if cells[3].spans else ""
             assert (name_style == describe.SLOW_STYLE) == slow, event
-        writes = [text for text, e in zip(log_texts(app), shown) if e.kind == ev.IO_WRITE]
-        assert writes and all(f"conn #{e.args['conn']}" in t for t, e in
-                              zip(writes, [e for e in shown if e.kind == ev.IO_WRITE]))
+            if event.kind == ev.IO_WRITE:
+                assert cells[4].plain.startswith(f"c{event.args['conn']} ")
 
 
 @async_test
@@ -258,7 +257,7 @@ async def test_timers_sorted_by_due_with_countdown_and_looping_mark(
         timers = table(app, "timers-table")
         pending = app.model.snapshot.timers
         assert [t.due_in for t in pending] == sorted(t.due_in for t in pending)
-        assert column(timers, "id") == [str(t.timer) for t in pending]
+        assert column(timers, "id") == [app.model.ids.known(t.timer) for t in pending]
         assert column(timers, "due") == [units.duration(t.due_in) for t in pending]
         assert column(timers, "loop") == ["↻" if t.looping else "" for t in pending]
         assert column(timers, "site") == [t.site for t in pending]
@@ -266,7 +265,7 @@ async def test_timers_sorted_by_due_with_countdown_and_looping_mark(
         clock.advance(0.5)
         app.refresh_feed()
         await pilot.pause()
-        give_up = column(timers, "id").index("2")
+        give_up = column(timers, "id").index(app.model.ids.known(2))
         assert column(timers, "due")[give_up] == units.duration(before[2] - 500 * MS)
 
 
@@ -282,7 +281,7 @@ async def test_connections_show_addresses_traffic_and_write_buffer(
         await pilot.press("3")
         await pilot.pause()
         conns = table(app, "connections-table")
-        assert column(conns, "id") == ["1", "2", "3", "4"]
+        assert column(conns, "id") == ["c1", "c2", "c3", "c4"]
         info = {c.conn: c for c in app.model.snapshot.connections}
         http = rows(conns)[3]
         assert http[column_index(conns, "peer")] == "127.0.0.1:50002"
@@ -293,7 +292,13 @@ async def test_connections_show_addresses_traffic_and_write_buffer(
         clock.advance((CLIENT_CLOSED_AT - 6 * S) / S + 0.1)
         app.refresh_feed()
         await pilot.pause()
-        assert column(conns, "id") == ["1", "2", "4"]
+        # The closed one stays a few seconds, dimmed, after the open ones.
+        assert column(conns, "id") == ["c1", "c2", "c4", "c3"]
+        assert "dim" in str(conns.get_row_at(3)[0].spans or conns.get_row_at(3)[0].style)
+        clock.advance(GONE_NS / S + 0.5)
+        app.refresh_feed()
+        await pilot.pause()
+        assert column(conns, "id") == ["c1", "c2", "c4"]
 
 
 def column_label(widget: ModelTable, key: str) -> str:
@@ -330,7 +335,7 @@ async def test_callables_sort_with_keys(open_app: OpenApp, replay: ReplayFeed) -
         stats = app.model.snapshot.callables
         by_total = sorted(stats, key=lambda s: (-s.total, s.name))
         assert column(calls, "name") == [s.name for s in by_total]
-        assert column_label(calls, "total") == "total ▼"
+        assert column_label(calls, "total") == "total▼"
         await pilot.press("s")  # total -> self
         await pilot.pause()
         assert calls.sort_column == "self"
@@ -340,7 +345,7 @@ async def test_callables_sort_with_keys(open_app: OpenApp, replay: ReplayFeed) -
         await pilot.press("s")  # self -> mean
         await pilot.pause()
         assert calls.sort_column == "mean"
-        assert (column_label(calls, "mean"), column_label(calls, "total")) == ("mean ▼", "total")
+        assert (column_label(calls, "mean"), column_label(calls, "total")) == ("mean▼", "total")
         means = [units.duration(s.mean) for s in sorted(stats, key=lambda s: -s.mean)]
         assert column(calls, "mean") == means
         await pilot.press("S")
@@ -430,8 +435,8 @@ async def test_every_warning_detail_reads_in_words(open_app: OpenApp, clock: Fak
             await pilot.pause()
         for code, text in texts.items():
             assert "None" not in text and "140130975919056" not in text, text
-            # no raw nanoseconds or ids, but "timer #N" as the other views name timers
-            assert not re.search(r"(?<!#)\b\d{8,}\b", text), text
+            # no raw nanoseconds or ids, but the timer's short id as the other views name it
+            assert not re.search(r"\b\d{8,}\b", text), text
             assert "found at" in text and "since start" in text
         slow = texts["slow-callback"]
         assert "Stack (outermost first)" in slow and "/srv/app.py:40 crunch" in slow
@@ -441,7 +446,7 @@ async def test_every_warning_detail_reads_in_words(open_app: OpenApp, clock: Fak
         assert "about     a Deferred" in error and "Recent events" not in error
         assert "not known" in error
         late = texts["late-timer"]
-        assert "about     timer #1000000000 app.tick" in late and "/srv/app.py:12" in late
+        assert "about     timer t1 app.tick" in late and "/srv/app.py:12" in late
 
 
 @async_test
@@ -473,6 +478,25 @@ async def test_output_pane_shows_the_programs_lines(open_app: OpenApp, trace: Tr
         assert list(log.lines) == ["listening on 8000", "GET / 200", "client gone"]
 
 
+@async_test
+async def test_output_pane_says_why_it_is_empty_when_the_feed_has_no_output(
+    open_app: OpenApp, trace: Trace, clock: FakeClock
+) -> None:
+    feed = RecordedLiveFeed(trace, clock)
+    feed.shows_output = False  # type: ignore[attr-defined]  # as attach's feed
+    async with open_app(feed) as (app, pilot):
+        await pilot.press("6")
+        await pilot.pause()
+        lines = list(app._main_screen.query_one("#output-log", Log).lines)
+        assert lines == [app_module.NO_OUTPUT] and "reactortrace run" in lines[0]
+
+
+def test_q_says_what_it_does_under_each_command() -> None:
+    [quit_key] = [key for key in APP_KEYS if key.keys == "q"]
+    assert "stops the program" in quit_key.description
+    assert "stops watching" not in quit_key.description
+
+
 # -- detail screens ------------------------------------------------------------
 
 
@@ -480,12 +504,13 @@ async def test_output_pane_shows_the_programs_lines(open_app: OpenApp, trace: Tr
 async def test_detail_of_a_timer_and_back_with_escape(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay, at=6 * S) as (app, pilot):
         await pilot.press("2")
-        await select_row(pilot, "timers-table", "4")
+        short = app.model.ids.known(4)
+        await select_row(pilot, "timers-table", short)
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.subject == ("timer", 4)
         text = detail_text(app)
         for part in (
-            "Timer #4", "pending", "demo/web.py:22", "Created at", "timer.schedule", "timer.reset"
+            f"Timer {short}", "pending", "demo/web.py:22", "Created at", "timer.schedule", "timer.reset"
         ):
             assert part in text, part
         await pilot.press("escape")
@@ -497,9 +522,9 @@ async def test_detail_of_a_timer_and_back_with_escape(open_app: OpenApp, replay:
 async def test_detail_of_a_connection_and_back_with_backspace(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
         await pilot.press("3")
-        await select_row(pilot, "connections-table", "4")
+        await select_row(pilot, "connections-table", "c4")
         text = detail_text(app)
-        for part in ("Connection #4", "open", "127.0.0.1:50002", "write_buffer", "46.9K (48000)",
+        for part in ("Connection c4", "open", "127.0.0.1:50002", "write_buffer", "46.9K (48000)",
                      "io.read", "io.write", "conn.open"):
             assert part in text, part
         await pilot.press("backspace")
@@ -538,8 +563,9 @@ async def test_detail_follows_the_feed_while_open(
     clock.advance(4.5)
     async with open_app(live) as (app, pilot):
         await pilot.press("2")
-        await select_row(pilot, "timers-table", "5")
-        assert "Timer #5  pending" in detail_text(app)
+        short = app.model.ids.known(5)
+        await select_row(pilot, "timers-table", short)
+        assert f"Timer {short}  pending" in detail_text(app)
         clock.advance(1.0)  # the blocking timer fires at 5 s
         app.refresh_feed()
         await pilot.pause()
@@ -554,7 +580,7 @@ async def test_detail_follows_the_feed_while_open(
 @async_test
 async def test_name_filter_applies_to_every_view(open_app: OpenApp, replay: ReplayFeed) -> None:
     async with open_app(replay, at=6 * S, size=WIDE) as (app, pilot):
-        await pilot.press("slash")
+        await pilot.press("backslash")
         assert isinstance(app.focused, FilterInput)
         await pilot.press(*"echo")
         await pilot.pause()
@@ -563,11 +589,11 @@ async def test_name_filter_applies_to_every_view(open_app: OpenApp, replay: Repl
         assert all(app.filter.shows_event(e) for e in logged(app))
         assert all("echo" in text.lower() for text in log_texts(app))
         assert table(app, "side-timers").row_count == 0
-        assert column(table(app, "side-connections"), "id") == ["2", "3"]
+        assert column(table(app, "side-connections"), "id") == ["c2", "c3"]
         await pilot.press("enter")  # keeps the filter, back to the view
         await pilot.pause()
         assert app.focused is log and app.filter.text == "echo"
-        await pilot.press("slash", "escape")  # clears it
+        await pilot.press("backslash", "escape")  # clears it
         await pilot.pause()
         assert app.filter.text == "" and app.focused is log
         assert table(app, "side-timers").row_count == 3

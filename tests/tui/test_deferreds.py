@@ -47,16 +47,16 @@ async def test_tab_lists_pending_deferreds_oldest_first_with_what_they_wait_on(
         assert app._tabs.active == "deferreds" and table.has_focus
         ids = column(table, "id")
         # Oldest first: the connection's Deferred (4 s), then the thread job's coroutine (3 s).
-        assert ids[:3] == ["#28", "#25", "#26"], ids
+        assert ids[:3] == ["d28", "d25", "d26"], ids
         by_id = {row[1]: row for row in rows(table)}
-        assert by_id["#28"][4].startswith("data on connection 4")  # cut between words
-        assert by_id["#11"][2] == "app.web.handle_order (coro)"
-        assert by_id["#11"][3] == "/srv/app/web.py:52"  # the line it is suspended at
-        assert by_id["#11"][5].startswith("timer 2")  # the end of its chain
-        assert by_id["#21"][2] == "app.poll.poller (gen)"
-        assert by_id["#31"][2].startswith("⚠ ") and by_id["#31"][5].startswith("deadlock: #31")
+        assert by_id["d28"][4].startswith("data on connection 4")  # cut between words
+        assert by_id["d11"][2] == "app.web.handle_order (coro)"
+        assert by_id["d11"][3] == "/srv/app/web.py:52"  # the line it is suspended at
+        assert by_id["d11"][5].startswith("timer 2")  # the end of its chain
+        assert by_id["d21"][2] == "app.poll.poller (gen)"
+        assert by_id["d31"][2].startswith("⚠ ") and by_id["d31"][5].startswith("deadlock: #31")
         # The last line names the cycle; the tab's label counts and warns.
-        assert names(table)[-1] == "⚠ deadlock #31→#32→#31"
+        assert names(table)[-1] == "⚠ deadlock d31→d32→d31"
         assert app._tabs.get_tab("deferreds").label.plain == "Deferreds 10 ⚠"
 
 
@@ -69,10 +69,10 @@ async def test_s_turns_the_age_order_round_and_the_filter_keeps_matching_names(
         await pilot.press("s")
         await pilot.pause()
         ids = [i for i in column(table, "id") if i]
-        assert ids[-1] == "#28" and ids[0] in {"#31", "#32"}, ids
-        await pilot.press("slash", *"store", "enter")
+        assert ids[-1] == "d28" and ids[0] in {"d31", "d32"}, ids
+        await pilot.press("backslash", *"store", "enter")
         await pilot.pause()
-        assert [i for i in column(table, "id") if i] == ["#12", "#13"]  # newest first still
+        assert [i for i in column(table, "id") if i] == ["d12", "d13"]  # newest first still
 
 
 @async_test
@@ -105,14 +105,14 @@ async def test_enter_opens_the_deferred_with_the_timer_that_fires_it(
 ) -> None:
     async with open_app(DeferredsLiveFeed(trace, clock), size=WIDE) as (app, pilot):
         table = await show_tab(app, pilot)
-        table.move_cursor(row=column(table, "id").index("#13"))
+        table.move_cursor(row=column(table, "id").index("d13"))
         await pilot.press("enter")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DetailScreen) and screen.subject == ("timer", 2)
         fields = static_text(screen.query_one("#detail-fields"))
         assert "Pending Deferred" in fields and "app.store.retry_later" in fields
-        assert "Timer #2" in static_text(screen.query_one("#detail-title"))
+        assert f"Timer {app.model.short_id(('timer', 2))}" in static_text(screen.query_one("#detail-title"))
 
 
 @async_test

@@ -137,4 +137,5 @@ def test_each_kind_has_a_colour_and_an_account(trace: Trace) -> None:
     fields = describe.fields(seen[ev.SLOW])
     assert fields["blocked"] == "210ms"
     assert "time.sleep" in fields["stack"]
-    assert describe.about(seen[ev.IO_WRITE]).startswith("conn #")
+    assert describe.about(seen[ev.IO_WRITE]).startswith("c3 ")
+    assert describe.about(seen[ev.IO_WRITE], "c9").startswith("c9 ")

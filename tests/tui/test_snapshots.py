@@ -1,4 +1,4 @@
-"""SVG snapshots of the main views at 80x24 and 160x48 (pytest-textual-snapshot).
+"""SVG snapshots of the main views at 80x24, 120x36 and 160x48 (pytest-textual-snapshot).
 
 Everything on screen comes from the fixed sample trace and a hand-moved clock,
 so the pictures do not change from run to run. Refresh them after a deliberate
@@ -7,17 +7,19 @@ UI change with ``pytest tests/tui --snapshot-update`` and look at the diff.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Callable
 
 import pytest
 
 from reactortrace.core.replay import ReplayFeed
 from reactortrace.core.trace import Trace
+from reactortrace.tui.widgets.table import ModelTable, as_text
 
-from .helpers import NARROW, WIDE, make_app
+from .helpers import MEDIUM, NARROW, WIDE, make_app, screen_text
 from .sample import FakeClock, RecordedLiveFeed
 
-SIZES = pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "160x48"])
+SIZES = pytest.mark.parametrize("size", [NARROW, MEDIUM, WIDE], ids=["80x24", "120x36", "160x48"])
 OUTPUT = ["listening on :8000 and :9000", "echo client connected", "GET / HTTP/1.1 200"]
 
 
@@ -45,6 +47,43 @@ def test_main_screen(
 ) -> None:
     app = live_app(trace, clock)
     assert snap_compare(app, terminal_size=size, run_before=play_for(clock, 5))
+
+
+@SIZES
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4"], ids=["loop", "timers", "conns", "calls"])
+def test_no_key_column_is_cut(
+    trace: Trace, clock: FakeClock, size: tuple[int, int], tab: str
+) -> None:
+    """Ids, types, addresses and due times show whole on screen, at every size,
+    in the side panes and the tabs alike; names give way first."""
+    shown = asyncio.run(_key_cells_on_screen(live_app(trace, clock), clock, size, tab))
+    assert shown, "no table on screen"
+    for widget_id, key, text, screen in shown:
+        assert text in screen, (widget_id, key, text, screen)
+
+
+async def _key_cells_on_screen(
+    app: Any, clock: FakeClock, size: tuple[int, int], tab: str
+) -> list[tuple[str, str, str, str]]:
+    """(table, column, whole text, the screen) for each key cell of each table shown."""
+    async with app.run_test(size=size) as pilot:
+        play_for(clock, 5)(pilot)
+        await pilot.press(tab)
+        await pilot.pause()
+        await pilot.pause()
+        screen = screen_text(app)
+        found = []
+        for widget in app.screen.query(ModelTable):
+            if widget is app.screen.query_one("#log") or not widget.region.area:
+                continue
+            keys = {k for k, _, w in widget.shown_columns if isinstance(w, int)}
+            rows = list(widget.rows_for(app.model, app.filter))[: widget.region.height - 3]
+            for _, cells in rows:
+                for key in keys:
+                    text = as_text(cells.get(key)).plain
+                    if text:
+                        found.append((str(widget.id), key, text, screen))
+        return found
 
 
 @SIZES

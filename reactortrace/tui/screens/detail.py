@@ -121,7 +121,9 @@ class DetailScreen(Screen[None]):
         parts: list[Any] = []
         warning = self.warning
         if warning is not None:
-            parts.append(fields_table("Warning", describe.warning_fields(warning)))
+            parts.append(fields_table(
+                "Warning", describe.warning_fields(warning, self._warning_id(model, warning))
+            ))
             if warning.stack:
                 parts.append(stack_table(warning.stack))
         elif self.extra is not None:
@@ -133,7 +135,7 @@ class DetailScreen(Screen[None]):
         shown = self.query_one("#detail-events", Static)
         shown.display = bool(events)  # nothing recent: no empty table
         if events:
-            shown.update(self._events_table(events))
+            shown.update(self._events_table(model, events))
 
     @property
     def warning(self) -> Warning | None:
@@ -149,19 +151,28 @@ class DetailScreen(Screen[None]):
         if warning is not None:
             title.append("Warning ", style="bold")
             title.append(warning.code, style="bold dark_orange")
-            return title.append(f"  {describe.warning_subject(warning)}", style="cyan")
+            about = describe.warning_subject(warning, self._warning_id(model, warning))
+            return title.append(f"  {about}", style="cyan")
         if self.subject is None:
             if self.extra is not None and "fired_by" in self.extra:
                 return title.append(f"Deferred #{self.extra.get('id')}", style="bold")
             return title.append("Event", style="bold")
         kind, ident = self.subject
         title.append(SUBJECT_TITLES.get(kind, kind), style="bold")
-        title.append(f" #{ident}" if kind != "callable" else f" {ident}", style="bold cyan")
+        shown = ident if kind == "callable" else model.short_id(self.subject)
+        title.append(f" {shown}", style="bold cyan")
         if kind == "timer":
             title.append(*self._status(model, "pending", "no longer pending"))
         elif kind == "conn":
             title.append(*self._status(model, "open", "closed"))
         return title
+
+    @staticmethod
+    def _warning_id(model: ViewModel, warning: Warning) -> str | None:
+        """The short id of the timer or connection a warning is about."""
+        if warning.about in ("timer", "conn") and isinstance(warning.subject, int):
+            return model.short_id((warning.about, warning.subject))
+        return None
 
     def _status(self, model: ViewModel, present: str, gone: str) -> tuple[str, str]:
         """Text and style saying whether the subject is still in the snapshot."""
@@ -190,7 +201,7 @@ class DetailScreen(Screen[None]):
             tables.append(fields_table("Nothing known yet", {}))
         return tables
 
-    def _events_table(self, events: list[Any]) -> Table:
+    def _events_table(self, model: ViewModel, events: list[Any]) -> Table:
         table = Table(
             title=f"Recent events ({len(events)})",
             title_justify="left",
@@ -210,6 +221,6 @@ class DetailScreen(Screen[None]):
                 Text(event.kind, style=describe.kind_style(event.kind)),
                 units.duration(event.dur) if event.dur else "",
                 Text(event.name),
-                Text(describe.about(event)),
+                Text(describe.about(event, model.event_id(event))),
             )
         return table

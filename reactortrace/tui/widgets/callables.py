@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, ClassVar, Iterator
 
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
 
 from reactortrace.core import units
 from reactortrace.core.snapshot import CallableStats
@@ -25,16 +24,13 @@ SORT_KEYS: dict[str, Any] = {
     "p95": lambda s: s.p95,
     "errors": lambda s: s.errors,
 }
-TEXT_COLUMNS = frozenset({"name", "kind"})
 
 
 class CallablesTable(ModelTable):
-    """One row per (callable, kind); ``s`` or a header click picks the sort column."""
+    """One row per (callable, kind), the busiest first; every callable is sorted
+    (not only those shown) on the table's sort column."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "next_sort", "Sort", show=True),
-        Binding("S", "reverse_sort", "Reverse", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "next_sort", "Sort", show=True)]
     COLUMNS = (
         ("name", "callable", 1.0),
         ("kind", "kind", 14),
@@ -61,13 +57,11 @@ class CallablesTable(ModelTable):
         self.sort_column = "total"
         self.sort_reverse = True
 
-    def columns_added(self) -> None:
-        self._label_columns()
-
     def rows_for(self, model: ViewModel, flt: Filter) -> Iterator[Row]:
         stats = [s for s in model.snapshot.callables if flt.shows_text(s.name, s.kind)]
         stats.sort(key=lambda s: s.name)  # ties keep a stable, readable order
-        stats.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+        by = SORT_KEYS.get(self.sort_column or "total", SORT_KEYS["total"])
+        stats.sort(key=by, reverse=self.sort_reverse)
         return map(self._row, stats)
 
     def _row(self, stats: CallableStats) -> Row:
@@ -76,52 +70,15 @@ class CallablesTable(ModelTable):
         return (
             key,
             {
-                "name": self.fit("name", stats.name),
+                "name": stats.name,
                 "kind": stats.kind,
-                "count": right(str(stats.count)),
-                "total": right(units.duration(stats.total)),
-                "self": right(units.duration(stats.self_time)),
-                "mean": right(units.duration(stats.mean)),
-                "max": right(units.duration(stats.max)),
-                "p95": right(units.duration(stats.p95)),
-                "errors": right(str(stats.errors), "bold red" if stats.errors else "dim"),
+                "count": right(str(stats.count), value=stats.count),
+                "total": right(units.duration(stats.total), value=stats.total),
+                "self": right(units.duration(stats.self_time), value=stats.self_time),
+                "mean": right(units.duration(stats.mean), value=stats.mean),
+                "max": right(units.duration(stats.max), value=stats.max),
+                "p95": right(units.duration(stats.p95), value=stats.p95),
+                "errors": right(str(stats.errors), "bold red" if stats.errors else "dim",
+                                stats.errors),
             },
         )
-
-    def sort_by(self, column: str, reverse: bool | None = None) -> None:
-        """Sort on ``column``; numbers biggest first unless ``reverse`` says otherwise."""
-        if reverse is None:
-            reverse = column not in TEXT_COLUMNS
-        self.sort_column = column
-        self.sort_reverse = reverse
-        self._label_columns()
-        self.redraw()
-
-    def action_next_sort(self) -> None:
-        keys = [key for key, _, _ in self.shown_columns]
-        index = keys.index(self.sort_column) if self.sort_column in keys else -1
-        self.sort_by(keys[(index + 1) % len(keys)])
-
-    def action_reverse_sort(self) -> None:
-        self.sort_by(self.sort_column, not self.sort_reverse)
-
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        event.stop()
-        column = event.column_key.value or ""
-        if column == self.sort_column:
-            self.sort_by(column, not self.sort_reverse)
-        else:
-            self.sort_by(column)
-
-    def _label_columns(self) -> None:
-        for key, label, _ in self.shown_columns:
-            column = self.columns.get(key)  # type: ignore[call-overload]
-            if column is None:
-                continue
-            if key == self.sort_column:
-                arrow = "▼" if self.sort_reverse else "▲"
-                column.label = self.header(key, f"{label} {arrow}", "bold")
-            else:
-                column.label = self.header(key, label)
-        self._require_update_dimensions = True
-        self.refresh()

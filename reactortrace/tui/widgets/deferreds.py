@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from reactortrace.core import units
 from reactortrace.core.awaiting import sorted_infos, tree
 from reactortrace.core.snapshot import DeferredInfo, PendingDeferreds
+from reactortrace.tui.ids import deferred_id
 from reactortrace.tui.model import Filter, Subject, ViewModel
 from reactortrace.tui.widgets.table import ModelTable, Row, right
 
@@ -49,7 +50,7 @@ def fields_of(info: DeferredInfo) -> dict[str, Any]:
     """The Deferred's fields for the detail screen, in human units."""
     values = asdict(info)
     values["age"] = "before recording" if info.age is None else units.duration(info.age)
-    values["waits_on"] = ", ".join(f"#{i}" for i in info.waits_on) or "-"
+    values["waits_on"] = ", ".join(deferred_id(i) for i in info.waits_on) or "-"
     values["awaits"] = "\n".join(info.awaits) or "-"
     return {k: ("-" if v is None else v) for k, v in values.items()}
 
@@ -63,13 +64,14 @@ class DeferredsTable(ModelTable):
     ]
     COLUMNS = (
         ("age", "age", 7),
-        ("id", "#", 6),
+        ("id", "id", 4),
         ("name", "Deferred", 0.3),
         ("where", "at", 0.22),
         ("waits", "waits on", 0.24),
         ("fired", "fired in the end by", 0.24),
     )
     NUMERIC = frozenset({"age", "id"})
+    PROSE = frozenset({"waits", "fired", "name"})
     NARROW_DROP = ("fired", "where")
     MIN_SHARE = 14
     MAX_ROWS = MAX_LINES
@@ -78,8 +80,10 @@ class DeferredsTable(ModelTable):
         super().__init__(**kwargs)
         self.newest_first = False
         self.tree_view = False
+        self._model = ViewModel()
 
     def rows_for(self, model: ViewModel, flt: Filter) -> Iterator[Row]:
+        self._model = model
         pending = model.snapshot.deferreds
         if pending is None:
             yield self._note("off", "No Deferreds view (run with --deferred-view)")
@@ -102,19 +106,25 @@ class DeferredsTable(ModelTable):
 
     def _row(self, key: str, info: DeferredInfo, name: Any, waits: Any = None) -> Row:
         self.aim(key, subject_of(info), fields_of(info))
+        detail, fired_by = self._short_ids(info.detail, info), self._short_ids(info.fired_by, info)
         mark = Text(f"{DEADLOCK_MARK} " if info.deadlock and not self.tree_view else "",
                     style="bold red")
         return (key, {
             "age": right("?" if info.age is None else units.duration(info.age)),
-            "id": right(f"#{info.id}", "bold red" if info.deadlock else ""),
+            "id": right(deferred_id(info.id), "bold red" if info.deadlock else "", info.id),
             "name": mark + (name if isinstance(name, Text) else Text(name)),
             "where": self.fit("where", where(info)),
             "waits": waits if waits is not None else Text(
-                self.fit("waits", info.detail, keep_end=False),
+                self.fit("waits", detail, keep_end=False),
                 style=SOURCE_STYLES.get(info.source, "")),
-            "fired": Text(self.fit("fired", info.fired_by, keep_end=False),
+            "fired": Text(self.fit("fired", fired_by, keep_end=False),
                           style="bold red" if info.deadlock else ""),
         })
+
+    def _short_ids(self, text: str, info: DeferredInfo) -> str:
+        """``text`` with the timer it names by the id the Timers view gives it."""
+        short = None if info.timer is None else self._model.ids.known(info.timer)
+        return text if short is None else text.replace(f"timer {info.timer}", f"timer {short}")
 
     def _tree_rows(self, pending: PendingDeferreds, flt: Filter) -> Iterator[Row]:
         for n, line in enumerate(tree(pending, flt.text, MAX_LINES)):
@@ -138,7 +148,7 @@ class DeferredsTable(ModelTable):
             yield self._note("unscanned", f"… {pending.unscanned} Deferreds not looked at "
                                           "(too many to walk in one snapshot)")
         if pending.deadlocks:
-            cycles = "; ".join("→".join(f"#{m}" for m in (*c, c[0])) for c in pending.deadlocks)
+            cycles = "; ".join("→".join(deferred_id(m) for m in (*c, c[0])) for c in pending.deadlocks)
             yield self._note("deadlocks", f"{DEADLOCK_MARK} deadlock {cycles}", "bold red")
 
     def _note(self, key: str, text: str, style: str = "dim italic") -> Row:
@@ -150,29 +160,20 @@ class DeferredsTable(ModelTable):
 
     def action_toggle_order(self) -> None:
         self.newest_first = not self.newest_first
-        self._label_columns()
+        self._label_sort()
         self.redraw()
 
     def action_toggle_tree(self) -> None:
         self.tree_view = not self.tree_view
-        self._label_columns()
+        self._label_sort()
         self.redraw()
 
-    def columns_added(self) -> None:
-        self._label_columns()
-
-    def _label_columns(self) -> None:
-        for key, label, _ in self.shown_columns:
-            column = self.columns.get(key)  # type: ignore[call-overload]
-            if column is None:
-                continue
-            if key == "age":
-                label = f"age {'▲' if self.newest_first else '▼'}"
-            elif key == "name" and self.tree_view:
-                label = "Deferred ▸ what it waits on"
-            column.label = self.header(key, label)
-        self._require_update_dimensions = True
-        self.refresh()
+    def column_label(self, key: str, label: str) -> str:
+        if key == "age":
+            return f"age {'▲' if self.newest_first else '▼'}"
+        if key == "name" and self.tree_view:
+            return "Deferred ▸ what it waits on"
+        return label
 
 
 def _named(info: DeferredInfo) -> str:

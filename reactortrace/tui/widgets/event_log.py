@@ -27,7 +27,7 @@ from reactortrace.core import events as ev
 from reactortrace.core import units
 from reactortrace.tui import describe
 from reactortrace.tui.history import Entry
-from reactortrace.tui.model import Subject, ViewModel, subjects_of
+from reactortrace.tui.model import Subject, ViewModel
 from reactortrace.tui.widgets.table import SCROLLBAR, ColumnSpec, column_widths, cut
 
 #: Spaces per level of nesting, and the mark before a nested name.
@@ -228,7 +228,8 @@ class EventLog(ScrollView, can_focus=True):
         indent = " " * (INDENT * (entry.depth - 1)) + NESTED if entry.depth else ""
         room = max(1, self._widths.get("name", 8) - len(indent))
         note = entry.note
-        about = note if note is not None else describe.about(event)
+        ident = self._model.event_id(event) if self._model is not None else None
+        about = note if note is not None else describe.about(event, ident)
         return [
             Text(units.clock(event.ts), style="dim"),
             Text(event.kind, style=describe.kind_style(event.kind)),
@@ -294,6 +295,7 @@ class EventLog(ScrollView, can_focus=True):
         entry = self.selected
         if entry is None:
             return
-        subjects = subjects_of(entry.event)
+        model = self._model
+        subjects = model.subjects_of(entry.event) if model is not None else []
         self.post_message(self.Selected(subjects[0] if subjects else None,
                                         describe.fields(entry.event)))

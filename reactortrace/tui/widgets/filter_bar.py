@@ -1,4 +1,8 @@
-"""The line above the footer: the name filter and the kinds the log shows."""
+"""The line above the footer: the search or name filter, and the kinds the log shows.
+
+One text box serves both: ``/`` opens it to search (matches are highlighted,
+nothing is hidden), ``\\`` to filter (rows without the text are hidden).
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,24 @@ class FilterInput(Input):
         self.post_message(self.Left())
 
 
+SEARCH = "search"
+FILTER = "filter"
+PLACEHOLDERS = {
+    SEARCH: "/ searches every view (] [ next and previous match), \\ filters",
+    FILTER: "\\ filters every view by name, / searches",
+}
+
+
 class FilterBar(Widget):
-    """``filter [text box]  kinds: ...``"""
+    """``search [text box]  kinds: ...`` (or ``filter``)"""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.mode = SEARCH
 
     def compose(self) -> ComposeResult:
-        yield Label("filter", id="filter-label")
-        yield FilterInput(placeholder="press / to filter by name", id="name-filter")
+        yield Label(SEARCH, id="filter-label")
+        yield FilterInput(placeholder=PLACEHOLDERS[SEARCH], id="name-filter")
         yield Label(id="kinds-label")
 
     def on_mount(self) -> None:
@@ -43,6 +59,13 @@ class FilterBar(Widget):
         """Show the kind filter in effect."""
         self.query_one("#kinds-label", Label).update(f"kinds: {flt.describe_kinds()} (k)")
 
-    def focus_input(self) -> None:
-        """Put the cursor in the text box."""
-        self.query_one(FilterInput).focus()
+    def focus_input(self, mode: str, flt: Filter) -> None:
+        """Put the cursor in the text box, to search or to filter."""
+        box = self.query_one(FilterInput)
+        if mode != self.mode:
+            self.mode = mode
+            self.query_one("#filter-label", Label).update(mode)
+            box.placeholder = PLACEHOLDERS[mode]
+            with box.prevent(Input.Changed):
+                box.value = flt.search if mode == SEARCH else flt.text
+        box.focus()

@@ -364,14 +364,3 @@ class ViewModel:
     def recent(self, subject: Subject) -> list[Event]:
         """The subject's latest events, oldest first (bounded)."""
         return list(self._recent.get(self.subject(subject), ()))
-
-    def filtered_events(self, flt: Filter, limit: int) -> list[Event]:
-        """The latest ``limit`` events the filter shows, oldest first."""
-        shown: list[Event] = []
-        for event in reversed(self.events):
-            if flt.shows_event(event):
-                shown.append(event)
-                if len(shown) >= limit:
-                    break
-        shown.reverse()
-        return shown

@@ -8,6 +8,7 @@ from rich.style import Style
 
 from reactortrace.core.replay import ReplayFeed
 from reactortrace.tui.screens.detail import DetailScreen
+from reactortrace.tui.widgets.event_log import EventLog
 from reactortrace.tui.widgets.table import SEARCH_STYLE, ModelTable
 
 from .helpers import WIDE, OpenApp, async_test, column, static_text
@@ -26,7 +27,18 @@ def table(app: Any, widget_id: str) -> ModelTable:
     return app._main_screen.query_one(f"#{widget_id}", ModelTable)
 
 
-def background_at(widget: ModelTable, y: int) -> Any:
+def event_log(app: Any) -> EventLog:
+    return app._main_screen.query_one("#log", EventLog)
+
+
+def move_cursor(widget: ModelTable | EventLog, row: int) -> None:
+    if isinstance(widget, EventLog):
+        widget.action_move_to(row)
+    else:
+        widget.move_cursor(row=row, scroll=True)
+
+
+def background_at(widget: ModelTable | EventLog, y: int) -> Any:
     """The background colour of a table's line ``y`` (0: the header), as drawn."""
     strip = widget.render_line(y)
     styles = [segment.style or Style() for segment in strip if segment.text.strip()]
@@ -60,13 +72,10 @@ async def test_a_timer_has_one_short_id_in_the_list_the_log_and_the_detail(
         assert HEARTBEAT in names, names
         short = column(timers, "id")[names.index(HEARTBEAT)]
         assert short.startswith("t") and len(short) <= 4
-        log = table(app, "log")
+        log = event_log(app)
         abouts = {
-            row[4] for row, event in zip(
-                (list(map(str, (c.plain for c in log.get_row_at(i)))) for i in
-                 range(log.row_count)),
-                [e for e in app.model.filtered_events(app.filter, log.max_rows)],
-            ) if event.name == HEARTBEAT and event.kind.startswith("timer")
+            log.cells(entry, entry.name)[4].plain for entry in log._rows
+            if entry.event.name == HEARTBEAT and entry.event.kind.startswith("timer")
         }
         # Every tick of the LoopingCall, each a new DelayedCall, by the one id.
         assert abouts and all(a.startswith(f"{short} ↻") for a in abouts), abouts
@@ -85,11 +94,15 @@ async def test_enter_on_an_old_tick_in_the_log_opens_its_looping_call(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
     async with watching(open_app, live, clock, 4.5) as (app, pilot):
-        log = table(app, "log")
-        first_tick = next(
-            e for e in app.model.events if e.name == HEARTBEAT and e.kind == "timer"
+        log = event_log(app)
+        row, first_tick = next(
+            (i, entry.event) for i, entry in enumerate(log._rows)
+            if entry.event.name == HEARTBEAT and entry.event.kind == "timer"
         )
-        await enter_on(pilot, log, str(first_tick.seq))
+        log.focus()
+        log.action_move_to(row)
+        await pilot.press("enter")
+        await pilot.pause()
         short = app.model.short_id(("timer", first_tick.args["timer"]))
         assert f"Timer {short}  pending" in title(app)
 
@@ -102,8 +115,10 @@ async def test_the_cursor_shows_in_focused_and_unfocused_tables(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:
     async with watching(open_app, live, clock, 6.0) as (app, pilot):
-        for widget_id in ("side-timers", "side-connections", "log"):
-            widget = table(app, widget_id)
+        widgets: list[ModelTable | EventLog] = [
+            table(app, "side-timers"), table(app, "side-connections"), event_log(app)]
+        for widget in widgets:
+            widget_id = widget.id
             widget.focus()
             await pilot.pause()
             for focused in (True, False):  # the focused table's cursor is brighter still
@@ -111,7 +126,7 @@ async def test_the_cursor_shows_in_focused_and_unfocused_tables(
                     table(app, "side-callables").focus()
                     await pilot.pause()
                 for row in (0, 1):
-                    widget.move_cursor(row=row, scroll=True)
+                    move_cursor(widget, row)
                     await pilot.pause()
                     y = 1 + row - int(widget.scroll_y)  # under the header
                     cursor = background_at(widget, y).get_truecolor()

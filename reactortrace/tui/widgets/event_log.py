@@ -82,13 +82,6 @@ class EventLog(ScrollView, can_focus=True):
         text-style: bold;
         color: $text-muted;
     }
-    EventLog > .event-log--cursor {
-        background: $block-cursor-blurred-background;
-    }
-    EventLog:focus > .event-log--cursor {
-        background: $block-cursor-background;
-        color: $block-cursor-foreground;
-    }
     """
 
     class Selected(Message):
@@ -146,8 +139,11 @@ class EventLog(ScrollView, can_focus=True):
     # -- drawing -----------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        # column_widths leaves a cell for a scrollbar: the content width has none
-        self._widths = column_widths(self.COLUMNS, self._content_width + SCROLLBAR)
+        # column_widths leaves a cell for a scrollbar: the content width has none.
+        # Fixed columns take their width; name and about share the rest by their parts.
+        width = self._content_width + SCROLLBAR
+        natural = {key: w if isinstance(w, int) else width for key, _, w in self.COLUMNS}
+        self._widths = column_widths(self.COLUMNS, natural, width)
         self._cache.clear()
         self._set_rows(len(self._rows))
         self._keep_cursor_in_view()

@@ -138,6 +138,7 @@ class ReactorTraceApp(App[Any]):
         self._quiet_every = max(1, round(QUIET_INTERVAL / poll_interval))
         self._quiet_views_every = max(1, round(QUIET_VIEWS * VIEWS_INTERVAL / poll_interval))
         self._labels_stale = True
+        self._warnings_seen = 0
         self._feed_closed = False
         self._feed_failed = False
         self._quitting = False
@@ -221,7 +222,10 @@ class ReactorTraceApp(App[Any]):
             self._output.write_lines(changes.output)
         self._labels_stale = self._labels_stale or changes.snapshot
         polls, self._polls = self._polls, self._polls + 1
-        urgent = not throttle or changes.reset
+        # A new warning shows in the header, the tab label and its pane at once.
+        warnings = len(self.model.snapshot.warnings)
+        news, self._warnings_seen = warnings != self._warnings_seen, warnings
+        urgent = not throttle or changes.reset or news
         busy = self.model.snapshot.loop.events_per_second >= BUSY_RATE
         if not (urgent or busy or polls % self._quiet_every == 0):
             return  # a quiet program: the screen is redrawn a few times a second

@@ -202,6 +202,28 @@ async def test_event_log_follows_new_events_as_they_come(
 
 
 @async_test
+async def test_a_new_warning_shows_in_the_header_its_tab_and_its_pane_on_one_poll(
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
+) -> None:
+    """Tables and tab labels are redrawn only every few polls, but a warning is
+    news: the header never counts one the panes do not show yet."""
+    clock.advance(SLOW_AT / S)
+    async with open_app(live, size=WIDE) as (app, pilot):
+        # The throttle of a real viewer (tables and labels every second or two);
+        # the test's own app polls only when told to.
+        app._views_every = app._quiet_views_every = app._labels_every = 1_000
+        app.refresh_feed()
+        await pilot.pause()
+        assert "warnings 0" in header_text(app)
+        clock.advance((WARNING_AT - SLOW_AT) / S + 0.01)
+        app.refresh_feed()
+        await pilot.pause()
+        assert "warnings 1" in header_text(app)
+        assert app._tabs.get_tab("warnings").label.plain == "Warnings 1"
+        assert [row[1] for row in rows(table(app, "side-warnings"))] == ["slow-callback"]
+
+
+@async_test
 async def test_graph_keeps_a_history_of_utilization_and_rate(
     open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
 ) -> None:

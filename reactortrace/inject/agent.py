@@ -29,7 +29,9 @@ from typing import Any
 
 from ..formats import chrome, jsonfile, jsonl  # noqa: F401 - imported now, used by export
 from ..instrumentation.tracer import DEFAULT_SLOW_MS, Tracer
+from ..instrumentation.watchdog import reactor_thread
 from ..launch.session import TracerSource
+from ..live.deadman import StackSwitch, stacks_path
 from ..live.paths import socket_path
 from ..live.server import LiveServer
 from ..say import say
@@ -71,6 +73,7 @@ class Attachment:
         self.socket = ""
         self.tracer: Any = None
         self.server: Any = None
+        self.stacks: Any = None  # the StackSwitch beside the socket (see live.deadman)
         self._trigger: Any = None
         self._undone = threading.Event()
         self._lock = threading.Lock()
@@ -156,6 +159,9 @@ class Attachment:
         server = LiveServer(TracerSource(self.tracer), socket_path(os.getpid()), say=say)
         server.start()
         self.server, self.socket = server, server.path
+        switch = StackSwitch(stacks_path(server.path), reactor_thread)
+        if switch.start():  # stacks for viewers even while C code holds the GIL
+            self.stacks = switch
         self._trigger = self.reactor.addSystemEventTrigger("after", "shutdown", self._stopped)
 
     def _undo(self) -> None:
@@ -164,6 +170,8 @@ class Attachment:
             if self._undone.is_set():
                 return
             self._undone.set()
+        if self.stacks is not None:
+            self.stacks.stop()
         if self.server is not None:
             self.server.finish("detached")
         if self._trigger is not None:

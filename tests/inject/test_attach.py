@@ -21,6 +21,7 @@ import pytest
 
 import reactortrace
 from reactortrace.inject import attacher
+from reactortrace.live.deadman import stacks_path
 from reactortrace.live.paths import socket_path
 
 from ..live.fakes import wait_until
@@ -138,6 +139,8 @@ def test_a_second_attach_reuses_the_live_socket(
     first = attacher.attach(program.pid, output=str(tmp_path / "t.json"))
     try:
         assert first.injected and os.path.exists(first.socket)
+        # The dead man's switch beside it: stacks for viewers while C code holds the GIL.
+        assert os.path.exists(stacks_path(first.socket))
         second = attacher.attach(program.pid)
         assert not second.injected and second.socket == first.socket
         assert [t.name for t in os.scandir(f"/proc/{program.pid}/task")]
@@ -145,6 +148,7 @@ def test_a_second_attach_reuses_the_live_socket(
     finally:
         first.detach()
     assert not os.path.exists(first.socket)
+    assert not os.path.exists(stacks_path(first.socket))
     status, out, err = program.stop()
     assert (status, out) == (3, PROGRAM_OUTPUT), err
 

@@ -31,7 +31,7 @@ from ..formats import chrome, jsonfile, jsonl  # noqa: F401 - imported now, used
 from ..instrumentation.tracer import DEFAULT_SLOW_MS, Tracer
 from ..instrumentation.watchdog import reactor_thread
 from ..launch.session import TracerSource
-from ..live.deadman import StackSwitch, stacks_path
+from ..live.deadman import switch_beside
 from ..live.paths import socket_path
 from ..live.server import LiveServer
 from ..say import say
@@ -159,9 +159,8 @@ class Attachment:
         server = LiveServer(TracerSource(self.tracer), socket_path(os.getpid()), say=say)
         server.start()
         self.server, self.socket = server, server.path
-        switch = StackSwitch(stacks_path(server.path), reactor_thread)
-        if switch.start():  # stacks for viewers even while C code holds the GIL
-            self.stacks = switch
+        # stacks for viewers even while C code holds the GIL
+        self.stacks = switch_beside(server.path, reactor_thread)
         self._trigger = self.reactor.addSystemEventTrigger("after", "shutdown", self._stopped)
 
     def _undo(self) -> None:

@@ -199,11 +199,9 @@ class Session:
     def _watch_the_lock(self, socket: str) -> None:
         """Let viewers see the reactor's stack even while C code holds the GIL."""
         from ..instrumentation.watchdog import reactor_thread
-        from ..live.deadman import StackSwitch, stacks_path
+        from ..live.deadman import switch_beside
 
-        switch = StackSwitch(stacks_path(socket), reactor_thread)
-        if switch.start():
-            self.stacks = switch
+        self.stacks = switch_beside(socket, reactor_thread)
 
     def _export_metrics(self, tracer: Any) -> None:
         """Serve ``/metrics`` and/or push to an OTLP collector; say where."""

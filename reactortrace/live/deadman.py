@@ -219,6 +219,13 @@ class StackSwitch:
         _original_arm(TIMEOUT, repeat=True, file=fd)
 
 
+
+def switch_beside(socket: str, reactor_thread: Callable[[], int | None]) -> StackSwitch | None:
+    """A started switch writing beside the live socket ``socket``; None if it
+    cannot start (the file, or the program's own use of faulthandler's timer)."""
+    switch = StackSwitch(stacks_path(socket), reactor_thread)
+    return switch if switch.start() else None
+
 def read_dump(path: str, limit: int = 256 * 1024) -> str:
     """The stacks file's header and its latest dumps (at most ``limit`` bytes); "" if none."""
     try:

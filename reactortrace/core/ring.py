@@ -66,9 +66,10 @@ class Ring:
         """How many records the ring holds (at most ``size``)."""
         return min(self.size, self.total)
 
-    def since(self, seq: int) -> tuple[int, list[Any]]:
+    def since(self, seq: int, limit: int | None = None) -> tuple[int, list[Any]]:
         """``(first, records)``: the records numbered above ``seq`` that the
-        ring holds, oldest first, and the sequence number of the first.
+        ring holds, oldest first (at most ``limit`` of them), and the sequence
+        number of the first.
 
         Only those records are copied, not the whole ring.
         """
@@ -77,14 +78,16 @@ class Ring:
             end = self._base + self._sealed + len(live)
             first = max(seq + 1, end - self.size, self._base)
             skip = first - self._base
+            want = end - first if limit is None else min(limit, end - first)
             out: list[Any] = []
-            for chunk in self._chunks:
+            for chunk in (*self._chunks, live):
+                if len(out) >= want:
+                    break
                 if skip >= len(chunk):
                     skip -= len(chunk)
                     continue
-                out.extend(chunk[skip:] if skip else chunk)
+                out.extend(chunk[skip : skip + want - len(out)])
                 skip = 0
-            out.extend(live[skip:] if skip else live)
             return first, out
 
     def seal(self) -> None:
@@ -93,7 +96,15 @@ class Ring:
         with self._lock:
             records = self.records
             count = len(records)  # others may append meanwhile: leave those
-            for start in range(0, count, step):
+            chunks = self._chunks
+            first = 0
+            if count and chunks and len(chunks[-1]) < step:
+                # Topped up, not added to: a quiet program's seals would
+                # otherwise pile up small chunks that every read walks.
+                first = min(count, step - len(chunks[-1]))
+                chunks.append(chunks.pop() + tuple(records[:first]))
+                self._sealed += first
+            for start in range(first, count, step):
                 chunk = tuple(records[start : min(count, start + step)])
                 self._chunks.append(chunk)
                 self._sealed += len(chunk)

@@ -28,9 +28,9 @@ import threading
 from typing import Any
 
 from ..formats import chrome, jsonfile, jsonl  # noqa: F401 - imported now, used by export
+from ..instrumentation.shipping import RecordShipper
 from ..instrumentation.tracer import DEFAULT_SLOW_MS, Tracer
 from ..instrumentation.watchdog import reactor_thread
-from ..launch.session import TracerSource
 from ..live.deadman import switch_beside
 from ..live.paths import socket_path
 from ..live.server import LiveServer
@@ -156,7 +156,7 @@ class Attachment:
             before="before attach",
             program=sys.argv[0] if sys.argv and sys.argv[0] else None,
         )
-        server = LiveServer(TracerSource(self.tracer), socket_path(os.getpid()), say=say)
+        server = LiveServer(RecordShipper(self.tracer), socket_path(os.getpid()), say=say)
         server.start()
         self.server, self.socket = server, server.path
         # stacks for viewers even while C code holds the GIL

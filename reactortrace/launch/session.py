@@ -36,7 +36,6 @@ from typing import Any
 from ..core import forks
 from ..core.diagnose import Thresholds
 from ..core.periodic import Periodic
-from ..core.snapshot import Snapshot
 from ..errors import ReactorTraceError
 from ..say import say
 from .claim import OutputClaim
@@ -177,17 +176,16 @@ class Session:
 
     def _listen(self, tracer: Any) -> None:
         """Serve the recording on this process's live socket; say where."""
+        from ..instrumentation.shipping import RecordShipper
         from ..live.paths import socket_path
         from ..live.server import LiveServer
 
         listen = self.config["listen"]
         path = socket_path(os.getpid(), listen if isinstance(listen, str) else None)
-        source = TracerSource(tracer)
-        server = LiveServer(source, path, say=say, orphans=self._orphans)
+        server = LiveServer(RecordShipper(tracer), path, say=say, orphans=self._orphans)
         try:
             server.start()
         except (ReactorTraceError, OSError) as exc:
-            source.close()
             say(f"cannot listen on {path}: {exc}")
             return
         self.live = server
@@ -471,27 +469,6 @@ class _RedactedDrain:
 
     def close(self) -> None:
         self._drain.close()
-
-
-class TracerSource:
-    """The live server's view of a tracer: its own subscription, and snapshots."""
-
-    def __init__(self, tracer: Any) -> None:
-        self.tracer = tracer
-        self.meta = tracer.meta
-        self.drain = tracer.subscribe()
-
-    def snapshot(self) -> Snapshot:
-        snapshot: Snapshot = self.tracer.snapshot()
-        return snapshot
-
-    def trace(self) -> Any:
-        """The whole recording, for a viewer that asks to save it."""
-        return self.tracer.trace()
-
-    def close(self) -> None:
-        """Stop taking events (a server that ends, or a forked child's copy)."""
-        self.drain.close()
 
 
 def start_from_environment() -> Session | None:

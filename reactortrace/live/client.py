@@ -1,20 +1,25 @@
 """The viewer side of the live stream: a :class:`Feed` over a Unix socket.
 
-:class:`LiveFeed` connects and reads the hello (the program's meta) before it
-returns, so the UI can be built at once. Then a reader thread decodes the
-updates, builds each snapshot, and keeps the newest snapshot and a bounded
-queue of new events; :meth:`LiveFeed.poll` only takes what is there.
+:class:`LiveFeed` connects and reads the hello (the program's meta) and the
+history the program still holds (for at most :data:`CATCH_UP` seconds) before
+it returns, so the UI can be built at once. Then a reader thread takes the
+updates: their records are resolved and aggregated here, by a
+:class:`~.replica.Replica`, so counts, rates, timers, connections and warnings
+are the program's own, exact, however many events the UI shows. It keeps the
+newest snapshot and a bounded queue of new events; :meth:`LiveFeed.poll`
+only takes what is there.
 
 ``viewer_dropped`` counts every event that reached the program's record but
-not this viewer: left out of an update (only the newest of a busy interval
-are sent), thrown away by the server because this viewer read too slowly, or
-pushed out of the queue here because the UI polled too rarely. The recent
-history the hello brings is not new: what of it does not fit is no drop, so a
-fresh attach shows none.
+not this viewer's event log: pushed out of the queue here because the UI
+polled too rarely (the log shows a sample of a busy program), or lost because
+the program's ring dropped records before this viewer read them. The history
+the hello brings is not new: what of it does not fit is no drop, so a fresh
+attach shows none.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import socket
 import threading
@@ -31,10 +36,13 @@ from reactortrace.core.trace import Trace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.live import paths, protocol
 from reactortrace.live.deadman import TIMEOUT, read_dump, stacks_path
+from reactortrace.live.replica import Replica
 
 #: Events one poll hands over at most (the UI keeps a sample of the rest).
-MAX_EVENTS_PER_POLL = 2_000
+MAX_EVENTS_PER_POLL = 600
 CONNECT_TIMEOUT = 5.0
+#: Seconds the feed takes at most, before it returns, to read the program's history.
+CATCH_UP = 2.0
 #: Seconds to wait for a program's whole recording (a million events take a few).
 SAVE_TIMEOUT = 60.0
 _RECV = 262_144
@@ -72,8 +80,7 @@ class LiveFeed:
         self._shown: Snapshot = self._snapshot  # what the latest poll returned
         self._shown_position = 0  # and the position it said (frozen while paused)
         self._position = 0
-        self._omitted = 0
-        self._server_dropped = 0
+        self._lost = 0
         self._overflow = 0
         self._history = 0  # events of the hello still queued (never counted as drops)
         self._paused = False
@@ -86,15 +93,17 @@ class LiveFeed:
         self._saving: SavedTrace | None = None  # the recording asked for, as it arrives
         try:
             hello = self._read_hello(timeout)
+            if hello.get("protocol") != protocol.PROTOCOL:
+                raise protocol.ProtocolError(
+                    f"live stream: protocol {hello.get('protocol')!r}, this viewer reads "
+                    f"{protocol.PROTOCOL} (reactortrace versions differ)")
+            self._replica = Replica(hello)
+            self._catch_up(min(timeout, CATCH_UP))
         except BaseException:
             self._sock.close()
             raise
         self.meta: dict[str, Any] = hello.get("meta") or {}
-        self.interval = (hello.get("interval_ms") or 150) / 1000
-        self._take_snapshot(protocol.read_snapshot(hello))
-        # Recent history, not new events: what does not fit is not a drop.
-        self._events.extend(protocol.read_events(hello)[-max_events:])
-        self._history = len(self._events)
+        self.interval = (hello.get("interval_ms") or 100) / 1000
         self._thread = threading.Thread(target=self._read, name="reactortrace-viewer", daemon=True)
         self._thread.start()
 
@@ -188,7 +197,7 @@ class LiveFeed:
     @property
     def viewer_dropped(self) -> int:
         """Events this viewer did not get (see the module docstring)."""
-        return self._omitted + self._server_dropped + self._overflow
+        return self._lost + self._overflow
 
     # -- reading (the reader thread) ---------------------------------------
 
@@ -216,6 +225,32 @@ class LiveFeed:
                 self._pending = lines[1:]
                 return hello
 
+    def _catch_up(self, wait: float) -> None:
+        """Take the history the hello announced, for at most ``wait`` seconds
+        (the reader thread takes the rest)."""
+        lines, self._pending = self._pending, []
+        deadline = time.monotonic() + wait
+        while not (self._replica.caught_up or self._ended):
+            if lines:
+                self._handle(protocol.decode(lines.pop(0)))
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._sock.settimeout(left)
+            try:
+                data = self._sock.recv(_RECV)
+            except socket.timeout:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                self._end("connection closed")
+                break
+            lines = self._splitter.feed(data)
+        self._pending = lines
+        self._sock.settimeout(None)
+
     def _read(self) -> None:
         try:
             for line in self._pending:
@@ -242,26 +277,41 @@ class LiveFeed:
         kind = message["type"]
         self._heard = time.monotonic()
         if kind == protocol.UPDATE:
-            snapshot = protocol.read_snapshot(message)
-            events = protocol.read_events(message)
+            replica = self._replica
+            events, lost = replica.take(message)
+            snapshot = None
+            if "snapshot" in message:
+                snapshot = replica.snapshot(protocol.read_snapshot(message))
+            elif events:  # history on its way: its aggregates so far
+                snapshot = replica.snapshot(replace(self._snapshot, ts=replica.state.last_end))
+            old = _history(events, replica.history_last)
             with self._lock:
-                self._omitted += int(message.get("omitted") or 0)
-                self._take_snapshot(snapshot)
-                self._take_events(events)
-        elif kind == protocol.DROPS:
-            dropped = message.get("events")
-            if type(dropped) is not int:
-                raise protocol.ProtocolError("live stream: a drops message without a count")
-            with self._lock:
-                self._server_dropped = max(self._server_dropped, dropped)
+                self._lost += lost
+                if snapshot is not None:
+                    self._take_snapshot(snapshot)
+                self._take_history(events[:old])
+                self._take_events(events[old:])
         elif kind == protocol.END:
             self._end(str(message.get("reason") or "ended"))
+        elif kind == protocol.HELLO:
+            raise protocol.ProtocolError("live stream: a second hello")
         elif self._saving is not None:
             self._saving.take(kind, message)
 
     def _take_snapshot(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self._position = max(self._position, snapshot.ts)
+
+    def _take_history(self, events: list[Event]) -> None:
+        """Events recorded before this viewer came: the newest that fit are
+        queued, and none counts as dropped."""
+        if not events:
+            return
+        queue = self._events
+        queue.extend(events[-self._max_events :])
+        while len(queue) > self._max_events:
+            queue.popleft()
+        self._history = len(queue)
 
     def _take_events(self, events: list[Event]) -> None:
         if self._paused or not events:
@@ -364,3 +414,12 @@ def held_lock(snapshot: Snapshot, socket: str, silent: float) -> Snapshot:
     if seen is not None:  # the watchdog saw it start: it knows what was dispatched
         blocked = replace(blocked, name=seen.name, kind=seen.kind, made_at=seen.made_at)
     return replace(snapshot, blocked=blocked)
+
+
+def _history(events: list[Event], last: int) -> int:
+    """How many of ``events`` (in order) are history: numbered ``last`` or lower."""
+    if not events or events[0].seq > last:
+        return 0
+    if events[-1].seq <= last:
+        return len(events)
+    return bisect.bisect_right(events, last, key=lambda event: event.seq)

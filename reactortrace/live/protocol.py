@@ -1,18 +1,29 @@
 """The live protocol: newline-delimited JSON, server to viewer only.
 
-Every message is one JSON object on one line, with a ``type``:
+The program sends its raw records, and the viewer resolves them and keeps the
+aggregates (:mod:`reactortrace.live.records`): watching costs the program
+little more than recording. Every message is one JSON object on one line,
+with a ``type``:
 
 ``hello`` (first, once)
-    ``protocol`` (version), ``meta`` (the trace's meta), ``snapshot`` (now),
-    ``events`` (the latest events, oldest first: recent history, not all of
-    it), ``interval_ms`` (time between updates).
-``update`` (every ``interval_ms`` while the program runs)
-    ``events`` (new since the previous update, oldest first, at most a batch),
-    ``omitted`` (new events left out of this batch: only the newest are sent),
-    ``snapshot`` (now).
-``drops`` (to one viewer, before the next update it gets after a stall)
-    ``events``: how many events this viewer lost in all because it read too
-    slowly (updates thrown away instead of queued).
+    ``protocol`` (version), ``meta`` (the trace's meta), ``interval_ms``
+    (time between updates), ``clock`` (``start``, ``start_wall``, ``before``:
+    what turns a record's times and sites into an event's), ``thresholds``
+    (when findings become warnings), ``first`` and ``last`` (the sequence
+    numbers of the oldest record the program still holds and of the newest
+    one now: the updates up to ``last`` are history, not news).
+``update`` (from the oldest record held on, then every ``interval_ms``)
+    ``first`` and ``count``: the records numbered ``first`` .. ``first +
+    count - 1``, every one of them, in order; ``packed``: the packed ones
+    among them (base64 of the program's ``struct`` layouts, joined; each ends
+    with its code byte, which tells its size); ``rare``: ``[seq, event]`` for
+    the others, resolved by the program (``null``: no event); ``facts``:
+    ``[ref, name, class, code, internal, definition, raw]`` for each object
+    the records name that this viewer has not been told of (``code``:
+    ``[file, first line, offsets, lines]``); ``lost``: records that left the
+    program's ring before this viewer got them; ``snapshot`` (in the last
+    update of an interval): what only the program knows now, as a snapshot
+    (``ts``, ``dropped``, ``blocked``, ``deferreds``).
 ``end`` (last)
     ``reason``: why the stream ends (``"stopped"``: the reactor stopped,
     ``"exit"``: the process is exiting).
@@ -30,6 +41,7 @@ form of the trace file (:meth:`Snapshot.to_dict`, :meth:`Event.to_dict`).
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
@@ -43,23 +55,23 @@ from reactortrace.core.snapshot import Snapshot
 from reactortrace.errors import ReactorTraceError
 from reactortrace.formats import records
 
-PROTOCOL = 1
+PROTOCOL = 2
 HELLO = "hello"
 UPDATE = "update"
-DROPS = "drops"
 END = "end"
 TRACE = "trace"
 TRACE_EVENTS = "trace-events"
 TRACE_END = "trace-end"
-TYPES = frozenset({HELLO, UPDATE, DROPS, END, TRACE, TRACE_EVENTS, TRACE_END})
+TYPES = frozenset({HELLO, UPDATE, END, TRACE, TRACE_EVENTS, TRACE_END})
 #: What a viewer may ask for.
 SAVE = b'{"type": "save"}\n'
 #: Events per ``trace-events`` message (well under :data:`MAX_LINE`).
 TRACE_BATCH = 5_000
+#: Records per ``update`` at most (a few MB at most: well under :data:`MAX_LINE`).
+UPDATE_RECORDS = 20_000
 #: Bytes a viewer may send on one line (a request is a few bytes).
 MAX_REQUEST = 4_096
-#: A longer line is a broken stream, not a message (updates carry at most a
-#: batch of events: far less).
+#: A longer line is a broken stream, not a message.
 MAX_LINE = 16 * 1024 * 1024
 
 
@@ -79,33 +91,57 @@ def encode(message: dict[str, Any]) -> bytes:
     return _dumps(message) + b"\n"
 
 
-def hello(
-    meta: dict[str, Any],
-    snapshot: Snapshot,
-    events: Iterable[Event],
-    interval: float,
-) -> bytes:
+def hello(meta: dict[str, Any], interval: float, clock: dict[str, Any], thresholds: Any,
+          first: int, last: int) -> bytes:
     """The first message a viewer gets."""
-    return encode(
-        {
-            "type": HELLO,
-            "protocol": PROTOCOL,
-            "meta": meta,
-            "snapshot": snapshot,
-            "events": list(events),
-            "interval_ms": round(interval * 1000),
-        }
-    )
+    return encode({
+        "type": HELLO,
+        "protocol": PROTOCOL,
+        "meta": meta,
+        "interval_ms": round(interval * 1000),
+        "clock": clock,
+        "thresholds": thresholds,
+        "first": first,
+        "last": last,
+    })
 
 
-def update(events: list[Event], omitted: int, snapshot: Snapshot) -> bytes:
-    """One periodic update (the same bytes go to every viewer)."""
-    return encode({"type": UPDATE, "events": events, "omitted": omitted, "snapshot": snapshot})
+def update(shipment: Any, facts: Iterable[tuple[int, Any]], snapshot: Snapshot | None,
+           lost: int) -> bytes:
+    """Records (a :class:`~reactortrace.instrumentation.shipping.Shipment`, or
+    None for none), the facts a viewer lacks as ``(ref, Facts)``, and the
+    program's part of the snapshot."""
+    message: dict[str, Any] = {"type": UPDATE, "lost": lost}
+    if shipment is not None:
+        message.update(
+            first=shipment.first,
+            count=shipment.size,
+            packed=base64.b64encode(shipment.packed).decode("ascii"),
+            rare=shipment.rare,
+            facts=[_fact(ref, known) for ref, known in facts],
+        )
+    if snapshot is not None:
+        message["snapshot"] = _program_part(snapshot)
+    return encode(message)
 
 
-def drops(events: int) -> bytes:
-    """Tell one viewer how many events it lost by reading too slowly."""
-    return encode({"type": DROPS, "events": events})
+def _program_part(snapshot: Snapshot) -> dict[str, Any]:
+    """The fields of ``snapshot`` that only the program knows, and only those
+    that say something (the others are the viewer's, or their defaults)."""
+    part: dict[str, Any] = {"ts": snapshot.ts, "dropped": snapshot.dropped}
+    if snapshot.blocked is not None:
+        part["blocked"] = snapshot.blocked
+    if snapshot.deferreds is not None:
+        part["deferreds"] = snapshot.deferreds
+    return part
+
+
+def _fact(ref: int, known: Any) -> list[Any]:
+    code = known.code
+    if code is not None:
+        filename, first_line, lines = code
+        code = [filename, first_line, list(lines), list(lines.values())]
+    return [ref, known.name, known.cls, code, known.internal, known.definition, known.raw]
 
 
 def end(reason: str) -> bytes:
@@ -134,15 +170,17 @@ _Count = Annotated[int, msgspec.Meta(ge=0, le=records.MAX_COUNT)]
 class _Fields(msgspec.Struct):
     """The fields of a message other than its events, snapshot and meta, as they must be."""
 
-    type: Literal["hello", "update", "drops", "end", "trace", "trace-events", "trace-end"]
+    type: Literal["hello", "update", "end", "trace", "trace-events", "trace-end"]
     protocol: int | None = None
     interval_ms: Annotated[int, msgspec.Meta(ge=1, le=3_600_000)] | None = None
-    omitted: _Count | None = None
-    events: _Count | list[Any] | None = None
+    events: list[Any] | None = None
     reason: str | None = None
     meta: dict[str, Any] | None = None
     dropped: _Count | None = None
     error: str | None = None
+    first: _Count | None = None
+    last: Annotated[int, msgspec.Meta(ge=-1, le=records.MAX_COUNT)] | None = None
+    lost: _Count | None = None
 
 
 def decode(line: bytes) -> dict[str, Any]:

@@ -2,16 +2,19 @@
 
 :class:`LiveServer` listens on a Unix socket with plain ``socket`` and
 ``selectors`` in a daemon thread: nothing is added to the program's reactor.
-Every ``interval`` it takes the new events and a snapshot from its
-:class:`Source` and sends them, encoded once, to every viewer.
+Every ``interval`` it has its :class:`Source` take the new records, and sends
+each viewer the records it has not had yet, as they are (the viewer resolves
+them: see :mod:`.replica`), with what only the program knows now.
 
-Nothing a viewer does can make the program wait. Sockets are non-blocking;
-each viewer has a bounded send queue, and an update that does not fit is
-thrown away for that viewer and its events counted (the viewer is told the
-count with its next update). A viewer that goes away is forgotten. The one
-request a viewer can send is ``save``: the program's user (or root) gets the
-whole recording, taken on this thread (a blocked reactor does not stop it).
-Anything else viewers send is read and ignored.
+Nothing a viewer does can make the program wait or grow. Sockets are
+non-blocking; each viewer has a place in the record sequence and a bounded
+send queue: records are encoded for it only while its queue has room, so a
+slow viewer falls behind (it catches up when it reads again) and, only once
+the ring has dropped what it had not read, is told how many records it lost.
+A viewer that goes away is forgotten. The one request a viewer can send is
+``save``: the program's user (or root) gets the whole recording, taken on
+this thread (a blocked reactor does not stop it). Anything else viewers send
+is read and ignored.
 """
 
 from __future__ import annotations
@@ -25,19 +28,21 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from reactortrace.core.events import Event
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.live import protocol
 from reactortrace.live.paths import peer_uid, private_dir, remove_stale, socket_ident
 
 #: Seconds between two updates while someone watches.
-INTERVAL = 0.15
+INTERVAL = 0.1
+#: Seconds between two updates while someone watches a quiet program (fewer
+#: than BUSY_RATE records a second): each costs the program a little.
+QUIET_INTERVAL = 0.25
+BUSY_RATE = 1_000
 #: Seconds between two looks at the program while nobody watches (keeps the
-#: backlog of unread records, and the cost of the first look, small).
+#: work of taking records, and of the first look, small and even).
 IDLE_INTERVAL = 1.0
-#: Events in one update at most (the newest are sent; the others are counted).
-MAX_BATCH = 1_000
-#: Bytes waiting to be sent to one viewer at most.
+#: Bytes waiting to be sent to one viewer at most (records are encoded for it
+#: only while its queue holds less).
 MAX_QUEUE = 4 * 1024 * 1024
 MAX_VIEWERS = 32
 #: Seconds the last update and the end message may take to leave at the end.
@@ -46,22 +51,40 @@ _RECV = 65_536
 
 
 class Source(Protocol):
-    """What the server streams: a traced program seen from another thread."""
+    """What the server streams: a traced program's records, seen from another thread
+    (:class:`~reactortrace.instrumentation.shipping.RecordShipper`)."""
 
     meta: dict[str, Any]
+    #: What turns records' times and sites into events' (see :mod:`.protocol`).
+    clock: dict[str, Any]
+    thresholds: Any
 
-    def drain(self) -> list[Event]:
-        """Events recorded since the previous call, oldest first."""
+    @property
+    def first_held(self) -> int:
+        """The sequence number of the oldest record still held."""
 
-    def snapshot(self) -> Snapshot:
-        """The state now, without consuming events."""
+    @property
+    def last(self) -> int:
+        """The sequence number of the last record taken (-1: none yet)."""
+
+    def advance(self) -> int:
+        """Take the records recorded since the last call; the last one's number."""
+
+    def take(self, after: int, limit: int) -> Any:
+        """A shipment of at most ``limit`` taken records numbered above ``after``, or None."""
+
+    def facts(self, start: int, stop: int) -> list[Any]:
+        """What is known of interned objects ``start`` .. ``stop - 1``."""
+
+    def extras(self) -> Snapshot:
+        """What only the program knows now: its clock, losses, a block, pending Deferreds."""
 
 
 class Viewer:
-    """One connected viewer: its socket and its bounded send queue."""
+    """One connected viewer: its socket, its bounded send queue, its place."""
 
-    __slots__ = ("sock", "fd", "queue", "queued", "offset", "dropped", "told", "greeted", "writing",
-                 "inbox")
+    __slots__ = ("sock", "fd", "queue", "queued", "offset", "lost", "greeted", "writing",
+                 "inbox", "next", "facts")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -69,22 +92,12 @@ class Viewer:
         self.queue: deque[bytes] = deque()
         self.queued = 0  # bytes in the queue not sent yet
         self.offset = 0  # bytes of queue[0] already sent
-        self.dropped = 0  # events thrown away for this viewer
-        self.told = 0  # ``dropped`` as last sent to it
+        self.lost = 0  # records that left the ring before this viewer had them
         self.greeted = False
         self.writing = False  # registered for EVENT_WRITE
         self.inbox = b""  # an unfinished request line
-
-    def offer(self, data: bytes, events: int, limit: int) -> bool:
-        """Queue ``data`` (carrying ``events`` events) unless the queue is full."""
-        if self.queued and self.queued + len(data) > limit:
-            self.dropped += events
-            return False
-        if self.dropped != self.told:
-            self.push(protocol.drops(self.dropped))
-            self.told = self.dropped
-        self.push(data)
-        return True
+        self.next = 0  # the number of the next record it is to get
+        self.facts = 0  # interned objects it has been told of
 
     def push(self, data: bytes) -> None:
         self.queue.append(data)
@@ -123,27 +136,28 @@ class LiveServer:
         path: str,
         *,
         interval: float = INTERVAL,
+        quiet_interval: float = QUIET_INTERVAL,
         idle_interval: float = IDLE_INTERVAL,
-        max_batch: int = MAX_BATCH,
         max_queue: int = MAX_QUEUE,
         max_viewers: int = MAX_VIEWERS,
         linger: float = LINGER,
         say: Callable[[str], None] | None = None,
         orphans: list[tuple[str, int, tuple[int, int, int] | None]] | None = None,
     ) -> None:
-        if interval <= 0 or idle_interval <= 0 or max_batch < 1 or max_queue < 1:
-            raise ValueError("intervals, batch and queue sizes must be positive")
+        if interval <= 0 or idle_interval <= 0 or max_queue < 1:
+            raise ValueError("intervals and queue sizes must be positive")
         self.source = source
         self.path = path
         self.interval = interval
+        self.quiet_interval = max(interval, quiet_interval)
+        self._busy = False
+        self._looked = (time.monotonic(), -1)  # when the last tick looked, and the last record
         self.idle_interval = idle_interval
-        self.max_batch = max_batch
         self.max_queue = max_queue
         self.max_viewers = max_viewers
         self.linger = linger
         self._say = say or (lambda message: None)
         self._viewers: dict[int, Viewer] = {}
-        self._recent: deque[Event] = deque(maxlen=max_batch)
         self._selector = selectors.DefaultSelector()
         self._listener: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
@@ -244,9 +258,13 @@ class LiveServer:
         """How many viewers are connected now."""
         return len(self._viewers)
 
-    def viewer_drops(self) -> list[int]:
-        """Events dropped for each connected viewer (a copy, for tests)."""
-        return [viewer.dropped for viewer in list(self._viewers.values())]
+    def viewer_losses(self) -> list[int]:
+        """Records each connected viewer lost (a copy, for tests)."""
+        return [viewer.lost for viewer in list(self._viewers.values())]
+
+    def viewer_queues(self) -> list[int]:
+        """Bytes waiting for each connected viewer (a copy, for tests)."""
+        return [viewer.queued for viewer in list(self._viewers.values())]
 
     # -- the thread --------------------------------------------------------
 
@@ -259,7 +277,9 @@ class LiveServer:
                 now = time.monotonic()
                 if now >= next_tick or self._has_new_viewers():
                     self._tick()
-                    pause = self.interval if self._viewers else self.idle_interval
+                    pause = self.idle_interval
+                    if self._viewers:
+                        pause = self.interval if self._busy else self.quiet_interval
                     next_tick = now + pause
             self._last_words()
         except Exception as exc:  # noqa: BLE001 - the program must never see it
@@ -274,23 +294,49 @@ class LiveServer:
     def _tick(self) -> None:
         if self.orphans:
             self._remove_orphans()
-        events = self.source.drain()
-        self._recent.extend(events)
+        source = self.source
+        last = source.advance()
+        now, (then, before) = time.monotonic(), self._looked
+        self._busy = last - before >= BUSY_RATE * (now - then)
+        self._looked = (now, last)
         if not self._viewers:
             return
-        snapshot = self.source.snapshot()
-        batch = events[-self.max_batch :]
-        data = protocol.update(batch, len(events) - len(batch), snapshot)
-        hello: bytes | None = None
+        shared = _Shared(source)
         for viewer in list(self._viewers.values()):
-            if viewer.greeted:
-                viewer.offer(data, len(events), self.max_queue)
-            else:
-                if hello is None:
-                    hello = protocol.hello(self.source.meta, snapshot, self._recent, self.interval)
-                viewer.offer(hello, 0, self.max_queue)
+            if not viewer.greeted:
+                viewer.next = source.first_held
+                viewer.push(protocol.hello(source.meta, self.interval, source.clock,
+                                           source.thresholds, viewer.next, source.last))
                 viewer.greeted = True
-            self._flush(viewer)
+            self._catch_up(viewer, shared, every_tick=True)
+
+    def _catch_up(self, viewer: Viewer, shared: "_Shared", every_tick: bool = False) -> None:
+        """Queue the records ``viewer`` has not had, and send them, as long as
+        the socket takes them and its queue has room; the last update carries
+        the program's snapshot (``every_tick``: even with no records)."""
+        source = self.source
+        last = source.last
+        sent = False
+        try:
+            while viewer.next <= last:
+                if viewer.queued >= self.max_queue:
+                    viewer.send()
+                    if viewer.queued >= self.max_queue:
+                        break
+                shipment = source.take(viewer.next - 1, protocol.UPDATE_RECORDS)
+                if shipment is None:
+                    break
+                viewer.push(shared.update(viewer.next, viewer.facts, shipment, last))
+                viewer.lost += shipment.first - viewer.next
+                viewer.next = shipment.first + shipment.size
+                viewer.facts = max(viewer.facts, shipment.known)
+                sent = True
+        except OSError:
+            self._drop(viewer)
+            return
+        if every_tick and not sent and viewer.next > last and viewer.queued < self.max_queue:
+            viewer.push(shared.update(viewer.next, viewer.facts, None, last))
+        self._flush(viewer)
 
     def _remove_orphans(self) -> None:
         self.orphans = [o for o in self.orphans if not remove_stale(*o)]
@@ -304,7 +350,7 @@ class LiveServer:
         self._tick()
         goodbye = protocol.end(self._reason)
         for viewer in list(self._viewers.values()):
-            viewer.offer(goodbye, 0, self.max_queue + len(goodbye))
+            viewer.push(goodbye)
             self._flush(viewer)
         deadline = time.monotonic() + self.linger
         while self._viewers and any(v.queue for v in self._viewers.values()):
@@ -342,6 +388,8 @@ class LiveServer:
             return
         if mask & selectors.EVENT_WRITE:
             self._flush(viewer)
+            if viewer.greeted and not viewer.queue and viewer.fd in self._viewers:
+                self._catch_up(viewer, _Shared(self.source))
 
     def _read_requests(self, viewer: Viewer) -> bool:
         """Read what a viewer sent and answer ``save``; False once it has gone
@@ -427,6 +475,37 @@ class LiveServer:
         for sock in (self._wake_r, self._wake_w):
             sock.close()
         self._selector.close()
+
+
+class _Shared:
+    """The updates of one round, encoded once for all the viewers at one place,
+    and the program's snapshot, taken once, when the first viewer needs it."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self._now: Snapshot | None = None
+        self._encoded: dict[tuple[int, int], bytes] = {}
+
+    def now(self) -> Snapshot:
+        if self._now is None:
+            self._now = self.source.extras()
+        return self._now
+
+    def update(self, start: int, facts: int, shipment: Any, last: int) -> bytes:
+        """The update for a viewer at record ``start`` told of ``facts`` objects."""
+        key = (start, facts) if shipment is not None else (-1, -1)
+        data = self._encoded.get(key)
+        if data is None:
+            if shipment is None:
+                data = protocol.update(None, (), self.now(), 0)
+            else:
+                known = self.source.facts(facts, shipment.known)
+                up_to_date = shipment.first + shipment.size > last
+                data = protocol.update(shipment, enumerate(known, facts),
+                                       self.now() if up_to_date else None,
+                                       shipment.first - start)
+            self._encoded[key] = data
+        return data
 
 
 def _trusted(sock: socket.socket) -> bool:

@@ -126,3 +126,25 @@ def test_the_keeper_goes_on_in_a_forked_child() -> None:
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         keeper.stop()
+
+
+def test_seals_of_a_quiet_program_top_up_chunks_instead_of_piling_them_up() -> None:
+    ring = Ring(1_600)  # tuples of 100
+    for value in range(1_000):
+        ring.append(value)
+        ring.seal()  # a seal for every record, as a quiet program gets
+    assert len(ring._chunks) == 10
+    assert ring.since(-1) == (0, list(range(1_000)))
+    assert ring.since(949) == (950, list(range(950, 1_000)))
+
+
+def test_since_hands_out_at_most_a_limit_of_the_oldest_newer_records() -> None:
+    ring = Ring(32)  # sealed in tuples of 2
+    for value in range(40):
+        ring.append(value)
+        if value % 3 == 0:
+            ring.seal()
+    assert ring.since(-1, 5) == (8, [8, 9, 10, 11, 12])
+    assert ring.since(30, 4) == (31, [31, 32, 33, 34])
+    assert ring.since(37, 10) == (38, [38, 39])
+    assert ring.since(39, 10) == (40, [])

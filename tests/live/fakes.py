@@ -11,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from reactortrace.core import events as ev
+from reactortrace.core.diagnose import Thresholds
 from reactortrace.core.events import Event
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.state import LoopState
 from reactortrace.core.trace import Trace
+from reactortrace.instrumentation.shipping import Shipment
 from reactortrace.live import protocol
 
 META: dict[str, Any] = {
@@ -27,21 +29,25 @@ META: dict[str, Any] = {
 
 
 class FakeProgram:
-    """A :class:`~reactortrace.live.server.Source`: tests add events, LoopState sums them up.
+    """A :class:`~reactortrace.live.server.Source`: tests add events, which it
+    ships as records the program resolved itself (the rare kind), so the
+    viewer's replica sums them up. ``ring``: how many it holds at most.
 
     It records every call the server makes, so a test can tell that viewers
-    never reach anything but ``drain`` and ``snapshot``.
+    never reach anything but what a source offers.
     """
 
-    def __init__(self, meta: dict[str, Any] | None = None) -> None:
+    clock = {"start": 0.0, "start_wall": 0.0, "before": None}
+    thresholds = Thresholds()
+
+    def __init__(self, meta: dict[str, Any] | None = None, ring: int = 1_000_000) -> None:
         self.meta = dict(meta or META)
+        self.ring = ring
         self.calls: list[str] = []
-        self.drain_times: list[float] = []
+        self.drain_times: list[float] = []  # when the server took new records
         self._lock = threading.Lock()
-        self._pending: list[Event] = []
         self.everything: list[Event] = []  # what a trace of it would hold
-        self._state = LoopState()
-        self._seq = 0
+        self._taken = 0  # events taken by the server so far
         self._start = time.monotonic_ns()
         self.fail: Exception | None = None
 
@@ -51,9 +57,7 @@ class FakeProgram:
     def add(self, kind: str, name: str, dur: int = 0, **args: Any) -> Event:
         """Record one event now."""
         with self._lock:
-            event = Event(self._seq, self.now(), dur, kind, name, args)
-            self._seq += 1
-            self._pending.append(event)
+            event = Event(len(self.everything), self.now(), dur, kind, name, args)
             self.everything.append(event)
             return event
 
@@ -67,29 +71,50 @@ class FakeProgram:
     @property
     def recorded(self) -> int:
         """Events recorded so far."""
-        return self._seq
+        return len(self.everything)
 
-    def drain(self) -> list[Event]:
-        self.calls.append("drain")
+    @property
+    def first_held(self) -> int:
+        with self._lock:
+            return max(0, self._taken - self.ring)
+
+    @property
+    def last(self) -> int:
+        return self._taken - 1
+
+    def advance(self) -> int:
+        self.calls.append("advance")
         if self.fail is not None:
             raise self.fail
         with self._lock:
-            out, self._pending = self._pending, []
-            self._state.feed(out)
+            self._taken = len(self.everything)
         self.drain_times.append(time.monotonic())
-        return out
+        return self._taken - 1
 
-    def snapshot(self) -> Snapshot:
-        self.calls.append("snapshot")
+    def take(self, after: int, limit: int) -> Shipment | None:
+        self.calls.append("take")
         with self._lock:
-            return self._state.snapshot(self.now())
+            first = max(after + 1, self._taken - self.ring)
+            events = self.everything[first : min(self._taken, first + limit)]
+        if not events:
+            return None
+        return Shipment(first, len(events), b"", [(e.seq, e) for e in events], 0)
+
+    def facts(self, start: int, stop: int) -> list[Any]:
+        return []
+
+    def extras(self) -> Snapshot:
+        self.calls.append("extras")
+        return Snapshot(self.now(), dropped=self.first_held)
 
     def trace(self) -> Trace:
         """The whole recording, for a viewer that asks to save it."""
         self.calls.append("trace")
         with self._lock:
+            state = LoopState()
+            state.feed(self.everything)
             return Trace(meta=self.meta, events=list(self.everything),
-                         snapshot=self._state.snapshot(self.now()), dropped=3)
+                         snapshot=state.snapshot(self.now()), dropped=3)
 
 
 def short_tempdir() -> str:

@@ -105,22 +105,18 @@ def test_position_only_grows_and_polls_without_news_return_the_same_snapshot(
         feed.close()
 
 
-def test_a_busy_interval_sends_the_newest_events_and_counts_the_rest(
-    program: FakeProgram, sock_dir: str
+def test_every_record_arrives_however_many_updates_it_takes(
+    program: FakeProgram, server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = LiveServer(program, f"{sock_dir}/2.sock", interval=0.05, max_batch=30)
-    server.start()
+    monkeypatch.setattr(protocol, "UPDATE_RECORDS", 7)
     feed = LiveFeed(server.path, max_events=1_000)
     try:
         program.add_timers(100)
-        seqs = collect(feed, 30)
-        assert seqs == list(range(70, 100))
-        assert feed.poll().viewer_dropped == 70
-        # Nothing is lost from the totals: the snapshot counts all of them.
+        assert collect(feed, 100) == list(range(100))
+        assert feed.poll().viewer_dropped == 0
         assert wait_until(lambda: feed.poll().snapshot.loop.events == 100)
     finally:
         feed.close()
-        server.finish()
 
 
 def test_a_viewer_that_polls_rarely_keeps_the_newest_events_and_counts_the_rest(program: FakeProgram, server: LiveServer) -> None:
@@ -135,10 +131,12 @@ def test_a_viewer_that_polls_rarely_keeps_the_newest_events_and_counts_the_rest(
         feed.close()
 
 
-def test_a_stalled_viewer_loses_updates_counted_and_nobody_waits(
-    program: FakeProgram, sock_dir: str
+def test_a_stalled_viewer_neither_holds_the_program_nor_grows_and_is_told_what_it_lost(
+    sock_dir: str,
 ) -> None:
-    server = LiveServer(program, f"{sock_dir}/3.sock", interval=0.03, max_queue=64 * 1024)
+    program = FakeProgram(ring=6_000)
+    limit = 64 * 1024
+    server = LiveServer(program, f"{sock_dir}/3.sock", interval=0.03, max_queue=limit)
     server.start()
     stalled = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -147,24 +145,28 @@ def test_a_stalled_viewer_loses_updates_counted_and_nobody_waits(
     try:
         wait_until(lambda: server.viewers == 2)
         total = 0
-        started = time.monotonic()
-        while not any(server.viewer_drops()) and time.monotonic() - started < 10:
-            program.add_timers(200, pad=400)  # about 90 KB per batch
+        seqs: list[int] = []
+        largest = 0
+        while total < 12_000:
+            program.add_timers(200, pad=400)  # about 120 KB a batch
             total += 200
+            seqs.extend(event.seq for event in healthy.poll().events)
+            largest = max(largest, *server.viewer_queues())
             time.sleep(0.03)
-        assert any(server.viewer_drops()), "the stalled viewer never had anything dropped"
+        # The stalled viewer's queue stayed bounded: one update past the limit at most.
+        assert largest < limit + protocol.UPDATE_RECORDS * 700, largest
         # The program went on: every batch was taken at the server's pace.
         gaps = [b - a for a, b in zip(program.drain_times, program.drain_times[1:])]
         assert max(gaps) < 1.0, gaps
-        # The healthy viewer got every event, none dropped.
-        seqs = collect(healthy, total)
+        # The healthy viewer got every event, none dropped or lost.
+        seqs += collect(healthy, total - len(seqs))
         assert seqs == list(range(total))
         assert healthy.poll().viewer_dropped == 0
-        # The stalled one, once it reads, is told how many events it lost.
-        dropped = max(server.viewer_drops())
-        messages = read_messages(stalled, lambda ms: any(m["type"] == "drops" for m in ms))
-        told = [m["events"] for m in messages if m["type"] == "drops"]
-        assert told[0] > 0 and told[0] <= dropped
+        # The stalled one, once it reads, is told how many records it lost.
+        messages = read_messages(stalled, lambda ms: any(m.get("lost") for m in ms))
+        lost = sum(m.get("lost") or 0 for m in messages)
+        assert 0 < lost <= total - program.ring
+        assert max(server.viewer_losses()) == lost
     finally:
         stalled.close()
         healthy.close()
@@ -187,10 +189,10 @@ def test_what_viewers_send_is_ignored(program: FakeProgram, server: LiveServer) 
                 chatty.sendall(command)
         program.add_timers(30)
         assert collect(feed, 30) == list(range(30))
-        messages = read_messages(chatty, lambda ms: sum(len(m.get("events", ())) for m in ms) >= 30)
+        messages = read_messages(chatty, lambda ms: sum(m.get("count", 0) for m in ms) >= 30)
         assert messages[0]["type"] == "hello"
         assert server.viewers == 2
-        assert set(program.calls) <= {"drain", "snapshot"}
+        assert set(program.calls) <= {"advance", "take", "extras"}
         assert server.failed is None
     finally:
         chatty.close()
@@ -291,9 +293,7 @@ def fake_server(sock_dir: str, lines: list[bytes], close: bool) -> str:
 
 
 def hello_line() -> bytes:
-    from reactortrace.core.snapshot import Snapshot
-
-    return protocol.hello(META, Snapshot(0), [], 0.1)
+    return protocol.hello(META, 0.1, FakeProgram.clock, FakeProgram.thresholds, 0, -1)
 
 
 def test_a_connection_that_closes_without_an_end_is_an_end(sock_dir: str) -> None:
@@ -327,15 +327,15 @@ def test_a_server_that_says_no_hello_is_refused(sock_dir: str) -> None:
 
 
 def test_a_fresh_attach_counts_no_drops(program: FakeProgram, server: LiveServer) -> None:
-    program.add_timers(server.max_batch)  # a full hello: more history than a poll takes
+    program.add_timers(500)  # more history than a poll takes
     wait_until(lambda: program.drain_times)
     feed = LiveFeed(server.path, max_events=100)
     try:
         program.add_timers(5)  # an update arrives before the first poll
-        wait_until(lambda: feed._snapshot.loop.events == server.max_batch + 5)
+        wait_until(lambda: feed._snapshot.loop.events == 505)
         update = feed.poll()
         assert update.viewer_dropped == 0
-        assert [e.seq for e in update.events][-5:] == list(range(server.max_batch,
-                                                                 server.max_batch + 5))
+        assert [e.seq for e in update.events][-5:] == list(range(500, 505))
+        assert update.snapshot.callables[0].count == 505  # the history counts in full
     finally:
         feed.close()

@@ -156,7 +156,7 @@ async def test_the_header_and_help_say_what_viewer_drops_are(open_app: OpenApp) 
     replay = ReplayFeed(trace_of(ticks_and_a_read()), clock=FakeClock(), playing=False)
     async with open_app(replay) as (app, pilot):
         assert app._header.tooltip == DROPPED_EXPLAINED
-        assert "event log shows a sample" in DROPPED_EXPLAINED
+        assert "the log shows a sample" in DROPPED_EXPLAINED
         assert "stay exact" in DROPPED_EXPLAINED
         await pilot.press("question_mark")
         await pilot.pause()

@@ -47,6 +47,7 @@ class CallablesTable(ModelTable):
     NUMERIC = frozenset({"count", "total", "self", "mean", "max", "p95", "errors"})
     COMPACT_COLUMNS = (
         ("name", "callable", 1.0),
+        ("kind", "kind", 9),  # io.read and io.write of one protocol are two rows
         ("count", "count", 7),
         ("total", "total", 7),
         ("max", "max", 7),

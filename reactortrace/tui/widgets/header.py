@@ -25,9 +25,10 @@ BLOCKED_BADGE = ("▲ BLOCKED", "bold white on red")
 DROPPED_EXPLAINED = (
     "dropped N: events the program recorded no room for (its ring was full), so no "
     "file or viewer has them.\n"
-    "+M viewer: events this viewer did not receive because they came faster than it "
-    "shows them; the event log shows a sample of them. Counts, rates, timers, "
-    "connections and warnings come from the program itself and stay exact."
+    "+M viewer: events this viewer's event log did not get because they came faster "
+    "than it shows them; the log shows a sample of them. Counts, rates, timers, "
+    "connections and warnings are made from every record the program sent and stay "
+    "exact."
 )
 SILENT_BADGE = ("▲ NO UPDATE", "bold black on dark_orange")
 

@@ -10,10 +10,12 @@ then stops and exports the trace as OUT.json and OUT.chrome.json.
 
 With ``--compare`` (Deferreds tracked too) the same recording is also
 written every other way, to be compared: by writer processes fed as it runs
-(OUT.capture.json, OUT.capture.jsonl), and from one list of events
-(``write(tracer.trace())``: OUT.whole.json); batches and chunks are made tiny
-so that their edges fall everywhere, and the clock stops after the run so
-that every snapshot is taken at the same moment.
+(OUT.capture.json, OUT.capture.jsonl), from one list of events
+(``write(tracer.trace())``: OUT.whole.json), and as a live viewer saw it:
+every event its replica resolved from the raw records the live server sent,
+and its last snapshot (OUT.live.json). Batches, chunks and updates are made
+tiny so that their edges fall everywhere, and the clock stops after the run
+so that every snapshot is taken at the same moment.
 """
 
 import importlib
@@ -44,6 +46,19 @@ if compare:
     tracer_module.EXPORT_CHUNK = 5
     captures = [capture.Capture(tracer, f"{sys.argv[2]}.capture.{fmt}", fmt, interval=0.005)
                 for fmt in ("json", "jsonl")]
+
+    import tempfile
+
+    from reactortrace.instrumentation.shipping import RecordShipper
+    from reactortrace.live import protocol as live_protocol
+    from reactortrace.live.client import LiveFeed
+    from reactortrace.live.server import LiveServer
+
+    live_protocol.UPDATE_RECORDS = 7
+    live = LiveServer(RecordShipper(tracer), tempfile.mkdtemp(dir="/tmp") + "/live.sock",
+                      interval=0.005)
+    live.start()
+    viewer = LiveFeed(live.path, max_events=10**6)
 
 
 def on_echo(data):
@@ -125,6 +140,15 @@ if compare:
     for each in captures:
         each.write(final=True)
     write(tracer.trace(), sys.argv[2] + ".whole.json")
+    live.finish()
+    polled = []
+    while not viewer.ended:
+        polled.extend(viewer.poll().events)
+    polled.extend(viewer.poll().events)
+    seen = reactortrace.Trace(meta=tracer.meta, events=polled,
+                              snapshot=viewer.latest, dropped=viewer.viewer_dropped)
+    viewer.close()
+    write(seen, sys.argv[2] + ".live.json")
 tracer.export(sys.argv[2] + ".json")
 tracer.export(sys.argv[2] + ".chrome.json")
 tracer.close()

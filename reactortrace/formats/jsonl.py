@@ -101,20 +101,39 @@ class JsonlWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def write_lines(self, data: bytes) -> None:
+        """Append lines already encoded (as :func:`event_lines` makes them) and flush."""
+        if self.closed:
+            raise TraceFileError(f"{self.path}: the trace is already finished")
+        if not data:
+            return
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError as exc:
+            raise TraceFileError(cannot_write(self.path, exc)) from None
+
     def _write(self, records: Iterable[Any], prefix: bytes = b"{",
                dump: Callable[[Any], bytes] = dumps) -> None:
         """One line per record, ``prefix`` in place of its opening brace."""
         if self.closed:
             raise TraceFileError(f"{self.path}: the trace is already finished")
         try:
-            lines = [prefix + dump(record)[1:] for record in records]
+            data = _lines(records, prefix, dump)
         except EncodeError as exc:
             raise TraceFileError(cannot_encode(self.path, exc)) from None
-        if not lines:
-            return
-        lines.append(b"")
-        try:
-            self._file.write(b"\n".join(lines))
-            self._file.flush()
-        except OSError as exc:
-            raise TraceFileError(cannot_write(self.path, exc)) from None
+        self.write_lines(data)
+
+
+def event_lines(events: Iterable[dict[str, Any] | Event]) -> bytes:
+    """The lines of ``events`` in a JSON Lines trace, each ending in a newline."""
+    return _lines(events, _EVENT_LINE, encode)
+
+
+def _lines(records: Iterable[Any], prefix: bytes, dump: Callable[[Any], bytes]) -> bytes:
+    """One line per record, ``prefix`` in place of its opening brace."""
+    lines = [prefix + dump(record)[1:] for record in records]
+    if not lines:
+        return b""
+    lines.append(b"")
+    return b"\n".join(lines)

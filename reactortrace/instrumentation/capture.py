@@ -100,12 +100,15 @@ def writer_command() -> list[str]:
 
 class Capture:
     """Ships a tracer's records to a writer process that writes ``path`` in
-    ``fmt`` (``json`` or ``jsonl``); see the module doc."""
+    ``fmt`` (``json`` or ``jsonl``); see the module doc. ``path`` may be given
+    later (:meth:`set_path`): the writer starts and takes records meanwhile."""
 
-    def __init__(self, tracer: Any, path: str, fmt: str, interval: float = INTERVAL,
+    def __init__(self, tracer: Any, path: str | None, fmt: str, interval: float = INTERVAL,
                  on_error: Callable[[str], None] | None = None) -> None:
         self.tracer = tracer
+        #: None until :meth:`set_path` (the writer holds what it takes meanwhile).
         self.path = path
+        self._path_sent = path
         self.format = fmt
         self.closed = False
         self.events_written = 0
@@ -144,6 +147,7 @@ class Capture:
             "start": rec.start, "start_wall": rec.start_wall,
             "before": tracer._resolver.before, "thresholds": tracer.thresholds,
         }))
+        self._path_sent = self.path
 
     # -- shipping ------------------------------------------------------------
 
@@ -172,9 +176,18 @@ class Capture:
         finally:
             self._lock.release()
 
+    def set_path(self, path: str) -> bool:
+        """The file to write, when it was not known at the start (False if the
+        capture failed). Never waits: the next shipment tells the writer."""
+        self.path = path
+        return self.error is None
+
     def _ship(self) -> None:
         if self._process is None:
             self._start()
+        if self.path != self._path_sent:
+            self._send(("path", self.path))
+            self._path_sent = self.path
         first, records = self._ring.since(self._seen)
         if not records:
             return
@@ -204,12 +217,19 @@ class Capture:
         JSON Lines, when ``final``: the snapshot and the end line), with
         ``meta``'s keys added; the number of events written.
 
+        A JSON writer stays after a ``final`` write: what is recorded after it
+        (a slow dispatch the watchdog reports late, the program's exit) is
+        written by it again, from what it holds, rather than by the program
+        resolving its whole ring anew; :meth:`close` ends it.
+
         Raises :class:`RuntimeError` if the writer failed (``error`` says why).
         """
         tracer = self.tracer
         with self._lock:
             if self.error is not None:
                 raise RuntimeError(self.error)
+            if self.path is None:
+                raise RuntimeError("the trace's path is not known yet")
             try:
                 block = tracer._watchdog.refresh() if tracer._watchdog is not None else None
                 self._ship()
@@ -234,7 +254,7 @@ class Capture:
                 self._fail(RuntimeError(answer[1]))
                 raise RuntimeError(self.error)
             self.events_written = answer[1]
-            if final:
+            if final and self.format == "jsonl":
                 self._end()
             return self.events_written
 

@@ -4,7 +4,8 @@ It reads length-prefixed pickled messages from its stdin (only ever from the
 traced program that started it): ``start`` (the file, the format, the trace's
 clock origin), ``records`` (a batch of raw records with the facts of newly
 interned objects), ``write`` (write the trace now; the answer, on stdout, is
-``("ok", events written)`` or ``("error", why)``). At the end of its input
+``("ok", events written)`` or ``("error", why)``), ``path`` (the file, when
+``start`` could not name it yet). At the end of its input
 (the program ended, or was killed) it stops: a JSON Lines file not finished
 then loads as cut short.
 """
@@ -26,7 +27,7 @@ from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.state import LoopState
 from ..formats.jsonfile import Parts, encode_events, write_json_encoded
-from ..formats.jsonl import JsonlWriter
+from ..formats.jsonl import JsonlWriter, event_lines
 from .capture import _FRAME, Facts
 from .resolve import _UNPACK, Resolver
 
@@ -97,10 +98,11 @@ class TableResolver(Resolver):
 class Writer:
     """The state of one trace being written."""
 
-    def __init__(self, path: str, format: str, meta: dict[str, Any], start: float,
+    def __init__(self, path: str | None, format: str, meta: dict[str, Any], start: float,
                  start_wall: float, before: str | None, thresholds: Any) -> None:
         self.path = path
         self.format = format
+        self.meta = meta
         self.resolver = TableResolver(start, start_wall, before)
         self.state = LoopState(thresholds=thresholds)
         #: JSON: the events so far, encoded a batch at a time into a spool
@@ -108,16 +110,38 @@ class Writer:
         self.batches: deque[tuple[int, int, int, int, int]] = deque()
         self.spool = tempfile.TemporaryFile() if format == "json" else None
         self.held = 0
-        self.stream = JsonlWriter(path, meta) if format == "jsonl" else None
+        self.stream: JsonlWriter | None = None
+        #: JSON Lines before the path is known: the lines so far.
+        self.early: IO[bytes] | None = None
         self.streamed = 0
+        if format == "jsonl":
+            if path is None:
+                self.early = tempfile.TemporaryFile()
+            else:
+                self.stream = JsonlWriter(path, meta)
+
+    def set_path(self, path: str) -> None:
+        """The file to write (JSON Lines: the stream starts with the lines so far)."""
+        self.path = path
+        early, self.early = self.early, None
+        if early is not None:
+            self.stream = JsonlWriter(path, self.meta)
+            early.seek(0)
+            while block := early.read(1 << 20):
+                self.stream.write_lines(block)
+            early.close()
 
     def take(self, first: int, facts: dict[int, Facts], items: list[Any]) -> None:
         self.resolver.learn(facts)
         events = list(self.resolver.take(items, first))
         self.state.feed(events)
-        if self.stream is not None:
+        if self.format == "jsonl":
             if events:
-                self.stream.write_events(events)
+                if self.stream is not None:
+                    self.stream.write_events(events)
+                else:
+                    assert self.early is not None
+                    self.early.write(event_lines(events))
                 self.streamed += len(events)
         elif events:
             self._spool(events)
@@ -207,6 +231,8 @@ def serve(source: IO[bytes], answers: IO[bytes]) -> None:
             writer = Writer(**args[0])
         elif kind == "records" and writer is not None:
             writer.take(*args)
+        elif kind == "path" and writer is not None:
+            writer.set_path(*args)
         elif kind == "write" and writer is not None:
             try:
                 answer: tuple[str, Any] = ("ok", writer.write(**args[0]))

@@ -177,6 +177,8 @@ class Writer:
             if final:
                 self.stream.finish(snapshot, dropped)
             return self.streamed
+        if self.path is None:
+            raise RuntimeError("no path to write to")
         self._forget_before(first_held)
         tail: list[bytes] = []
         if ongoing is not None:

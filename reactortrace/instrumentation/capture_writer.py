@@ -29,7 +29,7 @@ from ..core.state import LoopState
 from ..formats.jsonfile import Parts, encode_events, write_json_encoded
 from ..formats.jsonl import JsonlWriter, event_lines
 from .capture import _FRAME, Facts
-from .resolve import _UNPACK, Resolver
+from .resolve import Resolver
 
 _NO_FACTS = Facts("?", None, None, False, None, None)
 
@@ -78,12 +78,10 @@ class TableResolver(Resolver):
     def take(self, items: list[Any], first: int) -> Iterator[Event]:
         """Events of a batch: packed records resolved here, the others as the
         program resolved them (None: a record that makes no event)."""
-        handlers = self._handlers
-        unpackers = _UNPACK
+        packed = self._packed
         for seq, item in enumerate(items, first):
             if type(item) is bytes:
-                code = item[-1]
-                event = handlers[code](self, seq, unpackers[code](item))
+                event = packed[item[-1]](self, seq, item)
                 if event is not None:
                     yield event
             elif item is not None:

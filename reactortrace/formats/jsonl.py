@@ -58,6 +58,8 @@ class JsonlWriter:
             self._file = path
             self._owned = False
         self.closed = False
+        #: Where the lines :meth:`end` wrote begin (None: not ended).
+        self._ended_at: int | None = None
         self._write([{"format": FORMAT, "version": VERSION, "type": "meta", "meta": meta}])
 
     def write_events(self, events: Iterable[dict[str, Any] | Event]) -> None:
@@ -66,11 +68,36 @@ class JsonlWriter:
 
     def finish(self, snapshot: dict[str, Any] | Snapshot | None, dropped: int) -> None:
         """Write the final snapshot and the end line, then close."""
+        self.end(snapshot, dropped)
+        self.close()
+
+    def end(self, snapshot: dict[str, Any] | Snapshot | None, dropped: int) -> None:
+        """Write the final snapshot and the end line, leaving the file open:
+        :meth:`go_on` takes them back if more events come after all."""
         tail: list[dict[str, Any]] = [{"type": "end", "dropped": dropped}]
         if snapshot is not None:
             tail.insert(0, {"type": "snapshot", "snapshot": snapshot})
+        try:
+            self._ended_at = self._file.tell()
+        except OSError as exc:
+            raise TraceFileError(cannot_write(self.path, exc)) from None
         self._write(tail)
-        self.close()
+
+    @property
+    def ended(self) -> bool:
+        """Whether the file ends with the lines :meth:`end` wrote."""
+        return self._ended_at is not None
+
+    def go_on(self) -> None:
+        """Take back the snapshot and end lines :meth:`end` wrote (events follow)."""
+        at, self._ended_at = self._ended_at, None
+        if at is None or self.closed:
+            return
+        try:
+            self._file.truncate(at)
+            self._file.seek(at)
+        except OSError as exc:
+            raise TraceFileError(cannot_write(self.path, exc)) from None
 
     def close(self) -> None:
         """Stop writing; without :meth:`finish` the trace loads as cut short."""

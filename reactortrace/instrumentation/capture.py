@@ -217,10 +217,12 @@ class Capture:
         JSON Lines, when ``final``: the snapshot and the end line), with
         ``meta``'s keys added; the number of events written.
 
-        A JSON writer stays after a ``final`` write: what is recorded after it
+        The writer stays after a ``final`` write: what is recorded after it
         (a slow dispatch the watchdog reports late, the program's exit) is
-        written by it again, from what it holds, rather than by the program
-        resolving its whole ring anew; :meth:`close` ends it.
+        written by it again (JSON: the file anew from what it holds; JSON
+        Lines: the end lines taken back, the events added, and ended again),
+        rather than by the program resolving its whole ring; :meth:`close`
+        ends it.
 
         Raises :class:`RuntimeError` if the writer failed (``error`` says why).
         """
@@ -254,8 +256,6 @@ class Capture:
                 self._fail(RuntimeError(answer[1]))
                 raise RuntimeError(self.error)
             self.events_written = answer[1]
-            if final and self.format == "jsonl":
-                self._end()
             return self.events_written
 
     def _answer(self) -> tuple[str, Any]:

@@ -136,6 +136,8 @@ class Writer:
         if self.format == "jsonl":
             if events:
                 if self.stream is not None:
+                    if self.stream.ended:  # recorded after a final write: written again
+                        self.stream.go_on()
                     self.stream.write_events(events)
                 else:
                     assert self.early is not None
@@ -173,7 +175,9 @@ class Writer:
             snapshot = dataclasses.replace(snapshot, deferreds=deferreds)
         if self.stream is not None:
             if final:
-                self.stream.finish(snapshot, dropped)
+                if self.stream.ended:
+                    self.stream.go_on()
+                self.stream.end(snapshot, dropped)
             return self.streamed
         if self.path is None:
             raise RuntimeError("no path to write to")

@@ -272,6 +272,13 @@ class Capture:
         with self._lock:
             self._end()
 
+    def discard(self) -> None:
+        """Stop at once, the writer killed rather than waited for (it may still
+        be starting): the caller writes the trace itself, over whatever the
+        writer wrote. Idempotent."""
+        with self._lock:
+            self._end(kill=True)
+
     def abandon(self) -> None:
         """In a forked child: the writer is the parent's. Let go of it without
         a byte to it (a fork waits for a shipment under way to end)."""

@@ -433,7 +433,7 @@ class Session:
         # (a stream's events that fell out of the ring are only in the writer's file)
         if ring.total <= IN_PROCESS_UP_TO and (capture.format == "json" or not ring.dropped):
             if final:
-                capture.close()
+                capture.discard()
             return None
         try:
             return int(capture.write(meta, final=final))

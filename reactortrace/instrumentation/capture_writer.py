@@ -75,22 +75,27 @@ class TableResolver(Resolver):
     def _definition(self, ref: int) -> str | None:
         return self._fact(ref).definition
 
-    def take(self, items: list[Any], first: int) -> Iterator[Event]:
-        """Events of a batch: packed records resolved here, the others as the
-        program resolved them (None: a record that makes no event)."""
+    def take(self, items: list[Any], first: int) -> list[Event]:
+        """Events of a batch, in order: packed records resolved here, the
+        others as the program resolved them (None: a record that makes no event)."""
         packed = self._packed
-        for seq, item in enumerate(items, first):
+        events: list[Event] = []
+        add = events.append
+        seq = first - 1
+        for item in items:
+            seq += 1
             if type(item) is bytes:
                 event = packed[item[-1]](self, seq, item)
                 if event is not None:
-                    yield event
+                    add(event)
             elif item is not None:
                 event = Event(*item)
                 if event.kind == "conn.open":
                     self._opened(event.args["conn"], event.name, event.args.get("fd"))
                 elif event.kind == "conn.close":
                     self._closed(event.args["conn"])
-                yield event
+                add(event)
+        return events
 
 
 class Writer:
@@ -131,7 +136,7 @@ class Writer:
 
     def take(self, first: int, facts: dict[int, Facts], items: list[Any]) -> None:
         self.resolver.learn(facts)
-        events = list(self.resolver.take(items, first))
+        events = self.resolver.take(items, first)
         self.state.feed(events)
         if self.format == "jsonl":
             if events:

@@ -21,18 +21,19 @@ from __future__ import annotations
 import os
 import pickle
 import select
-import struct
 import subprocess
 import sys
 import threading
-import types
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..core import forks
-from ..core.names import class_name, definition_site, key_name
 from ..core.periodic import Periodic
+from .facts import FRAME as _FRAME
+from .facts import Facts, facts_of
 from .resolve import Resolver
+
+__all__ = ["Capture", "Facts", "facts_of", "writer_command"]
 
 #: Seconds between two shipments (a SIGKILL loses at most about this much).
 INTERVAL = 0.2
@@ -40,55 +41,19 @@ INTERVAL = 0.2
 ANSWER_WAIT = 120.0
 #: Records sent in one message at most (what the writer holds resolved at a time).
 SHIP_RECORDS = 10_000
-_FRAME = struct.Struct("<I")
-
-
-class Facts(NamedTuple):
-    """What the writer needs to know of one interned object, found once."""
-
-    name: str
-    cls: str | None
-    #: (file, first line, {offset: line}) for a code object.
-    code: tuple[str, int, dict[int, int]] | None
-    internal: bool
-    definition: str | None
-    #: The object itself when it is plain data (a thread's name).
-    raw: Any
-
-
-def facts_of(obj: Any) -> Facts:
-    """The :class:`Facts` of an interned object."""
-    from .sites import internal_code
-
-    code = None
-    internal = False
-    if isinstance(obj, types.CodeType):
-        lines = {}
-        for start, end, line in obj.co_lines():
-            if line is not None:
-                for at in range(start, end, 2):
-                    lines[at] = line
-        code = (obj.co_filename, obj.co_firstlineno, lines)
-        internal = internal_code(obj)
-    try:
-        cls = class_name(obj)
-    except Exception:  # noqa: BLE001 - only a class's name is ever asked for
-        cls = None
-    raw = obj if obj is None or isinstance(obj, (str, int, float)) else None
-    return Facts(key_name(obj), cls, code, internal, definition_site(obj), raw)
-
-
 def writer_command() -> list[str]:
     """The writer process's command: this interpreter, finding our packages
-    where this process found them (the program's own path may not have them)."""
-    import msgspec
-    import orjson
-
-    import reactortrace
+    where this process finds them (the program's own path may not have them),
+    without importing them here (the program need not pay for them)."""
+    import importlib.util
 
     roots = []
-    for module in (reactortrace, orjson, msgspec):
-        root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
+    for name in ("reactortrace", "orjson", "msgspec"):
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        if origin is None:
+            raise ImportError(f"{name} cannot be found")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(origin)))
         if root not in roots:
             roots.append(root)
     program = (f"import sys; sys.path[:0] = {roots!r}; "

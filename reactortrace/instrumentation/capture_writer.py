@@ -28,7 +28,8 @@ from ..core.gcpause import gc_paused
 from ..core.state import LoopState
 from ..formats.jsonfile import Parts, encode_events, write_json_encoded
 from ..formats.jsonl import JsonlWriter, event_lines
-from .capture import _FRAME, Facts
+from .facts import FRAME as _FRAME
+from .facts import Facts
 from .resolve import Resolver
 
 _NO_FACTS = Facts("?", None, None, False, None, None)

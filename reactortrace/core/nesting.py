@@ -38,10 +38,12 @@ class Nesting:
         durs.append(dur)
         if len(starts) > MAX_OPEN:
             del starts[0], ends[0], durs[0]
-        return max(0, dur - inner)
+        own = dur - inner
+        return own if own > 0 else 0
 
     def clear(self) -> None:
         """Nothing before now can be claimed any more (a loop iteration ended)."""
-        self._starts.clear()
-        self._ends.clear()
-        self._durs.clear()
+        if self._starts:
+            self._starts.clear()
+            self._ends.clear()
+            self._durs.clear()

@@ -363,7 +363,9 @@ class LoopState:
         self.iterations += 1
         self._nesting.clear()
         wait = event.args.get("wait") or 0
-        busy = max(0, event.dur - wait)
+        busy = event.dur - wait
+        if busy < 0:
+            busy = 0
         self.busy += busy
         self.wait += wait
         bucket[BUSY] += busy

@@ -52,7 +52,11 @@ class LogHistogram:
             self.max = value
         self.count += 1
         self.total += value
-        index = bucket_index(value)
+        if value < _EXACT:  # bucket_index(value), inline: this runs for every dispatch
+            index = value if value > 0 else 0
+        else:
+            shift = value.bit_length() - _SUB_BITS - 1
+            index = (shift << _SUB_BITS) + (value >> shift)
         buckets = self.buckets
         buckets[index] = buckets.get(index, 0) + 1
 

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO
 
-from ..core.encoding import EncodeError
 from ..errors import TraceFileError, UsageError
 
 MODE = 0o600
@@ -79,6 +78,9 @@ def replacing(target: str) -> Iterator[IO[bytes]]:
             os.unlink(temporary)
         if isinstance(exc, OSError):
             raise TraceFileError(cannot_write(target, exc)) from None
+        # Imported here: `run` checks its output path without loading the encoders.
+        from ..core.encoding import EncodeError
+
         if isinstance(exc, EncodeError):
             raise TraceFileError(cannot_encode(target, exc)) from None
         raise

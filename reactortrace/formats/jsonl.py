@@ -58,6 +58,8 @@ class JsonlWriter:
             self._file = path
             self._owned = False
         self.closed = False
+        #: Where the lines :meth:`end` wrote begin (None: not ended).
+        self._ended_at: int | None = None
         self._write([{"format": FORMAT, "version": VERSION, "type": "meta", "meta": meta}])
 
     def write_events(self, events: Iterable[dict[str, Any] | Event]) -> None:
@@ -66,11 +68,36 @@ class JsonlWriter:
 
     def finish(self, snapshot: dict[str, Any] | Snapshot | None, dropped: int) -> None:
         """Write the final snapshot and the end line, then close."""
+        self.end(snapshot, dropped)
+        self.close()
+
+    def end(self, snapshot: dict[str, Any] | Snapshot | None, dropped: int) -> None:
+        """Write the final snapshot and the end line, leaving the file open:
+        :meth:`go_on` takes them back if more events come after all."""
         tail: list[dict[str, Any]] = [{"type": "end", "dropped": dropped}]
         if snapshot is not None:
             tail.insert(0, {"type": "snapshot", "snapshot": snapshot})
+        try:
+            self._ended_at = self._file.tell()
+        except OSError as exc:
+            raise TraceFileError(cannot_write(self.path, exc)) from None
         self._write(tail)
-        self.close()
+
+    @property
+    def ended(self) -> bool:
+        """Whether the file ends with the lines :meth:`end` wrote."""
+        return self._ended_at is not None
+
+    def go_on(self) -> None:
+        """Take back the snapshot and end lines :meth:`end` wrote (events follow)."""
+        at, self._ended_at = self._ended_at, None
+        if at is None or self.closed:
+            return
+        try:
+            self._file.truncate(at)
+            self._file.seek(at)
+        except OSError as exc:
+            raise TraceFileError(cannot_write(self.path, exc)) from None
 
     def close(self) -> None:
         """Stop writing; without :meth:`finish` the trace loads as cut short."""
@@ -101,20 +128,39 @@ class JsonlWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def write_lines(self, data: bytes) -> None:
+        """Append lines already encoded (as :func:`event_lines` makes them) and flush."""
+        if self.closed:
+            raise TraceFileError(f"{self.path}: the trace is already finished")
+        if not data:
+            return
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError as exc:
+            raise TraceFileError(cannot_write(self.path, exc)) from None
+
     def _write(self, records: Iterable[Any], prefix: bytes = b"{",
                dump: Callable[[Any], bytes] = dumps) -> None:
         """One line per record, ``prefix`` in place of its opening brace."""
         if self.closed:
             raise TraceFileError(f"{self.path}: the trace is already finished")
         try:
-            lines = [prefix + dump(record)[1:] for record in records]
+            data = _lines(records, prefix, dump)
         except EncodeError as exc:
             raise TraceFileError(cannot_encode(self.path, exc)) from None
-        if not lines:
-            return
-        lines.append(b"")
-        try:
-            self._file.write(b"\n".join(lines))
-            self._file.flush()
-        except OSError as exc:
-            raise TraceFileError(cannot_write(self.path, exc)) from None
+        self.write_lines(data)
+
+
+def event_lines(events: Iterable[dict[str, Any] | Event]) -> bytes:
+    """The lines of ``events`` in a JSON Lines trace, each ending in a newline."""
+    return _lines(events, _EVENT_LINE, encode)
+
+
+def _lines(records: Iterable[Any], prefix: bytes, dump: Callable[[Any], bytes]) -> bytes:
+    """One line per record, ``prefix`` in place of its opening brace."""
+    lines = [prefix + dump(record)[1:] for record in records]
+    if not lines:
+        return b""
+    lines.append(b"")
+    return b"\n".join(lines)

@@ -17,7 +17,6 @@ Two layouts hold the same data:
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 from ..core.encoding import loads
@@ -30,6 +29,8 @@ SCHEMA_FILE = "trace-v1.schema.json"
 
 def schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the JSON trace file, version 1."""
+    from importlib import resources  # here: writing a trace never needs it
+
     resource = resources.files("reactortrace.formats").joinpath(SCHEMA_FILE)
     result: dict[str, Any] = loads(resource.read_bytes())
     return result

@@ -21,18 +21,19 @@ from __future__ import annotations
 import os
 import pickle
 import select
-import struct
 import subprocess
 import sys
 import threading
-import types
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..core import forks
-from ..core.names import class_name, definition_site, key_name
 from ..core.periodic import Periodic
+from .facts import FRAME as _FRAME
+from .facts import Facts, facts_of
 from .resolve import Resolver
+
+__all__ = ["Capture", "Facts", "facts_of", "writer_command"]
 
 #: Seconds between two shipments (a SIGKILL loses at most about this much).
 INTERVAL = 0.2
@@ -40,55 +41,19 @@ INTERVAL = 0.2
 ANSWER_WAIT = 120.0
 #: Records sent in one message at most (what the writer holds resolved at a time).
 SHIP_RECORDS = 10_000
-_FRAME = struct.Struct("<I")
-
-
-class Facts(NamedTuple):
-    """What the writer needs to know of one interned object, found once."""
-
-    name: str
-    cls: str | None
-    #: (file, first line, {offset: line}) for a code object.
-    code: tuple[str, int, dict[int, int]] | None
-    internal: bool
-    definition: str | None
-    #: The object itself when it is plain data (a thread's name).
-    raw: Any
-
-
-def facts_of(obj: Any) -> Facts:
-    """The :class:`Facts` of an interned object."""
-    from .sites import internal_code
-
-    code = None
-    internal = False
-    if isinstance(obj, types.CodeType):
-        lines = {}
-        for start, end, line in obj.co_lines():
-            if line is not None:
-                for at in range(start, end, 2):
-                    lines[at] = line
-        code = (obj.co_filename, obj.co_firstlineno, lines)
-        internal = internal_code(obj)
-    try:
-        cls = class_name(obj)
-    except Exception:  # noqa: BLE001 - only a class's name is ever asked for
-        cls = None
-    raw = obj if obj is None or isinstance(obj, (str, int, float)) else None
-    return Facts(key_name(obj), cls, code, internal, definition_site(obj), raw)
-
-
 def writer_command() -> list[str]:
     """The writer process's command: this interpreter, finding our packages
-    where this process found them (the program's own path may not have them)."""
-    import msgspec
-    import orjson
-
-    import reactortrace
+    where this process finds them (the program's own path may not have them),
+    without importing them here (the program need not pay for them)."""
+    import importlib.util
 
     roots = []
-    for module in (reactortrace, orjson, msgspec):
-        root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
+    for name in ("reactortrace", "orjson", "msgspec"):
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        if origin is None:
+            raise ImportError(f"{name} cannot be found")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(origin)))
         if root not in roots:
             roots.append(root)
     program = (f"import sys; sys.path[:0] = {roots!r}; "
@@ -100,12 +65,15 @@ def writer_command() -> list[str]:
 
 class Capture:
     """Ships a tracer's records to a writer process that writes ``path`` in
-    ``fmt`` (``json`` or ``jsonl``); see the module doc."""
+    ``fmt`` (``json`` or ``jsonl``); see the module doc. ``path`` may be given
+    later (:meth:`set_path`): the writer starts and takes records meanwhile."""
 
-    def __init__(self, tracer: Any, path: str, fmt: str, interval: float = INTERVAL,
+    def __init__(self, tracer: Any, path: str | None, fmt: str, interval: float = INTERVAL,
                  on_error: Callable[[str], None] | None = None) -> None:
         self.tracer = tracer
+        #: None until :meth:`set_path` (the writer holds what it takes meanwhile).
         self.path = path
+        self._path_sent = path
         self.format = fmt
         self.closed = False
         self.events_written = 0
@@ -144,6 +112,7 @@ class Capture:
             "start": rec.start, "start_wall": rec.start_wall,
             "before": tracer._resolver.before, "thresholds": tracer.thresholds,
         }))
+        self._path_sent = self.path
 
     # -- shipping ------------------------------------------------------------
 
@@ -172,9 +141,18 @@ class Capture:
         finally:
             self._lock.release()
 
+    def set_path(self, path: str) -> bool:
+        """The file to write, when it was not known at the start (False if the
+        capture failed). Never waits: the next shipment tells the writer."""
+        self.path = path
+        return self.error is None
+
     def _ship(self) -> None:
         if self._process is None:
             self._start()
+        if self.path != self._path_sent:
+            self._send(("path", self.path))
+            self._path_sent = self.path
         first, records = self._ring.since(self._seen)
         if not records:
             return
@@ -204,12 +182,21 @@ class Capture:
         JSON Lines, when ``final``: the snapshot and the end line), with
         ``meta``'s keys added; the number of events written.
 
+        The writer stays after a ``final`` write: what is recorded after it
+        (a slow dispatch the watchdog reports late, the program's exit) is
+        written by it again (JSON: the file anew from what it holds; JSON
+        Lines: the end lines taken back, the events added, and ended again),
+        rather than by the program resolving its whole ring; :meth:`close`
+        ends it.
+
         Raises :class:`RuntimeError` if the writer failed (``error`` says why).
         """
         tracer = self.tracer
         with self._lock:
             if self.error is not None:
                 raise RuntimeError(self.error)
+            if self.path is None:
+                raise RuntimeError("the trace's path is not known yet")
             try:
                 block = tracer._watchdog.refresh() if tracer._watchdog is not None else None
                 self._ship()
@@ -234,8 +221,6 @@ class Capture:
                 self._fail(RuntimeError(answer[1]))
                 raise RuntimeError(self.error)
             self.events_written = answer[1]
-            if final:
-                self._end()
             return self.events_written
 
     def _answer(self) -> tuple[str, Any]:
@@ -251,6 +236,13 @@ class Capture:
         with ``final`` stays cut short). Idempotent."""
         with self._lock:
             self._end()
+
+    def discard(self) -> None:
+        """Stop at once, the writer killed rather than waited for (it may still
+        be starting): the caller writes the trace itself, over whatever the
+        writer wrote. Idempotent."""
+        with self._lock:
+            self._end(kill=True)
 
     def abandon(self) -> None:
         """In a forked child: the writer is the parent's. Let go of it without

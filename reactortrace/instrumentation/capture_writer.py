@@ -4,7 +4,8 @@ It reads length-prefixed pickled messages from its stdin (only ever from the
 traced program that started it): ``start`` (the file, the format, the trace's
 clock origin), ``records`` (a batch of raw records with the facts of newly
 interned objects), ``write`` (write the trace now; the answer, on stdout, is
-``("ok", events written)`` or ``("error", why)``). At the end of its input
+``("ok", events written)`` or ``("error", why)``), ``path`` (the file, when
+``start`` could not name it yet). At the end of its input
 (the program ended, or was killed) it stops: a JSON Lines file not finished
 then loads as cut short.
 """
@@ -26,9 +27,10 @@ from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.state import LoopState
 from ..formats.jsonfile import Parts, encode_events, write_json_encoded
-from ..formats.jsonl import JsonlWriter
-from .capture import _FRAME, Facts
-from .resolve import _UNPACK, Resolver
+from ..formats.jsonl import JsonlWriter, event_lines
+from .facts import FRAME as _FRAME
+from .facts import Facts
+from .resolve import Resolver
 
 _NO_FACTS = Facts("?", None, None, False, None, None)
 
@@ -74,33 +76,37 @@ class TableResolver(Resolver):
     def _definition(self, ref: int) -> str | None:
         return self._fact(ref).definition
 
-    def take(self, items: list[Any], first: int) -> Iterator[Event]:
-        """Events of a batch: packed records resolved here, the others as the
-        program resolved them (None: a record that makes no event)."""
-        handlers = self._handlers
-        unpackers = _UNPACK
-        for seq, item in enumerate(items, first):
+    def take(self, items: list[Any], first: int) -> list[Event]:
+        """Events of a batch, in order: packed records resolved here, the
+        others as the program resolved them (None: a record that makes no event)."""
+        packed = self._packed
+        events: list[Event] = []
+        add = events.append
+        seq = first - 1
+        for item in items:
+            seq += 1
             if type(item) is bytes:
-                code = item[-1]
-                event = handlers[code](self, seq, unpackers[code](item))
+                event = packed[item[-1]](self, seq, item)
                 if event is not None:
-                    yield event
+                    add(event)
             elif item is not None:
                 event = Event(*item)
                 if event.kind == "conn.open":
                     self._opened(event.args["conn"], event.name, event.args.get("fd"))
                 elif event.kind == "conn.close":
                     self._closed(event.args["conn"])
-                yield event
+                add(event)
+        return events
 
 
 class Writer:
     """The state of one trace being written."""
 
-    def __init__(self, path: str, format: str, meta: dict[str, Any], start: float,
+    def __init__(self, path: str | None, format: str, meta: dict[str, Any], start: float,
                  start_wall: float, before: str | None, thresholds: Any) -> None:
         self.path = path
         self.format = format
+        self.meta = meta
         self.resolver = TableResolver(start, start_wall, before)
         self.state = LoopState(thresholds=thresholds)
         #: JSON: the events so far, encoded a batch at a time into a spool
@@ -108,16 +114,40 @@ class Writer:
         self.batches: deque[tuple[int, int, int, int, int]] = deque()
         self.spool = tempfile.TemporaryFile() if format == "json" else None
         self.held = 0
-        self.stream = JsonlWriter(path, meta) if format == "jsonl" else None
+        self.stream: JsonlWriter | None = None
+        #: JSON Lines before the path is known: the lines so far.
+        self.early: IO[bytes] | None = None
         self.streamed = 0
+        if format == "jsonl":
+            if path is None:
+                self.early = tempfile.TemporaryFile()
+            else:
+                self.stream = JsonlWriter(path, meta)
+
+    def set_path(self, path: str) -> None:
+        """The file to write (JSON Lines: the stream starts with the lines so far)."""
+        self.path = path
+        early, self.early = self.early, None
+        if early is not None:
+            self.stream = JsonlWriter(path, self.meta)
+            early.seek(0)
+            while block := early.read(1 << 20):
+                self.stream.write_lines(block)
+            early.close()
 
     def take(self, first: int, facts: dict[int, Facts], items: list[Any]) -> None:
         self.resolver.learn(facts)
-        events = list(self.resolver.take(items, first))
+        events = self.resolver.take(items, first)
         self.state.feed(events)
-        if self.stream is not None:
+        if self.format == "jsonl":
             if events:
-                self.stream.write_events(events)
+                if self.stream is not None:
+                    if self.stream.ended:  # recorded after a final write: written again
+                        self.stream.go_on()
+                    self.stream.write_events(events)
+                else:
+                    assert self.early is not None
+                    self.early.write(event_lines(events))
                 self.streamed += len(events)
         elif events:
             self._spool(events)
@@ -151,8 +181,12 @@ class Writer:
             snapshot = dataclasses.replace(snapshot, deferreds=deferreds)
         if self.stream is not None:
             if final:
-                self.stream.finish(snapshot, dropped)
+                if self.stream.ended:
+                    self.stream.go_on()
+                self.stream.end(snapshot, dropped)
             return self.streamed
+        if self.path is None:
+            raise RuntimeError("no path to write to")
         self._forget_before(first_held)
         tail: list[bytes] = []
         if ongoing is not None:
@@ -207,6 +241,8 @@ def serve(source: IO[bytes], answers: IO[bytes]) -> None:
             writer = Writer(**args[0])
         elif kind == "records" and writer is not None:
             writer.take(*args)
+        elif kind == "path" and writer is not None:
+            writer.set_path(*args)
         elif kind == "write" and writer is not None:
             try:
                 answer: tuple[str, Any] = ("ok", writer.write(**args[0]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -88,6 +89,9 @@ class Resolver:
         self._sites: dict[tuple[int, int], str | None] = {}
         self._defined: dict[int, str | None] = {}
         self._internals: dict[int, bool] = {}
+        self._schedule_sites: dict[bytes, tuple[str, str | None, int, bool]] = {}
+        #: callable ref -> (name, where it was defined)
+        self._callbacks: dict[int, tuple[str, str | None]] = {}
         # A timer's id is the time of its schedule record (or of its firing,
         # if the schedule was not seen), in ns since the start: unique, and
         # the same whichever resolver reads the records.
@@ -102,6 +106,8 @@ class Resolver:
         other._sites = self._sites
         other._defined = self._defined
         other._internals = self._internals
+        other._schedule_sites = self._schedule_sites
+        other._callbacks = self._callbacks
         return other
 
     def ns(self, t: float) -> int:
@@ -172,34 +178,47 @@ class Resolver:
         """Events for ``records`` (oldest first, the first numbered ``first``);
         records that make no event (asyncio's calls from threads) are skipped."""
         handlers = self._handlers
-        unpackers = _UNPACK
+        packed = self._packed
         for seq, record in enumerate(records, first):
             if type(record) is bytes:
-                record = unpackers[record[-1]](record)
-                code = record[-1]
+                event = packed[record[-1]](self, seq, record)
             else:
-                code = record[0]
-            handler = handlers.get(code)
-            if handler is not None:
-                event = handler(self, seq, record)
-                if event is not None:
-                    yield event
+                handler = handlers.get(record[0])
+                event = handler(self, seq, record) if handler is not None else None
+            if event is not None:
+                yield event
 
     def _scheduled(self, record: bytes) -> tuple[int, str, str | None, int, int, float, float] | None:
         """(timer id, name, site, delay ns, origin, queued_at, t) of a SCHEDULE record."""
         if record == R.NO_SCHEDULE:
             return None
-        t, delay, queued, key_ref, code_ref, offset, origin, _ = R.SCHEDULE_FMT.unpack(record)
-        tid = int((t - self.start) * 1e9)
-        return tid, self._name(key_ref), self._site(code_ref, offset), int(delay * 1e9), origin, queued, t
+        t, delay, queued = _SCHEDULE_TIMES.unpack_from(record)
+        name, where, origin, _ = self._schedule_site(record)
+        return int((t - self.start) * 1e9), name, where, int(delay * 1e9), origin, queued, t
 
-    def _timer(self, seq: int, r: tuple[Any, ...]) -> Event:
-        t0, t1, now, due_wall, error, scheduled_as, _ = r
+    def _schedule_site(self, record: bytes) -> tuple[str, str | None, int, bool]:
+        """(name, site, origin, internal) of a SCHEDULE record: the same for
+        every timer one line of code makes, so found once per line (cached)."""
+        key = record[_SCHEDULE_SITE_AT:]
+        known = self._schedule_sites.get(key)
+        if known is None:
+            _, _, _, key_ref, code_ref, offset, origin, _ = R.SCHEDULE_FMT.unpack(record)
+            known = self._schedule_sites[key] = (
+                self._name(key_ref), self._site(code_ref, offset), origin,
+                self._internal(code_ref))
+        return known
+
+    def _timer(self, seq: int, record: bytes) -> Event:
+        t0, t1, now, due_wall, error, scheduled_as, _ = _TIMER(record)
         start = self.start
         ts = int((t0 - start) * 1e9)
         dur = int((t1 - start) * 1e9) - ts
-        info = self._scheduled(scheduled_as) or (ts, "?", None, 0, R.ORIGIN_TIMER, 0, t0)
-        tid, name, where, delay, origin, queued, _t = info
+        if scheduled_as == R.NO_SCHEDULE:
+            tid, name, where, delay, origin, queued = ts, "?", None, 0, R.ORIGIN_TIMER, 0.0
+        else:
+            t, delay_s, queued = _SCHEDULE_TIMES.unpack_from(scheduled_as)
+            name, where, origin, _ = self._schedule_site(scheduled_as)
+            tid, delay = int((t - start) * 1e9), int(delay_s * 1e9)
         if origin == R.ORIGIN_THREAD:
             return Event(seq, ts, dur, E.THREAD, name, {
                 "source": "reactor",
@@ -207,31 +226,33 @@ class Resolver:
                 "thread": None,
                 "error": self._class(error),
             })
+        late = int((now - due_wall) * 1e9)
         return Event(seq, ts, dur, E.TIMER, name, {
             "timer": tid,
             "site": where,
             "delay": delay,
-            "late": max(0, int((now - due_wall) * 1e9)),
+            "late": late if late > 0 else 0,
             "looping": origin == R.ORIGIN_LOOPING,
             "error": self._class(error) if error else None,
         })
 
-    def _schedule(self, seq: int, r: tuple[Any, ...]) -> Event | None:
-        t, delay, queued, key_ref, code_ref, offset, origin, _ = r
+    def _schedule(self, seq: int, record: bytes) -> Event | None:
+        name, where, origin, internal = self._schedule_site(record)
         if origin == R.ORIGIN_THREAD:
             return None
+        t, delay, _ = _SCHEDULE_TIMES.unpack_from(record)
         delay_ns = int(delay * 1e9)
         ts = int((t - self.start) * 1e9)
         args = {
             "timer": ts,
-            "site": self._site(code_ref, offset),
+            "site": where,
             "delay": delay_ns,
             "due": ts + delay_ns,
             "looping": origin == R.ORIGIN_LOOPING,
         }
-        if self._internal(code_ref):
+        if internal:
             args["own"] = True  # no user code asked for it: Twisted's housekeeping
-        return Event(seq, ts, 0, E.TIMER_SCHEDULE, self._name(key_ref), args)
+        return Event(seq, ts, 0, E.TIMER_SCHEDULE, name, args)
 
     def _cancel(self, seq: int, r: tuple[Any, ...]) -> Event | None:
         _, t, scheduled_as, code, offset = r
@@ -254,8 +275,8 @@ class Resolver:
             "due": self._due(due_wall),
         })
 
-    def _io(self, seq: int, r: tuple[Any, ...]) -> Event:
-        t0, t1, nbytes, buffered, conn, code = r
+    def _io(self, seq: int, record: bytes) -> Event:
+        t0, t1, nbytes, buffered, conn, code = _IO(record)
         name, fd = self.conns.get(conn) or self.closed.get(conn, _UNKNOWN)
         start = self.start
         ts = int((t0 - start) * 1e9)
@@ -291,8 +312,8 @@ class Resolver:
             "conn": conn, "reason": class_name(reason),
         })
 
-    def _thread(self, seq: int, r: tuple[Any, ...]) -> Event:
-        t0, t1, queued, key_ref, thread_ref, error, source, _ = r
+    def _thread(self, seq: int, record: bytes) -> Event:
+        t0, t1, queued, key_ref, thread_ref, error, source, _ = _THREAD(record)
         ts = self.ns(t0)
         return Event(seq, ts, self.ns(t1) - ts, E.THREAD, self._name(key_ref), {
             "source": "pool" if source else "reactor",
@@ -301,15 +322,18 @@ class Resolver:
             "error": self._class(error),
         })
 
-    def _deferred(self, seq: int, r: tuple[Any, ...]) -> Event:
-        t0, t1, key_ref, failed, line, errback, _ = r
+    def _deferred(self, seq: int, record: bytes) -> Event:
+        t0, t1, key_ref, failed, line, errback, _ = _DEFERRED(record)
+        known = self._callbacks.get(key_ref)
+        if known is None:
+            known = self._callbacks[key_ref] = (self._name(key_ref), self._definition(key_ref))
         start = self.start
         ts = int((t0 - start) * 1e9)
-        return Event(seq, ts, int((t1 - start) * 1e9) - ts, E.DEFERRED, self._name(key_ref), {
+        return Event(seq, ts, int((t1 - start) * 1e9) - ts, E.DEFERRED, known[0], {
             "outcome": "failure" if failed else "success",
             "failure": self._class(failed) if failed else None,
-            "errback": bool(errback),
-            "site": self._definition(key_ref),
+            "errback": errback != 0,
+            "site": known[1],
             "line": line if line >= 0 else None,
         })
 
@@ -364,8 +388,8 @@ class Resolver:
         ts = self.ns(t0)
         return Event(seq, ts, self.ns(t1) - ts, E.SYSTEM, event_type, {"phase": event_type})
 
-    def _iteration(self, seq: int, r: tuple[Any, ...]) -> Event:
-        wait_start, wait_end, _ = r
+    def _iteration(self, seq: int, record: bytes) -> Event:
+        wait_start, wait_end, _ = _ITERATION(record)
         origin = self.start
         end = int((wait_end - origin) * 1e9)
         waited = int((wait_start - origin) * 1e9)
@@ -373,19 +397,13 @@ class Resolver:
         self.last_wait_end = end
         return Event(seq, start, end - start, E.ITERATION, "iteration", {"wait": end - waited})
 
+    #: Tuple records: code -> handler(self, seq, record).
     _handlers = {
-        R.TIMER: _timer,
-        R.SCHEDULE: _schedule,
         R.CANCEL: _cancel,
         R.RESET: _reset,
-        R.READ: _io,
-        R.WRITE: _io,
         R.OPEN: _open,
         R.CLOSE: _close,
-        R.THREAD: _thread,
-        R.DEFERRED: _deferred,
         R.SYSTEM: _system,
-        R.ITERATION: _iteration,
         R.PAUSE: _conn_change,
         R.RESUME: _conn_change,
         R.HALFCLOSE: _conn_change,
@@ -396,9 +414,27 @@ class Resolver:
         R.SLOW: _slow,
         R.WARNING: _warning,
     }
+    #: Packed records: code (their last byte) -> handler(self, seq, bytes),
+    #: which unpacks them.
+    _packed = {
+        R.TIMER: _timer,
+        R.SCHEDULE: _schedule,
+        R.READ: _io,
+        R.WRITE: _io,
+        R.THREAD: _thread,
+        R.DEFERRED: _deferred,
+        R.ITERATION: _iteration,
+    }
 
 
-_UNPACK = {code: fmt.unpack for code, fmt in R.PACKED.items()}
+_TIMER = R.TIMER_FMT.unpack
+_IO = R.IO_FMT.unpack
+_THREAD = R.THREAD_FMT.unpack
+_DEFERRED = R.DEFERRED_FMT.unpack
+_ITERATION = R.ITERATION_FMT.unpack
+#: A SCHEDULE record's times, and where the rest (what made it) begins.
+_SCHEDULE_TIMES = struct.Struct("ddd")
+_SCHEDULE_SITE_AT = _SCHEDULE_TIMES.size
 _CONN_CHANGES = {
     R.PAUSE: (E.CONN_PAUSE, "buffered"),
     R.RESUME: (E.CONN_RESUME, "buffered"),

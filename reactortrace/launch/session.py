@@ -111,8 +111,10 @@ class Session:
         tracer.when_running(self._running)
         if not self._own:
             self._forked_at = 0  # installed in a forked child: all it records is its own
-        elif config.get("listen"):
-            self._listen(tracer)
+        else:
+            if config.get("listen"):
+                self._listen(tracer)
+            self._start_capture(tracer)
         if config.get("metrics") or config.get("otlp"):
             self._export_metrics(tracer)
 
@@ -132,19 +134,41 @@ class Session:
             return None
         with self._carry_lock:  # the reactor's thread and the fork watch may both ask
             path = self.claim.take()
+            capture = self.capture
             if not self._stream_tried and not self._ended:
                 self._stream_tried = True
                 self._capture(self.tracer, path)
+            elif capture is not None and capture.path is None:
+                if not capture.set_path(path) and self._streams_instead(capture):
+                    self._stream(self.tracer, path)
         return path
 
-    def _capture(self, tracer: Any, path: str) -> None:
+    def _start_capture(self, tracer: Any) -> None:
+        """Start the writer process as soon as the reactor is instrumented:
+        it starts up, and takes records, while the program does (which may do
+        much before its reactor runs); the path it writes is decided later."""
+        fmt = self.config.get("format")
+        if self.claim is None or fmt not in ("json", "jsonl") or self._redactor() is not None:
+            return
+        with self._carry_lock:
+            if not self._stream_tried and not self._ended:
+                self._stream_tried = True
+                self._capture(tracer, None)
+
+    def _streams_instead(self, capture: Any) -> bool:
+        """Whether the failed ``capture``'s JSON Lines are to be streamed in-process."""
+        return (capture.format == "jsonl" and self.capture is capture and not self._ended
+                and self.stream is None)
+
+    def _capture(self, tracer: Any, path: str | None) -> None:
         """JSON and JSON Lines are written by a writer process fed raw records
-        as the program runs; JSON Lines in-process if that cannot start."""
+        as the program runs (``path`` None: decided later); JSON Lines
+        in-process if that cannot start."""
         from ..instrumentation.capture import Capture
 
         fmt = self.config.get("format")  # `run` names it, from the extension if need be
         if self._redactor() is not None:  # redacted in the program, never shipped raw
-            if fmt == "jsonl":
+            if fmt == "jsonl" and path is not None:
                 self._stream(tracer, path)
             return
         if fmt not in ("json", "jsonl"):
@@ -152,8 +176,8 @@ class Session:
 
         def failed(_: str) -> None:  # on the capture's thread
             with self._carry_lock:
-                if fmt == "jsonl" and self.capture is capture and not self._ended:
-                    self._stream(tracer, path)
+                if capture.path is not None and self._streams_instead(capture):
+                    self._stream(tracer, capture.path)
 
         capture = Capture(tracer, path, fmt, on_error=failed)
         self.capture = capture
@@ -233,6 +257,8 @@ class Session:
         if exports is not None:
             exports.finish(wait=reason != "stopped")
         self.write()
+        if reason == "exit" and self.capture is not None and self._carries_on():
+            self.capture.close()  # nothing more will be recorded
 
     # -- forks ---------------------------------------------------------------
 
@@ -405,7 +431,7 @@ class Session:
         # (a stream's events that fell out of the ring are only in the writer's file)
         if ring.total <= IN_PROCESS_UP_TO and (capture.format == "json" or not ring.dropped):
             if final:
-                capture.close()
+                capture.discard()
             return None
         try:
             return int(capture.write(meta, final=final))

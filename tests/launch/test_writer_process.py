@@ -102,3 +102,76 @@ def test_a_stream_written_by_the_writer_survives_sigkill_of_the_program(tmp_path
     assert not trace.complete
     assert ticks_in(trace) >= 200
     assert [event.seq for event in trace.events] == sorted({e.seq for e in trace.events})
+
+
+#: After the stop's write: a callback runs at exit, and an in-process write fails.
+AFTER_THE_STOP = """
+import atexit
+from twisted.internet import defer
+from reactortrace.instrumentation.tracer import Tracer
+
+def in_process(*args, **kwargs):
+    raise AssertionError("the trace was written in the program")
+
+Tracer.export = in_process
+
+def after_the_stop(value):
+    return value
+
+def at_exit():
+    d = defer.Deferred()
+    d.addCallback(after_the_stop)
+    d.callback(None)
+
+atexit.register(at_exit)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_what_is_recorded_after_the_stop_is_written_by_the_writer_too(
+    tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"trace.{fmt}"
+    process = run(tmp_path, out, MANY, AFTER_THE_STOP)
+    _, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, err
+    assert "written in the program" not in err
+    trace = reactortrace.load(str(out))
+    assert trace.complete and trace.snapshot is not None
+    assert ticks_in(trace) == MANY - 1
+    last = trace.events[-1]
+    assert (last.kind, last.name.rsplit(".", 1)[-1]) == ("deferred", "after_the_stop")
+    assert [event.seq for event in trace.events] == list(range(len(trace.events)))
+    # Counted in the snapshot the writer wrote last, with the ticks.
+    names = {row.name.rsplit(".", 1)[-1] for row in trace.snapshot.callables}
+    assert {"after_the_stop", "tick"} <= names
+
+
+#: Callbacks run before the reactor does: the writer takes them before the
+#: path it writes is decided (as the reactor starts).
+BEFORE_THE_RUN = """
+from twisted.internet import defer
+
+def before_the_run(value):
+    return value
+
+for n in range(2000):
+    defer.succeed(n).addCallback(before_the_run)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_what_is_recorded_before_the_reactor_runs_is_written_first(
+    tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"trace.{fmt}"
+    process = run(tmp_path, out, MANY, BEFORE_THE_RUN)
+    _, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, err
+    trace = reactortrace.load(str(out))
+    assert trace.complete and trace.snapshot is not None
+    early = [event.seq for event in trace.events if event.name.endswith("before_the_run")]
+    first_tick = next(event.seq for event in trace.by_kind("timer") if event.name.endswith("tick"))
+    assert len(early) == 2000 and early[-1] < first_tick
+    assert [event.seq for event in trace.events] == list(range(len(trace.events)))
+    assert ticks_in(trace) == MANY - 1

@@ -39,7 +39,7 @@ from reactortrace.live.deadman import TIMEOUT, read_dump, stacks_path
 from reactortrace.live.replica import Replica
 
 #: Events one poll hands over at most (the UI keeps a sample of the rest).
-MAX_EVENTS_PER_POLL = 300
+MAX_EVENTS_PER_POLL = 200
 CONNECT_TIMEOUT = 5.0
 #: Seconds the feed takes at most, before it returns, to read the program's history.
 CATCH_UP = 2.0

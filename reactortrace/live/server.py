@@ -33,7 +33,7 @@ from reactortrace.live import protocol
 from reactortrace.live.paths import peer_uid, private_dir, remove_stale, socket_ident
 
 #: Seconds between two updates while someone watches.
-INTERVAL = 0.1
+INTERVAL = 0.09
 #: Seconds between two updates while someone watches a quiet program (fewer
 #: than BUSY_RATE records a second): each costs the program a little.
 QUIET_INTERVAL = 0.25

@@ -26,7 +26,9 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import DataTable
 
 from reactortrace.tui.model import Filter, Subject, ViewModel
@@ -180,6 +182,15 @@ class ModelTable(DataTable):
     NUMERIC: ClassVar[frozenset[str]] = frozenset()
     #: Columns of prose, cut at their end (names keep their end instead).
     PROSE: ClassVar[frozenset[str]] = frozenset()
+
+    #: DataTable sets it whenever rows come or go. As the layout reactive
+    #: Widget makes it, that would lay the whole screen out again several
+    #: times a second; a table's own size is its pane's, so only its
+    #: scrollbars depend on it (a scrollbar appearing still lays out, once).
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
 
     class Shown(Message):
         """A table hidden at the last update got room on screen: it needs the model."""

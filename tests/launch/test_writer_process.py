@@ -127,17 +127,23 @@ atexit.register(at_exit)
 """
 
 
+def run_whole(tmp_path: Path, fmt: str, setup: str) -> tuple[reactortrace.Trace, str]:
+    """The trace of MANY ticks with ``setup``, written as ``fmt``, and run's stderr."""
+    out = tmp_path / f"trace.{fmt}"
+    process = run(tmp_path, out, MANY, setup)
+    _, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, err
+    trace = reactortrace.load(str(out))
+    assert trace.complete and trace.snapshot is not None
+    return trace, err
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 def test_what_is_recorded_after_the_stop_is_written_by_the_writer_too(
     tmp_path: Path, fmt: str
 ) -> None:
-    out = tmp_path / f"trace.{fmt}"
-    process = run(tmp_path, out, MANY, AFTER_THE_STOP)
-    _, err = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 0, err
+    trace, err = run_whole(tmp_path, fmt, AFTER_THE_STOP)
     assert "written in the program" not in err
-    trace = reactortrace.load(str(out))
-    assert trace.complete and trace.snapshot is not None
     assert ticks_in(trace) == MANY - 1
     last = trace.events[-1]
     assert (last.kind, last.name.rsplit(".", 1)[-1]) == ("deferred", "after_the_stop")
@@ -164,12 +170,7 @@ for n in range(2000):
 def test_what_is_recorded_before_the_reactor_runs_is_written_first(
     tmp_path: Path, fmt: str
 ) -> None:
-    out = tmp_path / f"trace.{fmt}"
-    process = run(tmp_path, out, MANY, BEFORE_THE_RUN)
-    _, err = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 0, err
-    trace = reactortrace.load(str(out))
-    assert trace.complete and trace.snapshot is not None
+    trace, _ = run_whole(tmp_path, fmt, BEFORE_THE_RUN)
     early = [event.seq for event in trace.events if event.name.endswith("before_the_run")]
     first_tick = next(event.seq for event in trace.by_kind("timer") if event.name.endswith("tick"))
     assert len(early) == 2000 and early[-1] < first_tick

@@ -10,8 +10,9 @@ newest snapshot and a bounded queue of new events; :meth:`LiveFeed.poll`
 only takes what is there.
 
 ``viewer_dropped`` counts every event that reached the program's record but
-not this viewer's event log: pushed out of the queue here because the UI
-polled too rarely (the log shows a sample of a busy program), or lost because
+not this viewer's event log: left out of a poll while the program is busy
+(the log shows a sample: the newest ``sample`` events of each poll), pushed
+out of the queue here because the UI polled too rarely, or lost because
 the program's ring dropped records before this viewer read them. The history
 the hello brings is not new: what of it does not fit is no drop, so a fresh
 attach shows none.
@@ -37,8 +38,12 @@ from reactortrace.errors import ReactorTraceError
 from reactortrace.live import paths, protocol
 from reactortrace.live.deadman import TIMEOUT, read_dump, stacks_path
 from reactortrace.live.replica import Replica
+from reactortrace.live.server import BUSY_RATE
 
-#: Events one poll hands over at most (the UI keeps a sample of the rest).
+#: Events kept for the next poll at most (the oldest go first, counted).
+MAX_EVENTS_QUEUED = 2_000
+#: Events one poll hands over at most while the program is busy: the log
+#: shows a sample of the rest (counted), so the UI's work stays bounded.
 MAX_EVENTS_PER_POLL = 200
 CONNECT_TIMEOUT = 5.0
 #: Seconds the feed takes at most, before it returns, to read the program's history.
@@ -65,16 +70,19 @@ class LiveFeed:
         path: str,
         *,
         timeout: float = CONNECT_TIMEOUT,
-        max_events: int = MAX_EVENTS_PER_POLL,
+        max_events: int = MAX_EVENTS_QUEUED,
+        sample: int = MAX_EVENTS_PER_POLL,
     ) -> None:
-        if max_events < 1:
-            raise ValueError("max_events must be positive")
+        if max_events < 1 or sample < 1:
+            raise ValueError("max_events and sample must be positive")
         self.path = path
         self._sock = _connect(path, timeout)
         self._splitter = protocol.LineSplitter()
         self._lock = threading.Lock()
         self._events: deque[Event] = deque()
         self._max_events = max_events
+        self._sample = sample
+        self._polled = False
         self._snapshot = Snapshot(0)
         self._heard = time.monotonic()  # when the program last sent something
         self._shown: Snapshot = self._snapshot  # what the latest poll returned
@@ -119,6 +127,11 @@ class LiveFeed:
                 self._shown_position = self._position
             events = tuple(self._events)
             self._events.clear()
+            cut = len(events) - self._sample
+            if cut > 0 and self._polled and self._snapshot.loop.events_per_second >= BUSY_RATE:
+                self._overflow += max(0, cut - self._history)  # history is no drop
+                events = events[cut:]
+            self._polled = True
             silent = 0.0 if self._ended else time.monotonic() - self._heard
             self._history = 0
             return FeedUpdate(

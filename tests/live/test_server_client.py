@@ -119,6 +119,26 @@ def test_every_record_arrives_however_many_updates_it_takes(
         feed.close()
 
 
+def test_a_busy_program_s_log_is_sampled_and_the_rest_counted_a_quiet_one_s_is_not(
+    program: FakeProgram, server: LiveServer
+) -> None:
+    feed = LiveFeed(server.path, max_events=10_000, sample=50)
+    try:
+        program.add_timers(60)  # quiet: 60 events, all shown
+        wait_until(lambda: feed._snapshot.loop.events == 60)
+        assert len(feed.poll().events) == 60
+        program.add_timers(3_000)  # busy: more than 1,000 a second
+        wait_until(lambda: feed._snapshot.loop.events == 3_060)
+        assert feed._snapshot.loop.events_per_second >= 1_000
+        update = feed.poll()
+        assert [e.seq for e in update.events] == list(range(3_010, 3_060))  # the newest
+        assert update.viewer_dropped == 2_950
+        # The counts are every record's, however few the log shows.
+        assert update.snapshot.callables[0].count == 3_060
+    finally:
+        feed.close()
+
+
 def test_a_viewer_that_polls_rarely_keeps_the_newest_events_and_counts_the_rest(program: FakeProgram, server: LiveServer) -> None:
     feed = LiveFeed(server.path, max_events=40)
     try:
@@ -141,7 +161,7 @@ def test_a_stalled_viewer_neither_holds_the_program_nor_grows_and_is_told_what_i
     stalled = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(server.path)  # and never reads
-    healthy = LiveFeed(server.path, max_events=100_000)
+    healthy = LiveFeed(server.path, max_events=100_000, sample=100_000)
     try:
         wait_until(lambda: server.viewers == 2)
         total = 0

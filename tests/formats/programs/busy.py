@@ -58,7 +58,7 @@ if compare:
     live = LiveServer(RecordShipper(tracer), tempfile.mkdtemp(dir="/tmp") + "/live.sock",
                       interval=0.005)
     live.start()
-    viewer = LiveFeed(live.path, max_events=10**6)
+    viewer = LiveFeed(live.path, max_events=10**6, sample=10**6)
 
 
 def on_echo(data):

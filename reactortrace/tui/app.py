@@ -3,7 +3,8 @@
 The app polls its feed 12.5 times a second on a Textual interval, hands the
 update to a :class:`ViewModel` and redraws what is on screen and changed: the
 header and the event log on every poll while the program is busy (every
-:data:`QUIET_INTERVAL` seconds' worth while it is quiet), the graph and tables every
+:data:`QUIET_INTERVAL` seconds' worth while it is quiet; at once for a new
+warning, a block or silence, and their ends), the graph and tables every
 :data:`VIEWS_INTERVAL` seconds' worth of polls (twice that while quiet), the tabs' counts (which lay the
 tab bar out again) every :data:`LABELS_INTERVAL` seconds' worth. It never looks
 at the instrumentation: everything it shows came through ``Feed.poll``. A feed
@@ -33,7 +34,7 @@ from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.screens.help import HelpScreen
 from reactortrace.tui.screens.kinds import KindsScreen
 from reactortrace.tui.screens.seek import SeekScreen
-from reactortrace.tui.widgets.blocked import BlockedBanner
+from reactortrace.tui.widgets.blocked import SILENT_AFTER, BlockedBanner
 from reactortrace.tui.widgets.callables import CallablesTable
 from reactortrace.tui.widgets.connections import ConnectionsTable
 from reactortrace.tui.widgets.deferreds import DEADLOCK_MARK, DeferredsTable
@@ -52,7 +53,7 @@ POLL_INTERVAL = 0.08
 #: Below this many events a second the program is quiet: the header and the
 #: log are redrawn every QUIET_INTERVAL seconds' worth of polls, not every poll.
 BUSY_RATE = 1_000.0
-QUIET_INTERVAL = 0.5
+QUIET_INTERVAL = 1.0
 #: ...and the graph and tables every QUIET_VIEWS times VIEWS_INTERVAL.
 QUIET_VIEWS = 2
 #: Seconds between two redraws of the graph and the tables while updates come.
@@ -139,6 +140,7 @@ class ReactorTraceApp(App[Any]):
         self._quiet_views_every = max(1, round(QUIET_VIEWS * VIEWS_INTERVAL / poll_interval))
         self._labels_stale = True
         self._warnings_seen = 0
+        self._alarm_seen = (False, False)
         self._feed_closed = False
         self._feed_failed = False
         self._quitting = False
@@ -225,6 +227,9 @@ class ReactorTraceApp(App[Any]):
         # A new warning shows in the header, the tab label and its pane at once.
         warnings = len(self.model.snapshot.warnings)
         news, self._warnings_seen = warnings != self._warnings_seen, warnings
+        # So does a block, or the program going silent, and their ends.
+        alarm = (self.model.snapshot.blocked is not None, self.model.silent >= SILENT_AFTER)
+        news, self._alarm_seen = news or alarm != self._alarm_seen, alarm
         urgent = not throttle or changes.reset or news
         busy = self.model.snapshot.loop.events_per_second >= BUSY_RATE
         if not (urgent or busy or polls % self._quiet_every == 0):

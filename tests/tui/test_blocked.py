@@ -200,3 +200,28 @@ async def test_q_again_kills_and_an_unblocked_program_is_left_to_the_launcher(
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running)
     assert feed.asked == asked
+
+
+@async_test
+async def test_a_quiet_program_that_blocks_shows_it_on_the_next_poll(
+    trace: Trace, clock: FakeClock, open_app: OpenApp
+) -> None:
+    """A quiet program's screen is redrawn about once a second, but a block
+    (and its end) is shown on the poll that brings it."""
+    feed = BlockedLiveFeed(trace, clock, since=BLOCK_AT, until=BLOCK_AT + 2 * S)
+    async with open_app(feed, size=WIDE) as (app, pilot):
+        app._quiet_every = 1_000  # as if polled every 0.08 s: redrawn rarely
+        clock.advance(2.0)
+        app.refresh_feed()
+        await pilot.pause()
+        assert app.model.snapshot.loop.events_per_second < 1_000  # quiet
+        assert banner_text(app) == ""
+        clock.advance(1.5)  # 0.5 s into the block
+        app.refresh_feed()
+        await pilot.pause()
+        assert banner_text(app).startswith(" BLOCKED 500ms"), banner_text(app)
+        assert "▲ BLOCKED" in header_text(app)
+        clock.advance(3.0)  # the block is over
+        app.refresh_feed()
+        await pilot.pause()
+        assert banner_text(app) == "" and "BLOCKED" not in header_text(app)

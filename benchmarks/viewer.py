@@ -28,7 +28,7 @@ CPU time, not wall time: the machine may be shared. Progress goes to stderr,
 the report to stdout. The exit status is 0 unless ``--check`` is given and
 the TUI polled fewer than 10 times a second while a program was busy (at
 1,000 events a second or more). It redraws on the polls that bring news:
-a busy program sends some every 0.09 s, a quiet one every 0.25 s.
+a busy program sends some every 0.09 s, a quiet one every 0.4 s.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from reactortrace.live.paths import peer_uid, private_dir, remove_stale, socket_
 INTERVAL = 0.09
 #: Seconds between two updates while someone watches a quiet program (fewer
 #: than BUSY_RATE records a second): each costs the program a little.
-QUIET_INTERVAL = 0.25
+QUIET_INTERVAL = 0.4
 BUSY_RATE = 1_000
 #: Seconds between two looks at the program while nobody watches (keeps the
 #: work of taking records, and of the first look, small and even).

@@ -1,7 +1,7 @@
 """A tracer's records as they leave the process for a live viewer, unresolved.
 
 The viewer resolves names and sites and keeps the aggregates itself (see
-:mod:`reactortrace.live.records`), so watching costs the program little more
+:mod:`reactortrace.live.replica`), so watching costs the program little more
 than recording: per update it copies references to the ring's new packed
 records and joins them into one ``bytes``. Only what cannot be resolved
 elsewhere is resolved here, once: the rare records that hold objects

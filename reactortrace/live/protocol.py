@@ -1,7 +1,7 @@
 """The live protocol: newline-delimited JSON, server to viewer only.
 
 The program sends its raw records, and the viewer resolves them and keeps the
-aggregates (:mod:`reactortrace.live.records`): watching costs the program
+aggregates (:mod:`reactortrace.live.replica`): watching costs the program
 little more than recording. Every message is one JSON object on one line,
 with a ``type``:
 

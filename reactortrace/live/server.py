@@ -244,9 +244,6 @@ class LiveServer:
             self._selector.close()
         except (OSError, RuntimeError):
             pass
-        stop_reading = getattr(self.source, "close", None)
-        if stop_reading is not None:
-            stop_reading()
 
     def orphaned(self) -> tuple[str, int, tuple[int, int, int] | None] | None:
         """This server's socket as an orphan for a forked child to remove

@@ -11,7 +11,7 @@ from reactortrace.tui.screens.detail import DetailScreen
 from reactortrace.tui.widgets.event_log import EventLog
 from reactortrace.tui.widgets.table import SEARCH_STYLE, ModelTable
 
-from .helpers import WIDE, OpenApp, async_test, column, static_text
+from .helpers import MEDIUM, WIDE, OpenApp, async_test, column, static_text
 from .sample import CLIENT_CLOSED_AT, FakeClock, RecordedLiveFeed, S
 
 HEARTBEAT = "demo.program.heartbeat"
@@ -151,6 +151,33 @@ async def test_home_and_end_go_to_the_first_and_last_row(
             assert widget.cursor_row == widget.row_count - 1, widget_id
             await pilot.press("home")
             assert widget.cursor_row == 0, widget_id
+
+
+@async_test
+async def test_the_row_under_the_cursor_stays_there_when_the_columns_are_laid_out_again(
+    open_app: OpenApp, live: RecordedLiveFeed, clock: FakeClock
+) -> None:
+    """A resize, or a wider value in a column, lays a table's columns out
+    again: the row the user chose stays chosen, not the first."""
+    async with watching(open_app, live, clock, 4.5) as (app, pilot):
+        await pilot.press("2")
+        await pilot.pause()
+        timers = table(app, "timers-table")
+        assert app.focused is timers and len(timers._keys) > 2
+        chosen = timers._keys[2]
+        timers.move_cursor(row=2)
+        before = timers._laid_out_for
+        await pilot.resize_terminal(*MEDIUM)
+        await pilot.pause()
+        assert timers._laid_out_for != before
+        assert timers.selected_key == chosen
+        timers.natural["name"] = 0  # a wider name comes: the widths are planned again
+        app.refresh_feed(throttle=False)
+        await pilot.pause()
+        assert timers.selected_key == chosen
+        await pilot.press("enter")
+        await pilot.pause()
+        assert f"Timer {chosen}" in title(app)
 
 
 # -- sorting ---------------------------------------------------------------

@@ -218,6 +218,9 @@ class ModelTable(DataTable):
         self.wanted_width = 0
         self._laid_out_for = -1
         self._keys: list[str] = []
+        #: The row under the cursor when the columns were last laid out again
+        #: (which empties the table), to put the cursor back on.
+        self._chosen: str | None = None
         self._cells: dict[str, tuple[Any, ...]] = {}
         self._matches: list[str] = []
         self._prose = set(self.PROSE)
@@ -266,6 +269,9 @@ class ModelTable(DataTable):
 
     def _lay_out(self, width: int) -> None:
         """(Re)create the columns for a table ``width`` cells wide."""
+        if self._keys:  # else: not shown since the last time, or never
+            at_end = self.cursor_row >= len(self._keys) - 1
+            self._chosen = None if self.FOLLOW and at_end else self.selected_key
         self._laid_out_for = width
         self.shown_columns, self.widths = self._plan(width)
         self.clear(columns=True)
@@ -395,8 +401,9 @@ class ModelTable(DataTable):
             self._update_cells(rows)
             self._keep_followed()
             return
-        selected = self.followed or self.selected_key
-        following = self.FOLLOW and (not self._keys or self.cursor_row >= len(self._keys) - 1)
+        selected = self.followed or self.selected_key or self._chosen
+        following = self.FOLLOW and self._chosen is None and (
+            not self._keys or self.cursor_row >= len(self._keys) - 1)
         scroll_y = self.scroll_y
         self.clear()
         for key, cells in rows:
@@ -405,6 +412,7 @@ class ModelTable(DataTable):
         self._cells = dict(rows)
         if not keys:
             return
+        self._chosen = None
         if self.followed in self._cells:
             self._keep_followed()
             return

@@ -8,8 +8,9 @@ they are listed in ``ARGS`` and in the JSON Schema shipped beside this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 TIMER = "timer"
 TIMER_SCHEDULE = "timer.schedule"
@@ -119,16 +120,21 @@ ARGS: dict[str, tuple[str, ...]] = {
     WARNING: ("code", "message", "where", "subject"),
 }
 
-@dataclass(slots=True)
-class Event:
-    """One recorded event, resolved to plain values."""
+class Event(msgspec.Struct, gc=False):
+    """One recorded event, resolved to plain values.
+
+    A :class:`msgspec.Struct`: made and encoded to JSON about twice as fast as
+    a slotted dataclass, which counts when a trace holds millions. Not tracked
+    by the garbage collector: an event refers to plain values only (its
+    ``args`` dict is tracked on its own).
+    """
 
     seq: int
     ts: int
     dur: int
     kind: str
     name: str
-    args: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = {}
 
     @property
     def end(self) -> int:

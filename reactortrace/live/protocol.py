@@ -42,13 +42,13 @@ form of the trace file (:meth:`Snapshot.to_dict`, :meth:`Event.to_dict`).
 from __future__ import annotations
 
 import base64
-import functools
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
 
+from reactortrace.core.encoding import dumps
 from reactortrace.core.events import Event
 from reactortrace.core.printable import printable
 from reactortrace.core.snapshot import Snapshot
@@ -79,16 +79,9 @@ class ProtocolError(ReactorTraceError):
     """The server sent something that is not this protocol."""
 
 
-def _fallback(value: Any) -> Any:
-    return str(value)
-
-
-_dumps = functools.partial(orjson.dumps, default=_fallback)
-
-
 def encode(message: dict[str, Any]) -> bytes:
     """One message as a line of bytes (events and snapshots may be dataclasses)."""
-    return _dumps(message) + b"\n"
+    return dumps(message) + b"\n"
 
 
 def hello(meta: dict[str, Any], interval: float, clock: dict[str, Any], thresholds: Any,

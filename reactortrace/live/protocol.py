@@ -80,7 +80,7 @@ class ProtocolError(ReactorTraceError):
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    """One message as a line of bytes (events and snapshots may be dataclasses)."""
+    """One message as a line of bytes (events may be structs, snapshots dataclasses)."""
     return dumps(message) + b"\n"
 
 

@@ -47,11 +47,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# From this many events a second the TUI redraws on every poll.
+from reactortrace.core.feed import BUSY_RATE
+
 HERE = Path(__file__).resolve().parent
 PROGRAM = str(HERE / "viewer_program.py")
 DELAY = 1.0  # seconds the program waits before working: the viewer attaches meanwhile
 MIN_REFRESHES = 10.0
-BUSY_RATE = 1_000.0  # the TUI's: from here on it redraws on every poll
 SIZE = (120, 40)
 WORK_TIMERS = 300_000
 MAX_EVENTS = 300_000  # ring size: keeps the trace written at exit small

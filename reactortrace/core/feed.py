@@ -21,6 +21,11 @@ ENDED = "ended"
 #: What the UI returns when the user asks to leave the watched program running.
 DETACH = "detach"
 
+#: Events a second from which a program is busy: a live program then sends
+#: its viewers news more often, and the UI samples the event log and redraws
+#: on every poll; below it, the program is quiet.
+BUSY_RATE = 1_000
+
 
 @dataclass(frozen=True, slots=True)
 class FeedUpdate:

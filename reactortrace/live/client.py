@@ -31,14 +31,13 @@ from typing import Any
 
 from reactortrace.core.events import Event
 from reactortrace.core.faultdump import blocked_from_dump, reactor_stack
-from reactortrace.core.feed import ENDED, LIVE, PAUSED, FeedUpdate
+from reactortrace.core.feed import BUSY_RATE, ENDED, LIVE, PAUSED, FeedUpdate
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.core.trace import Trace
 from reactortrace.errors import ReactorTraceError
 from reactortrace.live import paths, protocol
 from reactortrace.live.deadman import TIMEOUT, read_dump, stacks_path
 from reactortrace.live.replica import Replica
-from reactortrace.live.server import BUSY_RATE
 
 #: Events kept for the next poll at most (the oldest go first, counted).
 MAX_EVENTS_QUEUED = 2_000

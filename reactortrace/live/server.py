@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from reactortrace.core.feed import BUSY_RATE
 from reactortrace.core.snapshot import Snapshot
 from reactortrace.live import protocol
 from reactortrace.live.paths import peer_uid, private_dir, remove_stale, socket_ident
@@ -37,7 +38,6 @@ INTERVAL = 0.09
 #: Seconds between two updates while someone watches a quiet program (fewer
 #: than BUSY_RATE records a second): each costs the program a little.
 QUIET_INTERVAL = 0.4
-BUSY_RATE = 1_000
 #: Seconds between two looks at the program while nobody watches (keeps the
 #: work of taking records, and of the first look, small and even).
 IDLE_INTERVAL = 1.0

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Log, TabbedContent, TabPane
 
 from reactortrace.core.events import SLOW
-from reactortrace.core.feed import DETACH, ENDED, PAUSED, Feed
+from reactortrace.core.feed import BUSY_RATE, DETACH, ENDED, PAUSED, Feed
 from reactortrace.core.replay import ReplayControls
 from reactortrace.errors import ReactorTraceError
 from reactortrace.tui.keys import app_bindings
@@ -50,9 +50,8 @@ from reactortrace.tui.widgets.warnings import WarningsTable
 #: Seconds between two polls: the refresh rate of the header and the event log
 #: (above 10 a second, as a loaded machine makes the interval skip a tick now and then).
 POLL_INTERVAL = 0.08
-#: Below this many events a second the program is quiet: the header and the
-#: log are redrawn every QUIET_INTERVAL seconds' worth of polls, not every poll.
-BUSY_RATE = 1_000.0
+#: While the program is quiet (under BUSY_RATE events a second) the header and
+#: the log are redrawn every QUIET_INTERVAL seconds' worth of polls, not every poll.
 QUIET_INTERVAL = 1.0
 #: ...and the graph and tables every QUIET_VIEWS times VIEWS_INTERVAL.
 QUIET_VIEWS = 2

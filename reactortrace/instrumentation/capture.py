@@ -77,6 +77,8 @@ class Capture:
         self.format = fmt
         self.closed = False
         self.events_written = 0
+        #: The ring's records the last write covered (all up to this count).
+        self.records_written = 0
         #: Why the capture stopped working, if it did (the trace is then
         #: written in-process).
         self.error: str | None = None
@@ -221,6 +223,7 @@ class Capture:
                 self._fail(RuntimeError(answer[1]))
                 raise RuntimeError(self.error)
             self.events_written = answer[1]
+            self.records_written = self._seen + 1
             return self.events_written
 
     def _answer(self) -> tuple[str, Any]:

@@ -400,6 +400,9 @@ class Session:
             except Exception as exc:  # noqa: BLE001 - never raise into the program
                 self._failed(path, exc)
                 return
+            if self.capture is not None and not self.capture.closed:
+                # what was recorded while the writer wrote is in the file too
+                total = max(total, self.capture.records_written)
             self._written_upto = total
         if streaming and not os.path.exists(path):
             self._say_once(f"{path} was removed while it was being written: the trace is lost")

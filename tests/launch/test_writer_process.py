@@ -176,3 +176,31 @@ def test_what_is_recorded_before_the_reactor_runs_is_written_first(
     assert len(early) == 2000 and early[-1] < first_tick
     assert [event.seq for event in trace.events] == list(range(len(trace.events)))
     assert ticks_in(trace) == MANY - 1
+
+
+#: Something is recorded while the writer writes (as a watchdog's late report of
+#: a slow dispatch is): a callback runs as each write starts.
+DURING_THE_WRITE = """
+from twisted.internet import defer
+from reactortrace.instrumentation.capture import Capture
+
+def during_the_write(value):
+    return value
+
+writes = Capture.write
+
+def write(self, *args, **kwargs):
+    defer.succeed(None).addCallback(during_the_write)
+    return writes(self, *args, **kwargs)
+
+Capture.write = write
+"""
+
+
+def test_a_trace_is_written_once_when_records_arrive_during_its_write(tmp_path: Path) -> None:
+    trace, err = run_whole(tmp_path, "json", DURING_THE_WRITE)
+    # The stop's write took the new record: the exit has nothing new to write.
+    assert err.count("wrote ") == 1, err
+    last = trace.events[-1]
+    assert last.name.endswith("during_the_write")
+    assert f"({len(trace.events)} events)" in err

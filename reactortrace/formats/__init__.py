@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 FORMATS = ("json", "jsonl", "chrome")
 #: The file name ending each format is recognized by (and written with).
 EXTENSIONS = {"json": ".json", "jsonl": ".jsonl", "chrome": ".chrome.json"}
+#: Formats that keep the final snapshot (Chrome's has no place for it).
+WITH_SNAPSHOT = frozenset({"json", "jsonl"})
 
-__all__ = ["EXTENSIONS", "FORMATS", "format_for", "load", "write", "write_parts"]
+__all__ = ["EXTENSIONS", "FORMATS", "WITH_SNAPSHOT", "format_for", "load", "write",
+           "write_parts"]
 
 
 def __getattr__(name: str) -> Any:
@@ -72,7 +75,8 @@ def write_parts(
     """Write a trace given in parts: ``events`` are read once, in order (JSON
     and JSON Lines write them a chunk at a time as they come, so a live
     tracer's ring is resolved straight into the file), and ``snapshot()`` is
-    called after the last. Returns the number of events written.
+    called after the last, by the formats :data:`WITH_SNAPSHOT` only.
+    Returns the number of events written.
     """
     target = os.fspath(path)
     fmt = format_for(target, format)
@@ -91,6 +95,5 @@ def write_parts(
         from .chrome import write_chrome
 
         trace = Trace(meta=meta, events=list(events), dropped=dropped)
-        trace.snapshot = snapshot()
         write_chrome(trace, target)
         return len(trace.events)

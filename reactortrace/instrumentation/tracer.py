@@ -364,10 +364,13 @@ class Tracer:
 
         The same trace as :meth:`trace` gives, but the ring is resolved a
         chunk at a time straight into the file (JSON and JSON Lines): memory
-        holds the ring and one chunk of events, never them all.
+        holds the ring and one chunk of events, never them all. A format
+        without a snapshot (Chrome) leaves the state as it was: it is fed
+        when next read, as it is after any recording.
         """
-        from ..formats import write_parts
+        from ..formats import WITH_SNAPSHOT, format_for, write_parts
 
+        publish = format_for(os.fspath(path), format) in WITH_SNAPSHOT
         with gc_paused():
             block = self._watchdog.refresh() if self._watchdog is not None else None
             with self._lock:
@@ -375,30 +378,33 @@ class Tracer:
                 dropped = self.dropped
                 extra = {**(meta or {}), "recording": self.recording()}
                 return write_parts(path, {**self.meta, **extra},
-                                   self._resolved(first, records, block),
+                                   self._resolved(first, records, block, publish),
                                    self._final_snapshot, dropped, format)
 
-    def _resolved(self, first: int, records: list[Any], block: Any) -> Iterator[Event]:
+    def _resolved(self, first: int, records: list[Any], block: Any,
+                  publish: bool = True) -> Iterator[Event]:
         """Events of the ring's ``records`` (the first numbered ``first``),
         resolved a chunk at a time; then the ongoing ``block``'s, if any.
 
-        Called under the lock. Events not fed to the state yet are fed (and
-        handed to subscribers) chunk by chunk, as :meth:`_drain` would, so a
-        reader that stops early leaves the state as far as it read.
+        Called under the lock. With ``publish``, events not fed to the state
+        yet are fed (and handed to subscribers) chunk by chunk, as
+        :meth:`_drain` would, so a reader that stops early leaves the state as
+        far as it read.
         """
         resolver = self._resolver.copy()
         for start in range(0, len(records), EXPORT_CHUNK):
             events = list(resolver.resolve(records[start:start + EXPORT_CHUNK], first + start))
             last = first + min(len(records), start + EXPORT_CHUNK) - 1
-            if last > self._seen:
+            if publish and last > self._seen:
                 seen = self._seen
                 self._publish(events if not events or events[0].seq > seen else
                               [event for event in events if event.seq > seen])
                 self._seen, self._resolver = last, resolver
             yield from events
         if block is not None:
-            ongoing = self._resolver.copy().resolve(
-                [block.record(self.recorder.clock())], self._seen + 1)
+            # the resolver as of the last record, whether or not it was kept
+            ongoing = resolver.copy().resolve(
+                [block.record(self.recorder.clock())], first + len(records))
             for event in ongoing:
                 event.args["ongoing"] = True
                 yield event

@@ -128,3 +128,13 @@ def test_cli_export_of_the_json_trace_gives_the_same_chrome_trace(
     assert main(["export", str(recorded.json_path), "-o", str(out)]) == 0
     again = chrome_checker.load(out)
     assert again["traceEvents"] == recorded.chrome["traceEvents"]
+
+
+def test_the_json_exported_after_the_chrome_one_counts_every_event(recorded: Recorded) -> None:
+    # A Chrome export keeps no snapshot and feeds no state: the JSON export
+    # after it feeds the state with every event, and its snapshot says so.
+    trace = recorded.trace
+    assert trace.snapshot is not None
+    assert trace.snapshot.loop.events == len(trace.events) > 100
+    drawn = {s["args"].get("timer") for s in slices(recorded.chrome) if s["cat"] == "timer"}
+    assert drawn == {e.args["timer"] for e in trace.by_kind("timer")}

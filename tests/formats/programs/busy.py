@@ -149,6 +149,7 @@ if compare:
                               snapshot=viewer.latest, dropped=viewer.viewer_dropped)
     viewer.close()
     write(seen, sys.argv[2] + ".live.json")
-tracer.export(sys.argv[2] + ".json")
+# Chrome first: its export leaves the state to be fed by the JSON export's.
 tracer.export(sys.argv[2] + ".chrome.json")
+tracer.export(sys.argv[2] + ".json")
 tracer.close()

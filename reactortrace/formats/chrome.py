@@ -233,6 +233,9 @@ class _Converter:
         reactor_slices = _REACTOR_SLICES
         rare = self._rare
         scheduled = self.scheduled
+        scheduled_pop = scheduled.pop
+        pending = self.counters.pending
+        flow_ids = self.flow_ids
         nextafter, inf = math.nextafter, math.inf
         timer, thread, schedule, iteration = E.TIMER, E.THREAD, E.TIMER_SCHEDULE, E.ITERATION
         chunk_size, tid = CHUNK, REACTOR_TID
@@ -258,6 +261,7 @@ class _Converter:
                 if int(dur_us * 1000) != end - ts:
                     dur_us = nextafter(dur_us, inf)
                 category, prefix = slice_kind
+                args = event.args
                 append({
                     "name": prefix + event.name if prefix else event.name,
                     "cat": category,
@@ -266,15 +270,24 @@ class _Converter:
                     "dur": dur_us,
                     "pid": pid,
                     "tid": tid,
-                    "args": event.args,
+                    "args": args,
                 })
                 if kind == timer:
-                    self._fired(event, start_us, drawn=end > ts)
+                    # the arrow from where it was scheduled, if both ends are drawn
+                    origin = scheduled_pop(args.get("timer"), _UNKNOWN)
+                    if origin is not _UNKNOWN:
+                        pending[ts // bucket_ns] = len(scheduled)
+                        if origin is not None and end > ts:
+                            flow = next(flow_ids)
+                            append({"name": "timer", "cat": "timer.flow", "ph": "s", "bp": "e",
+                                    "id": flow, "ts": micros(origin), "pid": pid, "tid": tid})
+                            append({"name": "timer", "cat": "timer.flow", "ph": "f", "bp": "e",
+                                    "id": flow, "ts": start_us, "pid": pid, "tid": tid})
             elif kind == schedule:
                 while reactor_stack and reactor_stack[-1] <= ts:
                     pop()
                 scheduled[event.args.get("timer")] = ts if reactor_stack else None
-                self._pending_changed(ts)
+                pending[ts // bucket_ns] = len(scheduled)
             elif kind == iteration:
                 self.counters.iteration(event)
             else:
@@ -313,20 +326,6 @@ class _Converter:
     def _cancelled(self, event: Event) -> None:
         if self.scheduled.pop(event.args.get("timer"), _UNKNOWN) is not _UNKNOWN:
             self._pending_changed(event.ts)
-
-    def _fired(self, event: Event, at: float, drawn: bool) -> None:
-        """The arrow from the timer's scheduling to this firing, if both are drawn."""
-        origin = self.scheduled.pop(event.args.get("timer"), _UNKNOWN)
-        if origin is _UNKNOWN:
-            return
-        self._pending_changed(event.ts)
-        if origin is None or not drawn:
-            return
-        flow = next(self.flow_ids)
-        self.out({"name": "timer", "cat": "timer.flow", "ph": "s", "bp": "e", "id": flow,
-                  "ts": micros(origin), "pid": self.pid, "tid": REACTOR_TID})
-        self.out({"name": "timer", "cat": "timer.flow", "ph": "f", "bp": "e", "id": flow,
-                  "ts": at, "pid": self.pid, "tid": REACTOR_TID})
 
     def _thread(self, event: Event) -> None:
         self._pool_job(event)  # reactor-side calls never get here

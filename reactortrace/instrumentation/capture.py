@@ -8,7 +8,7 @@ once per object. Only the rare records that hold objects (connections,
 cancels, slow dispatches, warnings) are resolved here. The writer resolves
 the rest, feeds its own :class:`~reactortrace.core.state.LoopState` and
 writes the file: JSON Lines as batches come (a program killed with SIGKILL
-leaves every batch sent), JSON when :meth:`write` asks. The program's
+leaves every batch sent), JSON and Chrome when :meth:`write` asks. The program's
 interpreter neither builds an event per record nor encodes JSON, and the
 writer runs on another core.
 
@@ -65,7 +65,7 @@ def writer_command() -> list[str]:
 
 class Capture:
     """Ships a tracer's records to a writer process that writes ``path`` in
-    ``fmt`` (``json`` or ``jsonl``); see the module doc. ``path`` may be given
+    ``fmt`` (``json``, ``jsonl`` or ``chrome``); see the module doc. ``path`` may be given
     later (:meth:`set_path`): the writer starts and takes records meanwhile."""
 
     def __init__(self, tracer: Any, path: str | None, fmt: str, interval: float = INTERVAL,
@@ -113,6 +113,7 @@ class Capture:
             "path": self.path, "format": self.format, "meta": tracer.meta,
             "start": rec.start, "start_wall": rec.start_wall,
             "before": tracer._resolver.before, "thresholds": tracer.thresholds,
+            "held": rec.ring.size,
         }))
         self._path_sent = self.path
 

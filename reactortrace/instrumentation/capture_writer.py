@@ -1,8 +1,13 @@
 """The writer process of a :class:`~.capture.Capture`: resolve, aggregate, write.
 
+JSON is spooled to a temporary file as it is encoded, JSON Lines streamed to
+its file; a Chrome trace, written in start order, is kept as events (at most
+the program's ring's worth) and converted when written; it has no snapshot,
+so nothing is aggregated for it.
+
 It reads length-prefixed pickled messages from its stdin (only ever from the
 traced program that started it): ``start`` (the file, the format, the trace's
-clock origin), ``records`` (a batch of raw records with the facts of newly
+clock origin, the ring's size), ``records`` (a batch of raw records with the facts of newly
 interned objects), ``write`` (write the trace now; the answer, on stdout, is
 ``("ok", events written)`` or ``("error", why)``), ``path`` (the file, when
 ``start`` could not name it yet). At the end of its input
@@ -26,6 +31,8 @@ from ..core.encoding import loads
 from ..core.events import Event
 from ..core.gcpause import gc_paused
 from ..core.state import LoopState
+from ..core.trace import Trace
+from ..formats.chrome import write_chrome
 from ..formats.jsonfile import Parts, encode_events, write_json_encoded
 from ..formats.jsonl import JsonlWriter, event_lines
 from .facts import FRAME as _FRAME
@@ -103,12 +110,16 @@ class Writer:
     """The state of one trace being written."""
 
     def __init__(self, path: str | None, format: str, meta: dict[str, Any], start: float,
-                 start_wall: float, before: str | None, thresholds: Any) -> None:
+                 start_wall: float, before: str | None, thresholds: Any,
+                 held: int = 0) -> None:
         self.path = path
         self.format = format
         self.meta = meta
         self.resolver = TableResolver(start, start_wall, before)
         self.state = LoopState(thresholds=thresholds)
+        #: Chrome: the events of (at most) the last ``held`` records, the ring's size.
+        self.events: list[Event] = []
+        self.ring_size = held
         #: JSON: the events so far, encoded a batch at a time into a spool
         #: file: (first seq, last seq, events, offset, size) of each batch.
         self.batches: deque[tuple[int, int, int, int, int]] = deque()
@@ -138,6 +149,9 @@ class Writer:
     def take(self, first: int, facts: dict[int, Facts], items: list[Any]) -> None:
         self.resolver.learn(facts)
         events = self.resolver.take(items, first)
+        if self.format == "chrome":
+            self._keep(events, first + len(items))
+            return
         self.state.feed(events)
         if self.format == "jsonl":
             if events:
@@ -151,6 +165,19 @@ class Writer:
                 self.streamed += len(events)
         elif events:
             self._spool(events)
+
+    def _keep(self, events: list[Event], total: int) -> None:
+        """Chrome: hold ``events``, letting go of those the ring no longer holds
+        (``total`` records so far), a quarter of the ring at a time."""
+        kept = self.events
+        kept.extend(events)
+        if self.ring_size and len(kept) > self.ring_size + self.ring_size // 4:
+            self._forget_held_before(total - self.ring_size)
+
+    def _forget_held_before(self, first_held: int) -> None:
+        kept = self.events
+        if kept and kept[0].seq < first_held:
+            self.events = [event for event in kept if event.seq >= first_held]
 
     def _spool(self, events: list[Any]) -> None:
         spool = self.spool
@@ -174,6 +201,8 @@ class Writer:
     def write(self, meta: dict[str, Any], now: int, blocked: Any, deferreds: Any,
               dropped: int, first_held: int, ongoing: tuple[Any, ...] | None,
               final: bool) -> int:
+        if self.format == "chrome":
+            return self._write_chrome(meta, dropped, first_held, ongoing)
         state = self.state
         state.dropped = dropped
         snapshot = state.snapshot(now, blocked)
@@ -185,17 +214,27 @@ class Writer:
                     self.stream.go_on()
                 self.stream.end(snapshot, dropped)
             return self.streamed
+        path = self._path()
+        self._forget_before(first_held)
+        last = _ongoing(ongoing)
+        tail = [encode_events([last])] if last is not None else []
+        write_json_encoded(path, Parts(meta, _chain(self._encoded(), tail),
+                                       lambda: snapshot, dropped))
+        return self.held + len(tail)
+
+    def _write_chrome(self, meta: dict[str, Any], dropped: int, first_held: int,
+                      ongoing: tuple[Any, ...] | None) -> int:
+        path = self._path()
+        self._forget_held_before(first_held)
+        last = _ongoing(ongoing)
+        events = self.events + [last] if last is not None else self.events
+        write_chrome(Trace(meta=meta, events=events, dropped=dropped), path)
+        return len(events)
+
+    def _path(self) -> str:
         if self.path is None:
             raise RuntimeError("no path to write to")
-        self._forget_before(first_held)
-        tail: list[bytes] = []
-        if ongoing is not None:
-            event = Event(*ongoing)
-            event.args["ongoing"] = True
-            tail.append(encode_events([event]))
-        write_json_encoded(self.path, Parts(meta, _chain(self._encoded(), tail),
-                                            lambda: snapshot, dropped))
-        return self.held + len(tail)
+        return self.path
 
     def _forget_before(self, first_held: int) -> None:
         """Let go of events of records that fell out of the program's ring."""
@@ -217,6 +256,15 @@ class Writer:
     def end(self) -> None:
         if self.stream is not None:
             self.stream.close()
+
+
+def _ongoing(record: tuple[Any, ...] | None) -> Event | None:
+    """The event of the dispatch blocking the loop as the trace is written."""
+    if record is None:
+        return None
+    event = Event(*record)
+    event.args["ongoing"] = True
+    return event
 
 
 def _chain(*parts: Iterable[bytes]) -> Iterator[bytes]:

@@ -52,6 +52,8 @@ ENDING_WRITE_WAIT = 10.0
 #: once (in tens of milliseconds), rather than by the writer process, which
 #: may still be starting: a small trace written on a stop signal does not wait.
 IN_PROCESS_UP_TO = 20_000
+#: The formats a writer process writes (all of them).
+CAPTURED = ("json", "jsonl", "chrome")
 #: Seconds between two looks, in a child forked from a running reactor, at
 #: whether it goes on with that reactor.
 FORK_WATCH_INTERVAL = 0.1
@@ -148,7 +150,7 @@ class Session:
         it starts up, and takes records, while the program does (which may do
         much before its reactor runs); the path it writes is decided later."""
         fmt = self.config.get("format")
-        if self.claim is None or fmt not in ("json", "jsonl") or self._redactor() is not None:
+        if self.claim is None or fmt not in CAPTURED or self._redactor() is not None:
             return
         with self._carry_lock:
             if not self._stream_tried and not self._ended:
@@ -161,9 +163,9 @@ class Session:
                 and self.stream is None)
 
     def _capture(self, tracer: Any, path: str | None) -> None:
-        """JSON and JSON Lines are written by a writer process fed raw records
-        as the program runs (``path`` None: decided later); JSON Lines
-        in-process if that cannot start."""
+        """Traces are written by a writer process fed raw records as the
+        program runs (``path`` None: decided later); JSON Lines in-process if
+        that cannot start."""
         from ..instrumentation.capture import Capture
 
         fmt = self.config.get("format")  # `run` names it, from the extension if need be
@@ -171,7 +173,7 @@ class Session:
             if fmt == "jsonl" and path is not None:
                 self._stream(tracer, path)
             return
-        if fmt not in ("json", "jsonl"):
+        if fmt not in CAPTURED:
             return
 
         def failed(_: str) -> None:  # on the capture's thread
@@ -432,7 +434,7 @@ class Session:
             return None
         ring = self.tracer.recorder.ring
         # (a stream's events that fell out of the ring are only in the writer's file)
-        if ring.total <= IN_PROCESS_UP_TO and (capture.format == "json" or not ring.dropped):
+        if ring.total <= IN_PROCESS_UP_TO and (capture.format != "jsonl" or not ring.dropped):
             if final:
                 capture.discard()
             return None

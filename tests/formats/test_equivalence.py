@@ -2,7 +2,8 @@
 
 ``busy.py --compare`` records one run (every kind of dispatch, Deferreds
 tracked) and writes it four ways: by writer processes fed raw records as it
-runs (JSON and JSON Lines), streamed chunk by chunk into the file by
+runs (JSON and JSON Lines; and Chrome, compared with Chrome written from the
+same list of events), streamed chunk by chunk into the file by
 ``Tracer.export``, and from one list of resolved events
 (``write(tracer.trace())``, the way every trace used to be written); and a
 live viewer resolves the same raw records itself. The files are compared as
@@ -46,7 +47,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dic
     prefixes = run_busy(tmp_path_factory.mktemp("equivalence"), "--compare")
     return {reactor: {way: document(Path(f"{prefix}.{way}"))
                       for way in ("whole.json", "json", "capture.json", "capture.jsonl",
-                                  "live.json")}
+                                  "live.json", "whole.chrome.json", "capture.chrome.json")}
             for reactor, prefix in prefixes.items()}
 
 
@@ -73,6 +74,18 @@ def test_every_way_writes_the_trace_one_list_of_events_gives(
     if way.endswith(".jsonl"):  # its meta line went out as the stream began
         del meta["recording"]
     assert (other["meta"], other["dropped"]) == (meta, whole["dropped"])
+
+
+@pytest.mark.parametrize("reactor", REACTORS)
+def test_the_writer_process_writes_the_chrome_trace_one_list_of_events_gives(
+    written: dict[str, dict[str, dict[str, Any]]], reactor: str
+) -> None:
+    whole, other = written[reactor]["whole.chrome.json"], written[reactor]["capture.chrome.json"]
+    assert len(other["traceEvents"]) == len(whole["traceEvents"]) > 100
+    for old, new in zip(whole["traceEvents"], other["traceEvents"]):
+        assert new == old
+    assert other["otherData"] == whole["otherData"]
+    assert {e["ph"] for e in other["traceEvents"]} >= {"X", "s", "f", "b", "e", "C", "M"}
 
 
 @pytest.mark.parametrize("reactor", REACTORS)

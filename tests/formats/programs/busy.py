@@ -10,8 +10,9 @@ then stops and exports the trace as OUT.json and OUT.chrome.json.
 
 With ``--compare`` (Deferreds tracked too) the same recording is also
 written every other way, to be compared: by writer processes fed as it runs
-(OUT.capture.json, OUT.capture.jsonl), from one list of events
-(``write(tracer.trace())``: OUT.whole.json), and as a live viewer saw it:
+(OUT.capture.json, OUT.capture.jsonl, OUT.capture.chrome.json), from one list
+of events (``write(tracer.trace())``: OUT.whole.json, OUT.whole.chrome.json),
+and as a live viewer saw it:
 every event its replica resolved from the raw records the live server sent,
 and its last snapshot (OUT.live.json). Batches, chunks and updates are made
 tiny so that their edges fall everywhere, and the clock stops after the run
@@ -44,8 +45,9 @@ if compare:
 
     capture.SHIP_RECORDS = 7
     tracer_module.EXPORT_CHUNK = 5
-    captures = [capture.Capture(tracer, f"{sys.argv[2]}.capture.{fmt}", fmt, interval=0.005)
-                for fmt in ("json", "jsonl")]
+    captures = [capture.Capture(tracer, f"{sys.argv[2]}.capture.{ending}", fmt, interval=0.005)
+                for fmt, ending in (("json", "json"), ("jsonl", "jsonl"),
+                                    ("chrome", "chrome.json"))]
 
     import tempfile
 
@@ -139,7 +141,9 @@ if compare:
     tracer.recorder.clock = lambda: stopped
     for each in captures:
         each.write(final=True)
-    write(tracer.trace(), sys.argv[2] + ".whole.json")
+    whole = tracer.trace()
+    write(whole, sys.argv[2] + ".whole.json")
+    write(whole, sys.argv[2] + ".whole.chrome.json")
     live.finish()
     polled = []
     while not viewer.ended:

@@ -118,3 +118,34 @@ def start(argv: list[str] | None = None, **defaults: Any) -> Kit:
     parser.add_argument("--dump-events", action="store_true", help="keep events() in the facts")
     parser.add_argument("--deferred-view", action="store_true", help="list pending Deferreds")
     return Kit(parser.parse_args(sys.argv[1:] if argv is None else argv))
+
+
+def round_trip(kit: Kit, greeting: bytes, stop_listening: Callable[[], Any]) -> tuple[type, type]:
+    """Base classes of an echo server and a client that sends ``greeting``
+    once and hangs up when it is echoed; each side notes what it received and
+    why it lost its connection, and the server then calls ``stop_listening``.
+    Programs subclass them, so that their protocols are their own (``__main__``)."""
+    from twisted.internet import protocol
+
+    class Echo(protocol.Protocol):
+        def dataReceived(self, data: bytes) -> None:
+            kit.note("server_received", len(data))
+            self.transport.write(data)
+
+        def connectionLost(self, reason: Any) -> None:
+            kit.note("server_lost", reason.type.__name__)
+            stop_listening().addCallback(kit.done)
+
+    class Client(protocol.Protocol):
+        def connectionMade(self) -> None:
+            self.transport.write(greeting)
+
+        def dataReceived(self, data: bytes) -> None:
+            kit.note("client_received", len(data))
+            self.transport.loseConnection()
+
+        def connectionLost(self, reason: Any) -> None:
+            kit.note("client_lost", reason.type.__name__)
+            kit.done()
+
+    return Echo, Client

@@ -12,27 +12,15 @@ with open(os.path.join(os.path.dirname(twisted.test.__file__), "server.pem"), "r
     server_options = ssl.PrivateCertificate.loadPEM(pem.read()).options()
 
 
-class TlsEcho(protocol.Protocol):
-    def dataReceived(self, data):
-        kit.note("server_received", len(data))
-        self.transport.write(data)
-
-    def connectionLost(self, reason):
-        kit.note("server_lost", reason.type.__name__)
-        port.stopListening().addCallback(kit.done)
+Echo, Client = progkit.round_trip(kit, b"secret", lambda: port.stopListening())
 
 
-class TlsClient(protocol.Protocol):
-    def connectionMade(self):
-        self.transport.write(b"secret")
+class TlsEcho(Echo):
+    pass
 
-    def dataReceived(self, data):
-        kit.note("client_received", len(data))
-        self.transport.loseConnection()
 
-    def connectionLost(self, reason):
-        kit.note("client_lost", reason.type.__name__)
-        kit.done()
+class TlsClient(Client):
+    pass
 
 
 port = reactor.listenSSL(

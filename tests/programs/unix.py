@@ -12,27 +12,15 @@ path = os.path.join(tempfile.mkdtemp(prefix="rt-unix-"), "sock")
 kit.program["path"] = path
 
 
-class UnixEcho(protocol.Protocol):
-    def dataReceived(self, data):
-        kit.note("server_received", len(data))
-        self.transport.write(data)
-
-    def connectionLost(self, reason):
-        kit.note("server_lost", reason.type.__name__)
-        port.stopListening().addCallback(kit.done)
+Echo, Client = progkit.round_trip(kit, b"hello unix", lambda: port.stopListening())
 
 
-class UnixClient(protocol.Protocol):
-    def connectionMade(self):
-        self.transport.write(b"hello unix")
+class UnixEcho(Echo):
+    pass
 
-    def dataReceived(self, data):
-        kit.note("client_received", len(data))
-        self.transport.loseConnection()
 
-    def connectionLost(self, reason):
-        kit.note("client_lost", reason.type.__name__)
-        kit.done()
+class UnixClient(Client):
+    pass
 
 
 port = reactor.listenUNIX(path, protocol.Factory.forProtocol(UnixEcho))

@@ -17,6 +17,12 @@ MS = 1_000_000
 S = 1_000_000_000
 
 
+def open_tcp(log: EventLog, conn: int, fd: int) -> None:
+    """A TCP connection of ``app.P`` opened at 0, its addresses unknown."""
+    log.add("conn.open", 0, name="app.P", conn=conn, fd=fd, type="tcp", local=None,
+            peer=None, transport=None)
+
+
 def fed(log: EventLog, **options: int) -> LoopState:
     state = LoopState(**options)
     state.feed(log.events)
@@ -167,28 +173,8 @@ def test_io_for_an_unknown_connection_creates_it(log: EventLog) -> None:
 
 
 def test_closed_connection_is_gone_even_if_its_dispatch_ends_after_the_close(log: EventLog) -> None:
-    log.add(
-        "conn.open",
-        0,
-        name="app.P",
-        conn=1,
-        fd=3,
-        type="tcp",
-        local=None,
-        peer=None,
-        transport=None,
-    )
-    log.add(
-        "conn.open",
-        0,
-        name="app.P",
-        conn=2,
-        fd=4,
-        type="tcp",
-        local=None,
-        peer=None,
-        transport=None,
-    )
+    open_tcp(log, conn=1, fd=3)
+    open_tcp(log, conn=2, fd=4)
     # The read that saw EOF runs connectionLost, so its event comes after the close.
     log.add("conn.close", 1 * MS, name="app.P", conn=1, reason="ConnectionDone")
     log.add("io.read", 1 * MS - 100, 200, name="app.P", conn=1, fd=3, bytes=0, error=None)
@@ -531,17 +517,7 @@ def test_a_deep_copy_is_an_independent_checkpoint(sample_log: EventLog) -> None:
 
 
 def test_io_without_a_known_name_or_id_keeps_what_is_known(log: EventLog) -> None:
-    log.add(
-        "conn.open",
-        0,
-        name="app.P",
-        conn=1,
-        fd=3,
-        type="tcp",
-        local=None,
-        peer=None,
-        transport=None,
-    )
+    open_tcp(log, conn=1, fd=3)
     log.add("io.read", 1 * MS, 10, name="?", conn=1, fd=3, bytes=4, error=None)
     log.add("io.read", 2 * MS, 10, name="?", conn=None, fd=None, bytes=4, error=None)
     (conn,) = fed(log).snapshot().connections

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,15 +58,29 @@ class Outcome:
     events: int = 0  # events in the trace (traced runs)
 
 
+#: Seconds a trial run may take (about 15 s on an idle 2-core machine); then
+#: it is made to dump every thread's stack, so that a hang says where it is.
+TRIAL_TIMEOUT = 300
+
+
 def trial(modules: list[str], reactor: str, traced: bool, workdir: str) -> Outcome:
     """Run trial once, plain or under ``reactortrace run``."""
-    command = [sys.executable, "-m", "twisted.trial", f"--reactor={reactor}", *modules]
+    command = [sys.executable, "-X", "faulthandler", "-m", "twisted.trial",
+               f"--reactor={reactor}", *modules]
     if traced:
         trace = os.path.join(workdir, f"trace-{reactor}.json")
         command = [sys.executable, "-m", "reactortrace", "run", "--no-tui", "-q", "-o", trace,
                    "--", *command]
-    run = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=900)
-    found = SUMMARY.findall(run.stdout)
+    # (``run --no-tui`` becomes the program: the pid is trial's either way.)
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=TRIAL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # faulthandler writes the stacks to stderr
+        stdout, stderr = process.communicate()
+        stderr = f"[timed out after {TRIAL_TIMEOUT} s]\n{stderr}"
+    found = SUMMARY.findall(stdout)
     summary = " ".join(f"{a} ({b})" for a, b in found[-1:]) or "no summary"
     events = 0
     if traced:
@@ -75,7 +90,7 @@ def trial(modules: list[str], reactor: str, traced: bool, workdir: str) -> Outco
             events = len(reactortrace.load(trace).events)
         except reactortrace.ReactorTraceError as exc:  # say what the run printed
             summary += f" [no trace: {exc}]"
-    return Outcome(run.returncode, summary, run.stdout[-4000:] + run.stderr[-4000:], events)
+    return Outcome(process.returncode, summary, stdout[-4000:] + stderr[-16000:], events)
 
 
 def compare(modules: list[str], reactor: str) -> tuple[Outcome, Outcome]:

@@ -52,8 +52,6 @@ ENDING_WRITE_WAIT = 10.0
 #: once (in tens of milliseconds), rather than by the writer process, which
 #: may still be starting: a small trace written on a stop signal does not wait.
 IN_PROCESS_UP_TO = 20_000
-#: The formats a writer process writes (all of them).
-CAPTURED = ("json", "jsonl", "chrome")
 #: Seconds between two looks, in a child forked from a running reactor, at
 #: whether it goes on with that reactor.
 FORK_WATCH_INTERVAL = 0.1
@@ -149,8 +147,10 @@ class Session:
         """Start the writer process as soon as the reactor is instrumented:
         it starts up, and takes records, while the program does (which may do
         much before its reactor runs); the path it writes is decided later."""
+        from ..formats import FORMATS
+
         fmt = self.config.get("format")
-        if self.claim is None or fmt not in CAPTURED or self._redactor() is not None:
+        if self.claim is None or fmt not in FORMATS or self._redactor() is not None:
             return
         with self._carry_lock:
             if not self._stream_tried and not self._ended:
@@ -166,6 +166,7 @@ class Session:
         """Traces are written by a writer process fed raw records as the
         program runs (``path`` None: decided later); JSON Lines in-process if
         that cannot start."""
+        from ..formats import FORMATS
         from ..instrumentation.capture import Capture
 
         fmt = self.config.get("format")  # `run` names it, from the extension if need be
@@ -173,7 +174,7 @@ class Session:
             if fmt == "jsonl" and path is not None:
                 self._stream(tracer, path)
             return
-        if fmt not in CAPTURED:
+        if fmt not in FORMATS:
             return
 
         def failed(_: str) -> None:  # on the capture's thread

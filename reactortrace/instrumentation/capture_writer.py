@@ -172,9 +172,10 @@ class Writer:
         kept = self.events
         kept.extend(events)
         if self.ring_size and len(kept) > self.ring_size + self.ring_size // 4:
-            self._forget_held_before(total - self.ring_size)
+            self._forget_kept_before(total - self.ring_size)
 
-    def _forget_held_before(self, first_held: int) -> None:
+    def _forget_kept_before(self, first_held: int) -> None:
+        """Chrome: let go of events of records that fell out of the program's ring."""
         kept = self.events
         if kept and kept[0].seq < first_held:
             self.events = [event for event in kept if event.seq >= first_held]
@@ -225,7 +226,7 @@ class Writer:
     def _write_chrome(self, meta: dict[str, Any], dropped: int, first_held: int,
                       ongoing: tuple[Any, ...] | None) -> int:
         path = self._path()
-        self._forget_held_before(first_held)
+        self._forget_kept_before(first_held)
         last = _ongoing(ongoing)
         events = self.events + [last] if last is not None else self.events
         write_chrome(Trace(meta=meta, events=events, dropped=dropped), path)
